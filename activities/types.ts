@@ -1,0 +1,115 @@
+// The activity surface the workflow sees. Implementations live one per concern
+// (email.ts, sms.ts, letter.ts, agency.ts, records.ts); the workflow imports only
+// these types, so nothing of Node or Prisma enters the workflow bundle.
+import type { Channel, InvoiceSnapshot, PenaltyResult } from '../domain/types';
+
+/** Failure types thrown as non-retryable ApplicationFailures by channel activities. */
+export const PermanentFailureTypes = {
+  /** The customer has no address for this channel (no email, no phone...). */
+  NoRecipient: 'NoRecipient',
+  /** The address exists but the provider or validation refused it for good. */
+  InvalidRecipient: 'InvalidRecipient',
+  /** The provider refused the message (4xx other than 429). */
+  ProviderRejected: 'ProviderRejected',
+} as const;
+export type PermanentFailureType = (typeof PermanentFailureTypes)[keyof typeof PermanentFailureTypes];
+
+export interface SendInput {
+  /** `<workflowId>/<stepId>/<channel>`: unique key of the communication log. */
+  idempotencyKey: string;
+  workflowId: string;
+  /** Policy step id, or a service message: 'receipt', 'plan-confirmed', 'plan-breached'. */
+  stepId: string;
+  templateId: string;
+  channel: Channel;
+  invoice: InvoiceSnapshot;
+  /** Balance the workflow knows of when it starts the send. */
+  balanceMinor: number;
+  penalties?: PenaltyResult;
+  /** The customer's local date of the send (YYYY-MM-DD), for the text. */
+  asOf: string;
+  /** Payment deadline stated in formal notices (YYYY-MM-DD). */
+  deadline?: string;
+  /**
+   * Payment ids the workflow has already counted. A reminder activity checks the
+   * payment journal just before the provider call: a payment recorded meanwhile that
+   * settles the balance means the reminder is skipped (status SKIPPED_SETTLED).
+   */
+  knownPaymentIds: string[];
+}
+
+export interface SendResult {
+  status: 'SENT' | 'ALREADY_SENT' | 'SKIPPED_SETTLED';
+  communicationId?: string;
+  provider?: string;
+  providerId?: string;
+  documentRef?: string;
+}
+
+export interface AgencyHandoverInput {
+  idempotencyKey: string;
+  workflowId: string;
+  invoice: InvoiceSnapshot;
+  balanceMinor: number;
+  penalties: PenaltyResult;
+  asOf: string;
+  payments: Array<{ paymentId: string; amountMinor: number; receivedAt: string; source: string }>;
+  knownPaymentIds: string[];
+}
+
+export interface AgencyHandoverResult {
+  status: 'SENT' | 'ALREADY_SENT' | 'SKIPPED_SETTLED';
+  dossierRef?: string;
+  providerId?: string;
+}
+
+export interface PhoneTaskInput {
+  idempotencyKey: string;
+  workflowId: string;
+  stepId: string;
+  invoice: InvoiceSnapshot;
+  balanceMinor: number;
+}
+
+export interface RecordEventInput {
+  workflowId: string;
+  invoiceNumber: string;
+  /** Deterministic per workflow event, so a retried write is a no-op. */
+  eventKey: string;
+  type: string;
+  /** ISO instant (workflow time). */
+  at: string;
+  data: Record<string, unknown>;
+}
+
+export interface SyncInvoiceStateInput {
+  invoiceNumber: string;
+  stage: string;
+  balanceMinor: number;
+  outcome?: string;
+  closedAt?: string;
+}
+
+export interface ChannelActivities {
+  sendEmail(input: SendInput): Promise<SendResult>;
+  sendSms(input: SendInput): Promise<SendResult>;
+  sendLetter(input: SendInput): Promise<SendResult>;
+  handoverToAgency(input: AgencyHandoverInput): Promise<AgencyHandoverResult>;
+}
+
+export interface RecordActivities {
+  recordEvent(input: RecordEventInput): Promise<void>;
+  syncInvoiceState(input: SyncInvoiceStateInput): Promise<void>;
+  createPhoneTask(input: PhoneTaskInput): Promise<{ taskId: string }>;
+}
+
+export type DunningActivities = ChannelActivities & RecordActivities;
+
+/** Task queue of each channel: each gets its own worker and provider rate limit. */
+export const TaskQueues = {
+  workflow: 'dunning',
+  email: 'dunning-email',
+  sms: 'dunning-sms',
+  letter: 'dunning-letter',
+  agency: 'dunning-agency',
+} as const;

@@ -1,0 +1,145 @@
+// One configuration object, read from the environment and validated at start.
+// Every default is safe for a laptop: loopback addresses, local sinks, no secrets.
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const rate = (fallback: number) => z.coerce.number().positive().max(10_000).default(fallback);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('.data'),
+
+  // Temporal: without TEMPORAL_ADDRESS the launcher starts a local dev server.
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  TEMPORAL_TLS_CA: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_TEST_SERVER_PATH: optionalString,
+
+  // Database: without DATABASE_URL an embedded PGlite is served on DB_PORT.
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DB_PORT: port(54329),
+
+  HOST: z.string().default('127.0.0.1'),
+  API_PORT: port(3000),
+  PUBLIC_BASE_URL: optionalString.pipe(z.string().url().optional()),
+  API_BODY_LIMIT: z.string().default('1mb'),
+
+  // Email: the embedded start runs a local SMTP sink with a web inbox.
+  SMTP_HOST: z.string().default('127.0.0.1'),
+  SMTP_PORT: port(2525),
+  SMTP_SECURE: bool(false),
+  SMTP_USER: optionalString,
+  SMTP_PASSWORD: optionalString,
+  INBOX_PORT: port(8025),
+  MAIL_FROM: z.string().default('Relance <relance@example.test>'),
+  MAIL_REPLY_TO: z.string().default('comptabilite@example.test'),
+
+  // SMS: Twilio, or the local fake of its Messages API.
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC + 32 hex digits').default('AC00000000000000000000000000000000'),
+  TWILIO_AUTH_TOKEN: z.string().default('local-fake-token'),
+  TWILIO_FROM: z.string().default('+33700000000'),
+  /** Base URL of the Twilio API; set to the local fake when not using real Twilio. */
+  TWILIO_API_BASE: optionalString.pipe(z.string().url().optional()),
+  SMS_FAKE_PORT: port(8026),
+
+  // Letters and agency: an HTTP provider when configured, else an outbox directory.
+  POSTAL_API_URL: optionalString.pipe(z.string().url().optional()),
+  POSTAL_API_KEY: optionalString,
+  AGENCY_URL: optionalString.pipe(z.string().url().optional()),
+  AGENCY_HMAC_SECRET: z.string().min(16).default('local-agency-secret-change-me'),
+
+  // Provider rate limits, per channel task queue (activities per second).
+  RATE_EMAIL_PER_SEC: rate(20),
+  RATE_SMS_PER_SEC: rate(5),
+  RATE_LETTER_PER_SEC: rate(2),
+  RATE_AGENCY_PER_SEC: rate(1),
+
+  // Webhooks: JSON object { "<source>": "<secret>" } for the generic endpoint.
+  WEBHOOK_SECRETS: z
+    .string()
+    .default('{"bank":"local-webhook-secret"}')
+    .transform((s, ctx) => {
+      try {
+        return z.record(z.string(), z.string().min(8)).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of source → secret (secrets ≥ 8 chars)' });
+        return z.NEVER;
+      }
+    }),
+  STRIPE_API_KEY: z.string().default('sk_test_local'),
+  STRIPE_WEBHOOK_SECRET: z.string().default('whsec_local_stripe_secret'),
+
+  // The creditor, as it appears on reminders and letters.
+  CREDITOR_NAME: z.string().default('Relance Démo SAS'),
+  CREDITOR_EMAIL: z.string().default('comptabilite@example.test'),
+  CREDITOR_PHONE: z.string().default('+33 1 23 45 67 89'),
+  CREDITOR_ADDRESS: z.string().default('12 rue de la Paix|75002|Paris|FR'),
+  DEFAULT_POLICY_ID: z.string().default('fr-b2b-default'),
+
+  // Worker tuning.
+  WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly issues: Array<{ variable: string; message: string }>) {
+    super(
+      'Invalid configuration:\n' + issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config extends Env {
+  creditor: {
+    name: string;
+    email: string;
+    phone: string;
+    address: { lines: string[]; postalCode: string; city: string; country: string };
+  };
+  dataDir: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  const [street = '', postalCode = '', city = '', country = 'FR'] = e.CREDITOR_ADDRESS.split('|');
+  return {
+    ...e,
+    dataDir: e.DATA_DIR,
+    creditor: {
+      name: e.CREDITOR_NAME,
+      email: e.CREDITOR_EMAIL,
+      phone: e.CREDITOR_PHONE,
+      address: { lines: [street], postalCode, city, country },
+    },
+  };
+}

@@ -1,0 +1,123 @@
+// Shared shapes of the dunning domain. Plain JSON everywhere: these cross the
+// Temporal boundary (workflow input, messages, activity inputs) unchanged.
+
+export type Channel = 'email' | 'sms' | 'letter' | 'agency' | 'phone';
+export type Language = 'fr' | 'en';
+export type Audience = 'B2B' | 'B2C';
+
+/** An amount in integer minor units (cents) with its ISO 4217 currency. */
+export interface Money {
+  amountMinor: number;
+  currency: string;
+}
+
+export interface PostalAddress {
+  lines: string[];
+  postalCode: string;
+  city: string;
+  /** ISO 3166-1 alpha-2 */
+  country: string;
+}
+
+export interface CustomerSnapshot {
+  /** The billing system's id for the customer (safe for search attributes). */
+  id: string;
+  name: string;
+  kind: Audience;
+  email?: string;
+  phone?: string;
+  address?: PostalAddress;
+  /** ISO 3166-1 alpha-2: which public holidays apply. */
+  country: string;
+  language: Language;
+  /** IANA time zone, e.g. Europe/Paris */
+  timeZone: string;
+}
+
+export interface InvoiceSnapshot {
+  number: string;
+  customer: CustomerSnapshot;
+  currency: string;
+  /** Total amount of the invoice, incl. tax, minor units. */
+  amountMinor: number;
+  /** Deposit already paid when the invoice was issued, minor units. */
+  depositMinor: number;
+  /** YYYY-MM-DD */
+  issueDate: string;
+  /** YYYY-MM-DD, in the customer's time zone. */
+  dueDate: string;
+  /**
+   * Optional exact instant (ISO-8601) the invoice falls due. When set it anchors the
+   * calendar instead of the start of dueDate: second-scale demo policies need it.
+   */
+  dueAt?: string;
+  paymentLink?: string;
+}
+
+/** Which penalties a policy applies (French Code de commerce by default). */
+export interface PenaltyTerms {
+  /** commercial: ECB refi + spread (B2B, L441-10); legal: legal rate (B2C); none. */
+  mode: 'commercial' | 'legal' | 'none';
+  /** Percentage points over the ECB main refinancing rate (commercial mode). */
+  spreadPoints: number;
+  /** Agreed contractual annual rate in percent, overrides the table when set. */
+  agreedRatePercent?: number;
+  /** Fixed recovery indemnity in minor units (4000 = €40, B2B only), 0 for none. */
+  fixedIndemnityMinor: number;
+}
+
+export interface SendWindow {
+  /** When false, actions fire at their exact instants (demo / test policies). */
+  enabled: boolean;
+  /** Local wall-clock "HH:mm" */
+  start: string;
+  end: string;
+  businessDaysOnly: boolean;
+  skipPublicHolidays: boolean;
+}
+
+export interface PolicyStep {
+  id: string;
+  /** ISO-8601 duration from the anchor, may be negative: "-P3D", "P7D", "PT30S". */
+  offset: string;
+  channels: Channel[];
+  /** Template id per step (templates exist per language and channel). */
+  templateId: string;
+  /** Channel used when a channel fails permanently, e.g. { email: 'letter' }. */
+  fallback?: Partial<Record<Channel, Channel>>;
+  /** Display name of the dunning stage reached by this step (defaults to id). */
+  stage?: string;
+}
+
+export interface DunningPolicy {
+  id: string;
+  version: number;
+  name: string;
+  audience: Audience;
+  steps: PolicyStep[];
+  sendWindow: SendWindow;
+  penalties: PenaltyTerms;
+  /** Grace after a missed instalment before the plan is void (ISO duration). */
+  instalmentGrace: string;
+  maxInstalments: number;
+  /** Grace after a promised date before escalation resumes (ISO duration). */
+  promiseGrace: string;
+  /** How long the workflow listens for payments/agency outcome after handover. */
+  agencyListenFor: string;
+}
+
+export interface PenaltyResult {
+  interestMinor: number;
+  indemnityMinor: number;
+  totalMinor: number;
+  currency: string;
+  /** One line per period of constant balance and rate, for letters and dossiers. */
+  lines: Array<{
+    from: string;
+    to: string;
+    days: number;
+    balanceMinor: number;
+    ratePercent: number;
+    interestMinor: number;
+  }>;
+}

@@ -1,0 +1,114 @@
+// Messages of the invoiceDunning workflow. Inputs are plain JSON objects so ops
+// can send them from the Temporal UI as well as through the API.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DunningPolicy, InvoiceSnapshot, PenaltyResult } from '../domain/types';
+
+export interface PaymentReceived {
+  /** Unique per payment: a repeated signal with the same id is counted once. */
+  paymentId: string;
+  amountMinor: number;
+  currency: string;
+  /** ISO instant the provider received it. */
+  receivedAt: string;
+  source: string;
+}
+
+export interface InstalmentInput {
+  /** YYYY-MM-DD (end of that day, customer's time zone) or an ISO instant. */
+  due: string;
+  amountMinor: number;
+}
+export interface ProposeInstalmentPlan {
+  instalments: InstalmentInput[];
+  note?: string;
+}
+export interface InstalmentState extends InstalmentInput {
+  /** Resolved ISO instant the instalment falls due. */
+  dueAt: string;
+  paidMinor: number;
+}
+export interface InstalmentPlan {
+  agreedAt: string;
+  instalments: InstalmentState[];
+  note?: string;
+}
+
+export interface RecordPromiseToPay {
+  /** YYYY-MM-DD (end of that day, customer's time zone) or an ISO instant. */
+  date: string;
+  note?: string;
+}
+
+export interface OpenDispute {
+  reason: string;
+}
+export interface ResolveDispute {
+  /** creditor: escalation resumes; credit-note: balance lowered by creditNoteMinor (or cancelled when it covers it). */
+  outcome: 'creditor' | 'credit-note';
+  creditNoteMinor?: number;
+  note?: string;
+}
+export interface Pause {
+  reason: string;
+  /** ISO instant or YYYY-MM-DD; without it the pause lasts until resume. */
+  until?: string;
+}
+export interface CancelInvoice {
+  reason: 'credit-note' | 'write-off' | 'issued-in-error';
+  note?: string;
+}
+export interface AgencyOutcome {
+  status: 'in-progress' | 'recovered' | 'partially-recovered' | 'unrecoverable';
+  amountRecoveredMinor?: number;
+  note?: string;
+}
+
+export type Outcome = 'paid' | 'cancelled' | 'written-off' | 'agency-recovered' | 'agency-unrecoverable' | 'agency-closed';
+
+export interface TimelineEntry {
+  at: string;
+  type: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface DunningStatus {
+  invoiceNumber: string;
+  workflowId: string;
+  stage: string;
+  balanceMinor: number;
+  currency: string;
+  penalties?: PenaltyResult;
+  nextAction?: { stepId: string; channels: string[]; at: string };
+  /** Why no action is scheduled: paused, disputed, promise, plan, done. */
+  holding?: { kind: 'pause' | 'dispute' | 'promise' | 'plan'; until?: string; reason?: string };
+  plan?: InstalmentPlan;
+  promise?: { date: string; until: string };
+  completedSteps: string[];
+  payments: PaymentReceived[];
+  outcome?: Outcome;
+  policy: { id: string; version: number };
+  timeline: TimelineEntry[];
+}
+
+export const paymentReceivedSignal = defineSignal<[PaymentReceived]>('paymentReceived');
+export const openDisputeSignal = defineSignal<[OpenDispute]>('openDispute');
+export const resolveDisputeSignal = defineSignal<[ResolveDispute]>('resolveDispute');
+export const pauseSignal = defineSignal<[Pause]>('pause');
+export const resumeSignal = defineSignal<[{ note?: string }?]>('resume');
+export const cancelInvoiceSignal = defineSignal<[CancelInvoice]>('cancelInvoice');
+export const agencyOutcomeSignal = defineSignal<[AgencyOutcome]>('agencyOutcome');
+
+export const proposeInstalmentPlanUpdate = defineUpdate<InstalmentPlan, [ProposeInstalmentPlan]>('proposeInstalmentPlan');
+export const recordPromiseToPayUpdate = defineUpdate<{ until: string }, [RecordPromiseToPay]>('recordPromiseToPay');
+
+export const statusQuery = defineQuery<DunningStatus>('status');
+
+export interface InvoiceDunningInput {
+  invoice: InvoiceSnapshot;
+  policy: DunningPolicy;
+  creditor?: { name: string };
+  /** Carried across continue-as-new; absent on the first run. */
+  carried?: unknown;
+}
+
+export const workflowIdFor = (invoiceNumber: string): string => `invoice-${invoiceNumber}`;
