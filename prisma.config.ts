@@ -9,6 +9,7 @@ export default defineConfig({
     path: 'prisma/migrations',
   },
   datasource: {
-    url: process.env.DATABASE_URL ?? 'postgresql://localhost:54329/postgres',
+    // Fallback: the embedded database of `npm run db:start` (prisma/embedded.ts).
+    url: process.env.DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:54329/postgres',
   },
 });

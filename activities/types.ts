@@ -14,6 +14,20 @@ export const PermanentFailureTypes = {
 } as const;
 export type PermanentFailureType = (typeof PermanentFailureTypes)[keyof typeof PermanentFailureTypes];
 
+/**
+ * Failure types thrown as retryable ApplicationFailures by channel activities (the
+ * activity retry policy applies; `nextRetryDelay` carries a provider's Retry-After).
+ */
+export const TransientFailureTypes = {
+  /** The provider asked us to slow down (HTTP 429, SMTP 421/452...). */
+  RateLimited: 'ProviderRateLimited',
+  /** The provider is unreachable or failed (5xx, SMTP 4xx, connection errors). */
+  Unavailable: 'ProviderUnavailable',
+  /** No answer in time; the request may or may not have been processed. */
+  Timeout: 'ProviderTimeout',
+} as const;
+export type TransientFailureType = (typeof TransientFailureTypes)[keyof typeof TransientFailureTypes];
+
 export interface SendInput {
   /** `<workflowId>/<stepId>/<channel>`: unique key of the communication log. */
   idempotencyKey: string;
@@ -103,7 +117,19 @@ export interface RecordActivities {
   createPhoneTask(input: PhoneTaskInput): Promise<{ taskId: string }>;
 }
 
-export type DunningActivities = ChannelActivities & RecordActivities;
+export interface JournalInput {
+  events: RecordEventInput[];
+  /** The invoice row's mirror of the workflow state, for reports and lists. */
+  state?: SyncInvoiceStateInput;
+}
+
+/** Run as local activities on the workflow task queue: short database writes. */
+export interface JournalActivities {
+  journal(input: JournalInput): Promise<void>;
+  createPhoneTask(input: PhoneTaskInput): Promise<{ taskId: string }>;
+}
+
+export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities;
 
 /** Task queue of each channel: each gets its own worker and provider rate limit. */
 export const TaskQueues = {
@@ -113,3 +139,12 @@ export const TaskQueues = {
   letter: 'dunning-letter',
   agency: 'dunning-agency',
 } as const;
+
+/**
+ * The paymentId convention shared by the API (payment signals), the workflow
+ * (`knownPaymentIds`) and the activities' settled-check: `<source>:<externalId>` of
+ * the Payment row (unique per source + external id), e.g. `stripe:pi_3Nx...`.
+ */
+export function paymentIdOf(source: string, externalId: string): string {
+  return `${source}:${externalId}`;
+}

@@ -45,6 +45,16 @@ const EnvSchema = z.object({
   API_PORT: port(3000),
   PUBLIC_BASE_URL: optionalString.pipe(z.string().url().optional()),
   API_BODY_LIMIT: z.string().default('1mb'),
+  /** Largest CSV accepted by POST /v1/invoices/import (streamed; bytes or '20mb'). */
+  API_IMPORT_LIMIT: z.string().default('20mb'),
+  /** Deadline of one API call to Temporal (start, signal, update, query), ms: past it → 503. */
+  API_TEMPORAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  /** How often the API re-creates invoice rows missing behind running workflows (0: never). */
+  API_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Graceful shutdown: how long in-flight requests may take before connections are closed. */
+  API_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Accepted age of a webhook's timestamp, seconds (generic and Stripe). */
+  WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
 
   // Email: the embedded start runs a local SMTP sink with a web inbox.
   SMTP_HOST: z.string().default('127.0.0.1'),
@@ -69,6 +79,8 @@ const EnvSchema = z.object({
   POSTAL_API_KEY: optionalString,
   AGENCY_URL: optionalString.pipe(z.string().url().optional()),
   AGENCY_HMAC_SECRET: z.string().min(16).default('local-agency-secret-change-me'),
+  /** Timeout of one provider call (SMTP session, Twilio, postal and agency HTTP APIs). */
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
 
   // Provider rate limits, per channel task queue (activities per second).
   RATE_EMAIL_PER_SEC: rate(20),
@@ -96,7 +108,13 @@ const EnvSchema = z.object({
   CREDITOR_EMAIL: z.string().default('comptabilite@example.test'),
   CREDITOR_PHONE: z.string().default('+33 1 23 45 67 89'),
   CREDITOR_ADDRESS: z.string().default('12 rue de la Paix|75002|Paris|FR'),
+  /** Registration shown under the letterhead, e.g. "SIRET 123 456 789 00012". */
+  CREDITOR_LEGAL_ID: optionalString,
+  /** Name and title in the signature block of letters. */
+  CREDITOR_SIGNATORY: z.string().default('Le service recouvrement'),
   DEFAULT_POLICY_ID: z.string().default('fr-b2b-default'),
+  /** Policy of B2C customers' invoices issued without a policyId. */
+  DEFAULT_B2C_POLICY_ID: z.string().default('fr-b2c-default'),
 
   // Worker tuning.
   WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),

@@ -58,7 +58,9 @@ export const FR_LEGAL_RATES: LegalRateTable = Object.freeze({
   '2025-H2': { consumerCreditor: 6.65, other: 2.76 },
   // Arrêté du 15 décembre 2025 (JORF 26 déc. 2025): 6.67 % and 2.62 %. verify
   '2026-H1': { consumerCreditor: 6.67, other: 2.62 },
-  // No 2026-H2 entry: that arrêté is published in late June 2026. Supply it via config.
+  // TO CONFIRM against the arrêté published in late June 2026: carried over from 2026-H1 so
+  // consumer invoices keep accruing interest instead of failing; config may override it.
+  '2026-H2': { consumerCreditor: 6.67, other: 2.62 },
 });
 
 const ISO_DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;

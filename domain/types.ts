@@ -120,4 +120,10 @@ export interface PenaltyResult {
     ratePercent: number;
     interestMinor: number;
   }>;
+  /**
+   * Set when an agreed contractual rate (`agreedRatePercent`) is below the legal floor of
+   * 3x the legal interest rate (art. L441-10 Code de commerce) for part of the period:
+   * the clause is then open to challenge and the creditor should review it.
+   */
+  belowLegalFloor?: boolean;
 }

@@ -107,6 +107,8 @@ export interface InvoiceDunningInput {
   invoice: InvoiceSnapshot;
   policy: DunningPolicy;
   creditor?: { name: string };
+  /** History length that triggers continue-as-new (default 2,000; tests lower it). */
+  continueAsNewAfterEvents?: number;
   /** Carried across continue-as-new; absent on the first run. */
   carried?: unknown;
 }

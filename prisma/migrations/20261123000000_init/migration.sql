@@ -171,10 +171,10 @@ CREATE INDEX "Invoice_stage_idx" ON "Invoice"("stage");
 CREATE INDEX "Invoice_dueDate_idx" ON "Invoice"("dueDate");
 
 -- CreateIndex
-CREATE INDEX "Payment_invoiceId_idx" ON "Payment"("invoiceId");
+CREATE UNIQUE INDEX "Payment_source_externalId_key" ON "Payment"("source", "externalId");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "Payment_source_externalId_key" ON "Payment"("source", "externalId");
+CREATE INDEX "Payment_invoiceId_idx" ON "Payment"("invoiceId");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Communication_idempotencyKey_key" ON "Communication"("idempotencyKey");

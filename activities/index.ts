@@ -1,0 +1,27 @@
+// The activities a worker registers: one implementation per concern, built from the
+// database, the configuration and a logger.
+//
+//   const activities = createActivities({ prisma, config });
+//   Worker.create({ taskQueue: TaskQueues.email, activities, ... });
+import type { DunningActivities } from './types';
+import type { ActivityDeps } from './deps';
+import { createHandoverToAgency } from './agency';
+import { createSendEmail } from './email';
+import { createSendLetter } from './letter';
+import { createRecordActivities } from './records';
+import { createSendSms } from './sms';
+
+export type { ActivityDeps } from './deps';
+export type { ActivityLogger, SendHooks } from './communication-log';
+export { SKIPPED_SETTLED_NOTE } from './communication-log';
+export { messageIdFor } from './email';
+
+export function createActivities(deps: ActivityDeps): DunningActivities {
+  return {
+    sendEmail: createSendEmail(deps),
+    sendSms: createSendSms(deps),
+    sendLetter: createSendLetter(deps),
+    handoverToAgency: createHandoverToAgency(deps),
+    ...createRecordActivities(deps),
+  };
+}

@@ -1,0 +1,189 @@
+// The registered letter ("mise en demeure") as an A4 PDF: creditor letterhead, the
+// debtor's address where a French DL windowed envelope shows it (right-hand window,
+// ~110 mm from the left, ~50 mm from the top), place and date, "Lettre recommandée avec
+// accusé de réception", references, subject, the body from the domain templates'
+// 'letter' channel (balance, late-interest lines, €40 indemnity, 8-day deadline,
+// consequences), a statement of account, the legal mentions and a signature block.
+import { formatMoney } from '../domain/money';
+import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
+import { A4, createA4, namedAddressLines, formatDate, letterhead, MARGIN, MM, pdfText, toBuffer } from './pdf';
+import type { Creditor, Pdf } from './pdf';
+import { renderFor } from './deps';
+
+export interface LetterInput {
+  templateId: string;
+  invoice: InvoiceSnapshot;
+  balanceMinor: number;
+  penalties?: PenaltyResult;
+  /** YYYY-MM-DD: the date of the letter. */
+  asOf: string;
+  /** YYYY-MM-DD: payment deadline (the template's default is asOf + 8 days). */
+  deadline?: string;
+  creditor: Creditor;
+  /** Name and title above the signature line. */
+  signatory: string;
+  /** Our reference printed on the letter (the idempotency key). */
+  reference: string;
+}
+
+export interface RenderedLetter {
+  pdf: Buffer;
+  subject: string;
+  /** The letter's body text, as logged. */
+  text: string;
+}
+
+/** Where the address block sits: the window of a French DL envelope (right-hand side). */
+export const ADDRESS_WINDOW = { x: 110 * MM, y: 50 * MM, width: 85 * MM, height: 35 * MM };
+
+const LABELS = {
+  fr: {
+    registered: 'LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION',
+    madeAt: (place: string, date: string) => `Fait à ${place}, le ${date}`,
+    yourRef: (id: string) => `Vos références : client ${id}`,
+    ourRef: (n: string, ref: string) => `Nos références : facture n°${n} – ${ref}`,
+    subject: 'Objet : ',
+    statement: 'Décompte des sommes dues',
+    principal: (n: string) => `Solde restant dû sur la facture n°${n}`,
+    interest: 'Pénalités de retard',
+    indemnity: 'Indemnité forfaitaire pour frais de recouvrement',
+    total: 'Total à régler',
+    signature: 'Signature',
+    page: (i: number, n: number) => `Page ${i}/${n}`,
+    legalB2B:
+      "Mentions légales : la présente vaut mise en demeure au sens de l'article 1344 du Code civil. Pénalités de retard exigibles de plein droit dès le lendemain de l'échéance (article L441-10 du Code de commerce) ; indemnité forfaitaire pour frais de recouvrement de 40 € due par tout professionnel en situation de retard de paiement (articles L441-10 et D441-5 du Code de commerce).",
+    legalB2C:
+      "Mentions légales : la présente vaut mise en demeure au sens de l'article 1344 du Code civil ; elle fait courir les intérêts au taux légal (articles 1231-6 et 1344-1 du Code civil).",
+  },
+  en: {
+    registered: 'REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT',
+    madeAt: (place: string, date: string) => `${place}, ${date}`,
+    yourRef: (id: string) => `Your reference: customer ${id}`,
+    ourRef: (n: string, ref: string) => `Our reference: invoice ${n} – ${ref}`,
+    subject: 'Subject: ',
+    statement: 'Statement of amounts due',
+    principal: (n: string) => `Balance outstanding on invoice ${n}`,
+    interest: 'Late-payment interest',
+    indemnity: 'Fixed indemnity for recovery costs',
+    total: 'Total to pay',
+    signature: 'Signature',
+    page: (i: number, n: number) => `Page ${i}/${n}`,
+    legalB2B:
+      'Legal notice: this letter is a formal notice within the meaning of article 1344 of the French Civil Code. Late-payment interest is due by operation of law from the day after the due date (article L441-10 of the French Commercial Code); a fixed indemnity of €40 for recovery costs is owed by any business paying late (articles L441-10 and D441-5 of the French Commercial Code).',
+    legalB2C:
+      'Legal notice: this letter is a formal notice within the meaning of article 1344 of the French Civil Code; statutory interest runs from it (articles 1231-6 and 1344-1 of the French Civil Code).',
+  },
+} as const;
+
+export async function renderLetterPdf(input: LetterInput): Promise<RenderedLetter> {
+  const { invoice, creditor } = input;
+  const language: Language = invoice.customer.language;
+  const L = LABELS[language];
+  const rendered = renderFor('letter', input, creditor);
+
+  // Pages are buffered so the footer can say "Page i/n".
+  const doc = createA4({ title: rendered.subject, subject: L.registered, author: creditor.name, language, date: input.asOf, bufferPages: true });
+  const width = A4.width - 2 * MARGIN;
+
+  letterhead(doc, creditor, language);
+  addressBlock(doc, invoice);
+
+  // Place and date, right-aligned under the window; registered-mail mention and references on the left.
+  doc.font('Helvetica').fontSize(10);
+  doc.text(pdfText(L.madeAt(creditor.address.city, formatDate(input.asOf, language))), MARGIN, 95 * MM, { width, align: 'right' });
+  doc.font('Helvetica-Bold').fontSize(10).text(pdfText(L.registered), MARGIN, 103 * MM, { width });
+  doc.font('Helvetica').fontSize(9).fillColor('#444444');
+  doc.text(pdfText(L.yourRef(invoice.customer.id)), { width });
+  doc.text(pdfText(L.ourRef(invoice.number, input.reference)), { width });
+  doc.fillColor('black').moveDown(1);
+  doc.font('Helvetica-Bold').fontSize(11).text(pdfText(L.subject + rendered.subject), { width });
+  doc.moveDown(1);
+
+  bodyText(doc, rendered.text, width);
+  statement(doc, input, width);
+  signature(doc, input.signatory, L.signature);
+  legalMentions(doc, invoice.customer.kind === 'B2B' ? L.legalB2B : L.legalB2C, width);
+  footers(doc, creditor, L.page);
+
+  return { pdf: await toBuffer(doc), subject: rendered.subject, text: rendered.text };
+}
+
+function addressBlock(doc: Pdf, invoice: InvoiceSnapshot): void {
+  const lines = namedAddressLines(invoice.customer.name, invoice.customer.address);
+  const w = ADDRESS_WINDOW;
+  doc.font('Helvetica').fontSize(11).text(pdfText(lines.join('\n')), w.x, w.y, { width: w.width, height: w.height, lineGap: 1 });
+}
+
+/** The template's text: paragraphs separated by blank lines, "- " lines as bullets. */
+function bodyText(doc: Pdf, text: string, width: number): void {
+  doc.font('Helvetica').fontSize(10.5);
+  for (const block of text.split(/\n{2,}/)) {
+    const lines = block.split('\n');
+    if (lines.every((l) => l.startsWith('- '))) {
+      doc.list(lines.map((l) => pdfText(l.slice(2))), MARGIN, doc.y, { width, bulletRadius: 1.5, textIndent: 12, paragraphGap: 2 });
+      doc.text('', MARGIN, doc.y + 6, { width });
+    } else {
+      doc.text(pdfText(block), MARGIN, doc.y, { width, align: 'justify', paragraphGap: 6 });
+    }
+  }
+}
+
+function statement(doc: Pdf, input: LetterInput, width: number): void {
+  const L = LABELS[input.invoice.customer.language];
+  const money = (minor: number) => pdfText(formatMoney({ amountMinor: minor, currency: input.invoice.currency }, input.invoice.customer.language));
+  const p = input.penalties;
+  const rows: Array<[string, string, boolean]> = [[L.principal(input.invoice.number), money(input.balanceMinor), false]];
+  if (p && p.interestMinor > 0) rows.push([L.interest, money(p.interestMinor), false]);
+  if (p && p.indemnityMinor > 0) rows.push([L.indemnity, money(p.indemnityMinor), false]);
+  rows.push([L.total, money(input.balanceMinor + (p?.totalMinor ?? 0)), true]);
+
+  ensureRoom(doc, 14 + rows.length * 16);
+  doc.moveDown(0.5).font('Helvetica-Bold').fontSize(10.5).text(pdfText(L.statement), MARGIN, doc.y, { width });
+  doc.moveDown(0.3);
+  for (const [label, value, bold] of rows) {
+    const y = doc.y;
+    doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(10);
+    doc.text(pdfText(label), MARGIN + 4, y, { width: width - 45 * MM });
+    doc.text(value, MARGIN + width - 40 * MM, y, { width: 40 * MM, align: 'right' });
+    doc.y = Math.max(doc.y, y + 12);
+    doc.moveTo(MARGIN, doc.y + 1).lineTo(MARGIN + width, doc.y + 1).strokeColor('#cccccc').lineWidth(0.5).stroke();
+    doc.y += 4;
+  }
+  doc.moveDown(1);
+}
+
+function signature(doc: Pdf, signatory: string, label: string): void {
+  ensureRoom(doc, 70);
+  const x = 110 * MM;
+  doc.font('Helvetica').fontSize(10).text(pdfText(signatory), x, doc.y, { width: 85 * MM });
+  doc.fontSize(8).fillColor('#888888').text(label, x, doc.y + 28, { width: 85 * MM }).fillColor('black');
+  doc.moveTo(x, doc.y + 2).lineTo(x + 60 * MM, doc.y + 2).strokeColor('#888888').lineWidth(0.5).stroke();
+  doc.y += 18;
+}
+
+function legalMentions(doc: Pdf, text: string, width: number): void {
+  ensureRoom(doc, 50);
+  doc.font('Helvetica').fontSize(7.5).fillColor('#555555').text(pdfText(text), MARGIN, doc.y, { width, align: 'justify' }).fillColor('black');
+}
+
+function footers(doc: Pdf, creditor: Creditor, page: (i: number, n: number) => string): void {
+  const range = doc.bufferedPageRange();
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    const parts = [creditor.name, creditor.legalId, page(i + 1, range.count)].filter(Boolean).join(' · ');
+    // Writing below the bottom margin must not add a page: lift the margin while writing.
+    const bottom = doc.page.margins.bottom;
+    doc.page.margins.bottom = 0;
+    doc.font('Helvetica').fontSize(7.5).fillColor('#777777').text(pdfText(parts), MARGIN, A4.height - 12 * MM, {
+      width: A4.width - 2 * MARGIN,
+      align: 'center',
+      lineBreak: false,
+    });
+    doc.page.margins.bottom = bottom;
+  }
+  doc.fillColor('black');
+}
+
+function ensureRoom(doc: Pdf, points: number): void {
+  if (doc.y + points > A4.height - MARGIN) doc.addPage();
+}

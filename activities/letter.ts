@@ -1,0 +1,123 @@
+// Registered letters: the formal-notice PDF (letter-pdf.ts), kept under
+// <DATA_DIR>/documents/letters/ for the record (and the agency dossier), then either
+//   - posted to a postal provider's HTTP API (POSTAL_API_URL; the API is described in
+//     scripts/peers/postal-fake.ts) with an Idempotency-Key, which returns a tracking
+//     number; or, by default,
+//   - written to the outbox: <DATA_DIR>/outbox/letters/<invoice>-<step>.pdf, atomically;
+//     an existing file for the same invoice and step means "already sent".
+// The PDF is deterministic (its dates come from asOf), so a resend is the same letter.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { SendInput, SendResult } from './types';
+import { runLoggedSend } from './communication-log';
+import type { LoggedContent } from './communication-log';
+import { creditorOf, postalAddressOf, safeName, sendContext, specOf } from './deps';
+import type { ActivityDeps } from './deps';
+import { classifyNetworkError } from './failures';
+import { postJson } from './http';
+import { renderLetterPdf } from './letter-pdf';
+import { namedAddressLines } from './pdf';
+import { exists, outboxDir, writeFileAtomic } from './outbox';
+
+/** Postal API error codes that blame the address. */
+const ADDRESS_ERRORS: ReadonlySet<string> = new Set(['invalid_address', 'undeliverable_address']);
+
+export interface PostalLetterResponse {
+  id: string;
+  status: string;
+  trackingNumber: string;
+}
+
+interface LetterContent extends LoggedContent {
+  pdf: Buffer;
+  fileName: string;
+  documentRef: string;
+}
+
+export function letterFileName(invoiceNumber: string, stepId: string): string {
+  return `${safeName(invoiceNumber)}-${safeName(stepId)}.pdf`;
+}
+
+export function createSendLetter(deps: ActivityDeps) {
+  const ctx = sendContext(deps);
+  const config = deps.config;
+  const creditor = creditorOf(config);
+  const postalUrl = config.POSTAL_API_URL?.replace(/\/+$/, '');
+  const provider = postalUrl ? 'postal-api' : 'outbox';
+
+  return async function sendLetter(input: SendInput): Promise<SendResult> {
+    const { invoice } = input;
+    const fileName = letterFileName(invoice.number, input.stepId);
+    return runLoggedSend<LetterContent>(
+      ctx,
+      specOf(input, 'letter', provider),
+      {
+        recipient() {
+          return namedAddressLines(invoice.customer.name, postalAddressOf(invoice)).join(', ');
+        },
+        async prepare(recipient) {
+          const letter = await renderLetterPdf({
+            templateId: input.templateId,
+            invoice,
+            balanceMinor: input.balanceMinor,
+            penalties: input.penalties,
+            asOf: input.asOf,
+            deadline: input.deadline,
+            creditor,
+            signatory: config.CREDITOR_SIGNATORY,
+            reference: input.idempotencyKey,
+          });
+          const documentRef = postalUrl
+            ? path.resolve(config.dataDir, 'documents', 'letters', fileName)
+            : path.join(outboxDir(config.dataDir, 'letters'), fileName);
+          return { recipient, subject: letter.subject, body: letter.text, pdf: letter.pdf, fileName, documentRef };
+        },
+        async deliver(content) {
+          if (!postalUrl) {
+            // The outbox file is the delivery: if it is there, an earlier attempt delivered it.
+            if (!(await exists(content.documentRef))) await writeFileAtomic(content.documentRef, content.pdf);
+            return { providerId: `outbox:${content.fileName}` };
+          }
+          await writeFileAtomic(content.documentRef, content.pdf);
+          const address = postalAddressOf(invoice);
+          const body = JSON.stringify({
+            reference: input.idempotencyKey,
+            service: 'registered_ar',
+            recipient: {
+              name: invoice.customer.name,
+              addressLines: address.lines,
+              postalCode: address.postalCode,
+              city: address.city,
+              country: address.country,
+            },
+            sender: {
+              name: creditor.name,
+              addressLines: creditor.address.lines,
+              postalCode: creditor.address.postalCode,
+              city: creditor.address.city,
+              country: creditor.address.country,
+            },
+            document: {
+              fileName: content.fileName,
+              contentType: 'application/pdf',
+              sha256: createHash('sha256').update(content.pdf).digest('hex'),
+              contentBase64: content.pdf.toString('base64'),
+            },
+            metadata: { invoiceNumber: invoice.number, stepId: input.stepId, workflowId: input.workflowId },
+          });
+          const response = await postJson<PostalLetterResponse>(`${postalUrl}/v1/letters`, body, {
+            what: 'postal API',
+            headers: {
+              'Idempotency-Key': input.idempotencyKey,
+              ...(config.POSTAL_API_KEY ? { Authorization: `Bearer ${config.POSTAL_API_KEY}` } : {}),
+            },
+            timeoutMs: config.PROVIDER_TIMEOUT_MS,
+            recipientErrorCodes: ADDRESS_ERRORS,
+          });
+          return { providerId: response.body.trackingNumber ?? response.body.id };
+        },
+        classify: (err) => classifyNetworkError(err, provider),
+      },
+    );
+  };
+}

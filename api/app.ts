@@ -1,0 +1,88 @@
+// The HTTP API as an express application (no listen: api/server.ts does that, tests listen
+// on port 0). Order: security headers, request ids and logs, metrics; then the routes that
+// need no API key (health, metrics, docs, signature-checked webhooks with their raw bodies);
+// then the API key, JSON bodies (size-limited) and the /v1 routers; problems last.
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import express from 'express';
+import helmet from 'helmet';
+import { pino, type Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { TaskQueues } from '../activities/types';
+import type { Config } from '../config/index';
+import type { PrismaClient } from '../prisma/client';
+import { requireApiKey } from './auth';
+import { healthRouter } from './health';
+import { invoiceImportRoute } from './invoice-import';
+import { invoicesRouter } from './invoices';
+import { createMetrics, type ApiMetrics } from './metrics';
+import { opsActionsRouter } from './ops-actions';
+import { Problem, problemErrorHandler } from './problem';
+import { reportsRouter } from './reports';
+import { createRegistry } from './schemas';
+import type { TemporalGateway } from './temporal';
+import { unmatchedPaymentsRouter } from './unmatched-payments';
+import { webhooksRouter } from './webhooks';
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  config: Config;
+  log?: Logger;
+  /** Workflow task queue; default TaskQueues.workflow (tests use a prefixed one). */
+  workflowTaskQueue?: string;
+  metrics?: ApiMetrics;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(deps: AppDeps): express.Application {
+  const { prisma, config } = deps;
+  const log = deps.log ?? pino({ level: config.LOG_LEVEL, base: { service: 'relance-api' } });
+  const metrics = deps.metrics ?? createMetrics();
+  const temporal: TemporalGateway = {
+    client: deps.temporal,
+    taskQueue: deps.workflowTaskQueue ?? TaskQueues.workflow,
+    timeoutMs: config.API_TEMPORAL_TIMEOUT_MS,
+  };
+  const registry = createRegistry();
+  const routeDeps = { prisma, temporal, config, metrics };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      },
+    }),
+  );
+  app.use(metrics.middleware);
+
+  app.use(healthRouter({ prisma, temporal, metrics }, registry));
+  app.use(webhooksRouter(routeDeps, registry));
+
+  app.use('/v1', requireApiKey(prisma));
+  app.use(express.json({ limit: config.API_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  const invoices = invoicesRouter(routeDeps, registry);
+  invoiceImportRoute(invoices, routeDeps, registry);
+  app.use(invoices);
+  app.use(opsActionsRouter(routeDeps, registry));
+  app.use(unmatchedPaymentsRouter(routeDeps, registry));
+  app.use(reportsRouter(routeDeps, registry));
+
+  app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
+  app.use(problemErrorHandler(log));
+  return app;
+}

@@ -1,0 +1,278 @@
+// Invoices: issue, read, list, timeline, reminder preview. (CSV import: invoice-import.ts.)
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Config } from '../config/index';
+import { addLocalDays, localDate } from '../domain/clock';
+import { getBuiltinPolicy } from '../domain/policy';
+import { DEFAULT_DEADLINE_DAYS, renderMessage, type TemplateChannel } from '../domain/templates';
+import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
+import type { Prisma, PrismaClient } from '../prisma/client';
+import { statusQuery, type DunningStatus } from '../workflows/messages';
+import { customerDto, invoiceDto, isoDay, todayUtc, type InvoiceWithCustomer } from './format';
+import { infrastructureFailure } from './infra-errors';
+import { issueInvoice } from './invoice-service';
+import type { ApiMetrics } from './metrics';
+import { problems } from './problem';
+import { defineRoute, jsonResponse, problemResponse } from './route';
+import {
+  InvoiceDetailSchema,
+  InvoiceListQuerySchema,
+  InvoiceListSchema,
+  InvoiceSchema,
+  IssueInvoiceRequestSchema,
+  NumberParams,
+  PreviewParams,
+  PreviewQuery,
+  PreviewSchema,
+  TimelineSchema,
+} from './schemas';
+import { queryInvoice, type TemporalGateway } from './temporal';
+
+export interface InvoiceRouteDeps {
+  prisma: PrismaClient;
+  temporal: TemporalGateway;
+  config: Config;
+  metrics: ApiMetrics;
+}
+
+export async function loadInvoice(prisma: PrismaClient, number: string): Promise<InvoiceWithCustomer> {
+  const invoice = await prisma.invoice.findUnique({ where: { number }, include: { customer: true } });
+  if (!invoice) throw problems.notFound(`Invoice ${number}`);
+  return invoice;
+}
+
+/** The live status, or why it is unavailable (the record is still worth returning). */
+export async function liveStatus(
+  temporal: TemporalGateway,
+  number: string,
+): Promise<{ live: DunningStatus | null; liveError?: string }> {
+  try {
+    return { live: await queryInvoice(temporal, number, statusQuery) };
+  } catch (err) {
+    const infra = infrastructureFailure(err);
+    return { live: null, liveError: infra === 'temporal' ? 'Temporal unreachable' : (err as Error).message };
+  }
+}
+
+export function snapshotOf(inv: InvoiceWithCustomer): InvoiceSnapshot {
+  const c = customerDto(inv.customer);
+  return {
+    number: inv.number,
+    customer: {
+      id: c.externalId,
+      name: c.name,
+      kind: c.kind,
+      email: c.email ?? undefined,
+      phone: c.phone ?? undefined,
+      address: c.address ?? undefined,
+      country: c.country,
+      language: c.language as Language,
+      timeZone: c.timeZone,
+    },
+    currency: inv.currency,
+    amountMinor: Number(inv.amountMinor),
+    depositMinor: Number(inv.depositMinor),
+    issueDate: isoDay(inv.issueDate),
+    dueDate: isoDay(inv.dueDate),
+    paymentLink: inv.paymentLink ?? undefined,
+  };
+}
+
+const notOverdue = (today: Date): Prisma.InvoiceWhereInput => ({
+  OR: [{ dueDate: { gte: today } }, { closedAt: { not: null } }, { balanceMinor: { lte: 0 } }],
+});
+
+export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry): Router {
+  const router = Router();
+  const { prisma, temporal, config, metrics } = deps;
+  const tags = ['invoices'];
+
+  defineRoute(router, registry, {
+    method: 'post',
+    path: '/v1/invoices',
+    operationId: 'issueInvoice',
+    summary: 'Issue an invoice: record it and start its dunning workflow',
+    description:
+      'Idempotent on the invoice number and the optional Idempotency-Key header: a repeat returns the same ' +
+      'invoice (200, `Idempotent-Replayed: true`); the same number (or key) with different content is a 409. ' +
+      'Amounts are decimal strings in the invoice currency; more decimals than the currency has is a 422 naming ' +
+      'the field. When Temporal or the database is unreachable: 503 with Retry-After, and no invoice row without ' +
+      'a running workflow (the workflow is started first with the deterministic id `invoice-<number>`).',
+    tags,
+    headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
+    body: IssueInvoiceRequestSchema,
+    responses: {
+      201: jsonResponse('Issued: row written and workflow started', InvoiceSchema),
+      200: jsonResponse('Idempotent repeat: the invoice issued earlier', InvoiceSchema),
+      409: problemResponse('Same number or Idempotency-Key with different content'),
+    },
+    handler: async ({ req, res, body }) => {
+      const key = req.get('idempotency-key')?.trim() || undefined;
+      if (key && key.length > 200) throw problems.field('Idempotency-Key', 'at most 200 characters');
+      const result = await issueInvoice({ prisma, temporal, config }, body, key);
+      if (result.created) metrics.invoicesIssued.inc({ via: 'api' });
+      else res.setHeader('Idempotent-Replayed', 'true');
+      res.location(`/v1/invoices/${encodeURIComponent(result.invoice.number)}`);
+      res.status(result.created ? 201 : 200).json(invoiceDto(result.invoice));
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get',
+    path: '/v1/invoices',
+    operationId: 'listInvoices',
+    summary: 'List invoices by stage, customer, overdue (cursor pagination, newest first)',
+    tags,
+    query: InvoiceListQuerySchema,
+    responses: { 200: jsonResponse('A page of invoices', InvoiceListSchema) },
+    handler: async ({ res, query }) => {
+      const today = new Date(`${todayUtc()}T00:00:00Z`);
+      const where: Prisma.InvoiceWhereInput = {
+        ...(query.stage ? { stage: query.stage } : {}),
+        ...(query.customer ? { customer: { externalId: query.customer } } : {}),
+        ...(query.overdue === 'true'
+          ? { dueDate: { lt: today }, closedAt: null, balanceMinor: { gt: 0 } }
+          : query.overdue === 'false'
+            ? notOverdue(today)
+            : {}),
+      };
+      let cursorId: string | undefined;
+      if (query.cursor) {
+        cursorId = Buffer.from(query.cursor, 'base64url').toString('utf8');
+        if (!/^[0-9a-f-]{36}$/i.test(cursorId)) throw problems.field('query.cursor', 'is not a cursor of this list');
+      }
+      const rows = await prisma.invoice.findMany({
+        where,
+        include: { customer: true },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: query.limit + 1,
+        ...(cursorId ? { cursor: { id: cursorId }, skip: 1 } : {}),
+      });
+      const page = rows.slice(0, query.limit);
+      const next = rows.length > query.limit ? Buffer.from(page[page.length - 1].id).toString('base64url') : null;
+      res.json({ items: page.map(invoiceDto), nextCursor: next });
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get',
+    path: '/v1/invoices/{number}',
+    operationId: 'getInvoice',
+    summary: 'The invoice record and the live workflow status (`status` query)',
+    tags,
+    params: NumberParams,
+    responses: {
+      200: jsonResponse('The invoice', InvoiceDetailSchema),
+      404: problemResponse('Unknown invoice'),
+    },
+    handler: async ({ res, params }) => {
+      const invoice = await loadInvoice(prisma, params.number);
+      res.json({ ...invoiceDto(invoice), ...(await liveStatus(temporal, invoice.number)) });
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get',
+    path: '/v1/invoices/{number}/timeline',
+    operationId: 'getInvoiceTimeline',
+    summary: 'What happened and what was sent: dunning events and communications, chronological',
+    tags,
+    params: NumberParams,
+    responses: { 200: jsonResponse('The timeline', TimelineSchema), 404: problemResponse('Unknown invoice') },
+    handler: async ({ res, params }) => {
+      res.json(await invoiceTimeline(prisma, params.number));
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get',
+    path: '/v1/invoices/{number}/reminders/{step}/preview',
+    operationId: 'previewReminder',
+    summary: 'A policy step rendered as it would be sent now (current balance and penalties)',
+    tags,
+    params: PreviewParams,
+    query: PreviewQuery,
+    responses: { 200: jsonResponse('The rendered message', PreviewSchema), 404: problemResponse('Unknown invoice or step') },
+    handler: async ({ res, params, query }) => {
+      const invoice = await loadInvoice(prisma, params.number);
+      let policy;
+      try {
+        policy = getBuiltinPolicy(invoice.policyId);
+      } catch {
+        throw problems.notFound(`Policy ${invoice.policyId}`);
+      }
+      const step = policy.steps.find((s) => s.id === params.step);
+      if (!step) {
+        throw problems.notFound(`Step ${params.step} of policy ${policy.id} (steps: ${policy.steps.map((s) => s.id).join(', ')})`);
+      }
+      const renderable = step.channels.filter((c): c is TemplateChannel => c === 'email' || c === 'sms' || c === 'letter');
+      const channel = query.channel ?? renderable[0] ?? 'email';
+      const snapshot = snapshotOf(invoice);
+      const language = query.lang ?? snapshot.customer.language;
+      const { live } = await liveStatus(temporal, invoice.number);
+      const balanceMinor = live?.balanceMinor ?? Number(invoice.balanceMinor);
+      const penalties: PenaltyResult | undefined = live?.penalties;
+      const asOf = localDate(Date.now(), snapshot.customer.timeZone);
+      const rendered = renderMessage({
+        templateId: step.templateId,
+        channel,
+        language,
+        invoice: snapshot,
+        balanceMinor,
+        penalties,
+        asOf,
+        deadline: addLocalDays(asOf, DEFAULT_DEADLINE_DAYS),
+        creditor: { name: config.creditor.name, email: config.creditor.email, phone: config.creditor.phone, address: config.creditor.address },
+      });
+      res.json({
+        invoiceNumber: invoice.number,
+        step: step.id,
+        channel,
+        language,
+        templateId: step.templateId,
+        balanceMinor,
+        asOf,
+        ...rendered,
+      });
+    },
+  });
+
+  return router;
+}
+
+export async function invoiceTimeline(prisma: PrismaClient, number: string) {
+  const invoice = await prisma.invoice.findUnique({ where: { number }, select: { id: true } });
+  if (!invoice) throw problems.notFound(`Invoice ${number}`);
+  const [events, comms] = await Promise.all([
+    prisma.dunningEvent.findMany({ where: { invoiceNumber: number }, orderBy: { at: 'asc' } }),
+    prisma.communication.findMany({ where: { invoiceNumber: number }, orderBy: { createdAt: 'asc' } }),
+  ]);
+  const entries = [
+    ...events.map((e) => ({
+      at: e.at.toISOString(),
+      kind: 'event' as const,
+      type: e.type,
+      detail: (e.data ?? {}) as Record<string, unknown>,
+    })),
+    ...comms.map((c) => ({
+      at: (c.sentAt ?? c.createdAt).toISOString(),
+      kind: 'communication' as const,
+      type: `${c.channel}.${c.status.toLowerCase()}`,
+      detail: {
+        stepId: c.stepId,
+        channel: c.channel,
+        status: c.status,
+        recipient: c.recipient,
+        templateId: c.templateId,
+        language: c.language,
+        subject: c.subject,
+        provider: c.provider,
+        providerId: c.providerId,
+        documentRef: c.documentRef,
+        error: c.error,
+      },
+    })),
+  ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.kind.localeCompare(b.kind)));
+  return { invoiceNumber: number, entries };
+}

@@ -1,0 +1,201 @@
+// Ops actions on one invoice, each forwarded to its workflow: signals answer 202 (the
+// workflow applies them), updates answer 200 with the workflow's result, and their
+// validator's rejections come back as 422 with the reason. A closed workflow → 409.
+import { randomUUID } from 'node:crypto';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { Router } from 'express';
+import type { z } from 'zod';
+import type { SignalDefinition } from '@temporalio/common';
+import {
+  agencyOutcomeSignal,
+  cancelInvoiceSignal,
+  openDisputeSignal,
+  pauseSignal,
+  proposeInstalmentPlanUpdate,
+  recordPromiseToPayUpdate,
+  resolveDisputeSignal,
+  resumeSignal,
+} from '../workflows/messages';
+import { decimalField, type InvoiceWithCustomer } from './format';
+import { loadInvoice, type InvoiceRouteDeps } from './invoices';
+import { recordIncomingPayment } from './payments';
+import { problems } from './problem';
+import { defineRoute, jsonResponse, problemResponse } from './route';
+import {
+  AcceptedSchema,
+  AgencyOutcomeRequestSchema,
+  CancelRequestSchema,
+  InstalmentPlanRequestSchema,
+  ManualPaymentRequestSchema,
+  NumberParams,
+  OpenDisputeRequestSchema,
+  PauseRequestSchema,
+  PaymentResultSchema,
+  PromiseToPayRequestSchema,
+  ResolveDisputeRequestSchema,
+  ResumeRequestSchema,
+  UpdateResultSchema,
+} from './schemas';
+import { signalInvoice, updateInvoice } from './temporal';
+
+export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry): Router {
+  const router = Router();
+  const { prisma, temporal } = deps;
+  const tags = ['ops actions'];
+  const base = '/v1/invoices/{number}';
+  const common = { 404: problemResponse('Unknown invoice'), 409: problemResponse('The invoice workflow is closed') };
+
+  /**
+   * One action on the invoice's workflow: a signal (202, the workflow applies it) or an
+   * update (200 with the workflow's result; its validator's rejections are 422).
+   */
+  function action<S extends z.ZodType>(spec: {
+    path: string;
+    operationId: string;
+    summary: string;
+    body: S;
+    kind: 'signal' | 'update';
+    forward: (body: z.infer<S>, invoice: InvoiceWithCustomer) => Promise<unknown>;
+  }) {
+    defineRoute(router, registry, {
+      method: 'post',
+      path: `${base}/${spec.path}`,
+      operationId: spec.operationId,
+      summary: spec.summary,
+      tags,
+      params: NumberParams,
+      body: spec.body,
+      responses: {
+        ...(spec.kind === 'signal'
+          ? { 202: jsonResponse('Signal delivered to the workflow', AcceptedSchema) }
+          : { 200: jsonResponse('The workflow accepted the update; its result', UpdateResultSchema) }),
+        ...common,
+      },
+      handler: async ({ res, params, body }) => {
+        const invoice = await loadInvoice(prisma, params.number);
+        const result = await spec.forward(body, invoice);
+        const ack = { invoiceNumber: invoice.number, action: spec.operationId };
+        if (spec.kind === 'signal') res.status(202).json({ accepted: true, ...ack });
+        else res.json({ ...ack, result });
+      },
+    });
+  }
+  const signal = <A>(def: SignalDefinition<[A]>, invoice: InvoiceWithCustomer, arg: A) =>
+    signalInvoice(temporal, invoice.number, def, arg);
+
+  defineRoute(router, registry, {
+    method: 'post',
+    path: `${base}/payments`,
+    operationId: 'recordManualPayment',
+    summary: 'Record a payment received outside the webhooks (bank transfer, cheque)',
+    description:
+      'Journaled as a Payment (source `manual`, external id = reference or a new id) before the workflow is ' +
+      'signalled with paymentId `manual:<externalId>`. With a reference the call is idempotent.',
+    tags,
+    params: NumberParams,
+    body: ManualPaymentRequestSchema,
+    responses: {
+      201: jsonResponse('Payment journaled and signalled', PaymentResultSchema),
+      200: jsonResponse('Repeat of a payment with the same reference', PaymentResultSchema),
+      ...common,
+    },
+    handler: async ({ res, params, body }) => {
+      const invoice = await loadInvoice(prisma, params.number);
+      if (body.currency && body.currency !== invoice.currency) {
+        throw problems.field('currency', `the invoice is in ${invoice.currency}`);
+      }
+      const outcome = await recordIncomingPayment(deps, {
+        source: 'manual',
+        externalId: body.reference ?? randomUUID(),
+        invoiceNumber: invoice.number,
+        amountMinor: decimalField(body.amount, invoice.currency, 'amount', { positive: true }),
+        currency: invoice.currency,
+        receivedAt: body.receivedAt ? new Date(body.receivedAt) : new Date(),
+      });
+      res.status(outcome.status === 'duplicate' ? 200 : 201).json(outcome);
+    },
+  });
+
+  action({
+    path: 'instalment-plan',
+    operationId: 'proposeInstalmentPlan',
+    summary: 'Agree an instalment plan (update; the workflow validates sum, dates and count)',
+    body: InstalmentPlanRequestSchema,
+    kind: 'update',
+    forward: (b, invoice) => {
+      const instalments = b.instalments.map((i, n) => ({
+        due: i.due,
+        amountMinor: decimalField(i.amount, invoice.currency, `instalments.${n}.amount`, { positive: true }),
+      }));
+      return updateInvoice(temporal, invoice.number, proposeInstalmentPlanUpdate, { instalments, note: b.note });
+    },
+  });
+  action({
+    path: 'promise-to-pay',
+    operationId: 'recordPromiseToPay',
+    summary: 'Record a promise to pay: reminders wait until the date (+ grace)',
+    body: PromiseToPayRequestSchema,
+    kind: 'update',
+    forward: (b, invoice) => updateInvoice(temporal, invoice.number, recordPromiseToPayUpdate, b),
+  });
+  action({
+    path: 'disputes',
+    operationId: 'openDispute',
+    summary: 'Open a dispute: reminders stop until it is resolved',
+    body: OpenDisputeRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) => signal(openDisputeSignal, invoice, { reason: b.reason }),
+  });
+  action({
+    path: 'disputes/resolve',
+    operationId: 'resolveDispute',
+    summary: "Resolve the dispute: in the creditor's favour (escalation resumes) or by a credit note",
+    body: ResolveDisputeRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) =>
+      signal(resolveDisputeSignal, invoice, {
+        outcome: b.outcome,
+        creditNoteMinor: b.creditNote ? decimalField(b.creditNote, invoice.currency, 'creditNote', { positive: true }) : undefined,
+        note: b.note,
+      }),
+  });
+  action({
+    path: 'pause',
+    operationId: 'pauseDunning',
+    summary: 'Pause the reminders, with a reason and an optional end',
+    body: PauseRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) => signal(pauseSignal, invoice, { reason: b.reason, until: b.until }),
+  });
+  action({
+    path: 'resume',
+    operationId: 'resumeDunning',
+    summary: 'Resume the reminders after a pause',
+    body: ResumeRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) => signal(resumeSignal as unknown as SignalDefinition<[{ note?: string }]>, invoice, { note: b.note }),
+  });
+  action({
+    path: 'cancel',
+    operationId: 'cancelInvoice',
+    summary: 'Cancel the invoice (credit note, write-off, issued in error): the workflow ends',
+    body: CancelRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) => signal(cancelInvoiceSignal, invoice, { reason: b.reason, note: b.note }),
+  });
+  action({
+    path: 'agency-outcome',
+    operationId: 'recordAgencyOutcome',
+    summary: "Record the collection agency's outcome",
+    body: AgencyOutcomeRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) =>
+      signal(agencyOutcomeSignal, invoice, {
+        status: b.status,
+        amountRecoveredMinor: b.amountRecovered ? decimalField(b.amountRecovered, invoice.currency, 'amountRecovered') : undefined,
+        note: b.note,
+      }),
+  });
+
+  return router;
+}

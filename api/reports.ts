@@ -1,0 +1,281 @@
+// Reports from the Invoice rows (the workflows' journal): aging buckets, DSO, and the
+// tracking sheet credit controllers keep in a spreadsheet, as CSV.
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { stringify } from 'csv-stringify';
+import { Router } from 'express';
+import { computePenalties } from '../domain/penalties';
+import { getBuiltinPolicy } from '../domain/policy';
+import type { DunningPolicy } from '../domain/types';
+import type { Prisma, PrismaClient } from '../prisma/client';
+import { dayToDate, isoDay, minorToDecimal, todayUtc } from './format';
+import { problems } from './problem';
+import { defineRoute, jsonResponse } from './route';
+import { AgingQuery, AgingReportSchema, DsoQuery, DsoReportSchema, TrackingSheetQuery } from './schemas';
+
+const num = (v: unknown): number => Number(v ?? 0);
+
+interface AgingRow {
+  currency: string;
+  invoices: number;
+  not_due: bigint | null;
+  d1_30: bigint | null;
+  d31_60: bigint | null;
+  d61_90: bigint | null;
+  over90: bigint | null;
+  total: bigint | null;
+}
+
+export async function agingReport(prisma: PrismaClient, asOf: string) {
+  const day = dayToDate(asOf);
+  const rows = await prisma.$queryRaw<AgingRow[]>`
+    SELECT "currency",
+      COUNT(*)::int AS "invoices",
+      SUM(CASE WHEN "dueDate" >= ${day}::date THEN "balanceMinor" ELSE 0 END) AS "not_due",
+      SUM(CASE WHEN ${day}::date - "dueDate" BETWEEN 1 AND 30 THEN "balanceMinor" ELSE 0 END) AS "d1_30",
+      SUM(CASE WHEN ${day}::date - "dueDate" BETWEEN 31 AND 60 THEN "balanceMinor" ELSE 0 END) AS "d31_60",
+      SUM(CASE WHEN ${day}::date - "dueDate" BETWEEN 61 AND 90 THEN "balanceMinor" ELSE 0 END) AS "d61_90",
+      SUM(CASE WHEN ${day}::date - "dueDate" > 90 THEN "balanceMinor" ELSE 0 END) AS "over90",
+      SUM("balanceMinor") AS "total"
+    FROM "Invoice"
+    WHERE "closedAt" IS NULL AND "balanceMinor" > 0 AND "issueDate" <= ${day}::date
+    GROUP BY "currency" ORDER BY "currency"`;
+  return {
+    asOf,
+    currencies: rows.map((r) => ({
+      currency: r.currency.trim(),
+      invoices: num(r.invoices),
+      notDue: num(r.not_due),
+      days1to30: num(r.d1_30),
+      days31to60: num(r.d31_60),
+      days61to90: num(r.d61_90),
+      over90: num(r.over90),
+      total: num(r.total),
+    })),
+  };
+}
+
+interface DsoRow {
+  currency: string;
+  sales: bigint | null;
+  receivables: bigint | null;
+}
+
+/**
+ * DSO = receivables at the end of the period / credit sales of the period × days.
+ * Receivables at `to` are rebuilt from the journal: amount − deposit − payments received
+ * by the end of `to`, over invoices issued by then and not cancelled or written off by then.
+ */
+export async function dsoReport(prisma: PrismaClient, from: string, to: string) {
+  const days = Math.round((dayToDate(to).getTime() - dayToDate(from).getTime()) / 86_400_000) + 1;
+  const start = dayToDate(from);
+  const end = dayToDate(to);
+  const rows = await prisma.$queryRaw<DsoRow[]>`
+    SELECT i."currency",
+      SUM(CASE WHEN i."issueDate" >= ${start}::date THEN i."amountMinor" ELSE 0 END) AS "sales",
+      SUM(GREATEST(i."amountMinor" - i."depositMinor" - COALESCE(p."paid", 0), 0)) AS "receivables"
+    FROM "Invoice" i
+    LEFT JOIN (
+      SELECT "invoiceId", SUM("amountMinor") AS "paid" FROM "Payment"
+      WHERE "receivedAt" < (${end}::date + 1) GROUP BY "invoiceId"
+    ) p ON p."invoiceId" = i."id"
+    WHERE i."issueDate" <= ${end}::date
+      AND NOT (i."closedAt" IS NOT NULL AND i."closedAt" < (${end}::date + 1)
+               AND i."outcome" IN ('cancelled', 'written-off', 'agency-unrecoverable'))
+    GROUP BY i."currency" ORDER BY i."currency"`;
+  return {
+    from,
+    to,
+    days,
+    method: 'receivables at end of period / credit sales of the period × days in the period',
+    currencies: rows.map((r) => {
+      const sales = num(r.sales);
+      const receivables = num(r.receivables);
+      return {
+        currency: r.currency.trim(),
+        creditSalesMinor: sales,
+        receivablesMinor: receivables,
+        dso: sales > 0 ? Math.round((receivables / sales) * days * 10) / 10 : null,
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- tracking sheet
+
+const HEADERS = {
+  en: ['Client', 'Invoice number', 'Invoice date', 'Due date', 'Amount', 'Deposit', 'Surcharge', 'Reminders', 'Reminder dates', 'Payment state', 'Currency'],
+  fr: ['Client', 'N° de facture', 'Date de facture', "Date d'échéance", 'Montant', 'Acompte', 'Majoration', 'Nombre de relances', 'Dates des relances', 'État du paiement', 'Devise'],
+};
+const STATES = {
+  en: { paid: 'paid', partial: 'partially paid', overdue: 'overdue', notDue: 'not due' },
+  fr: { paid: 'payée', partial: 'partiellement payée', overdue: 'en retard', notDue: 'non échue' },
+};
+/** Channels that are reminders to the customer (not an agency handover or a phone task). */
+const REMINDER_CHANNELS = new Set(['email', 'sms', 'letter']);
+
+type SheetInvoice = Prisma.InvoiceGetPayload<{
+  include: {
+    customer: { select: { name: true } };
+    payments: { select: { amountMinor: true; receivedAt: true } };
+    communications: { select: { stepId: true; channel: true; sentAt: true; createdAt: true } };
+  };
+}>;
+
+function policyFor(cache: Map<string, DunningPolicy | null>, id: string): DunningPolicy | null {
+  if (!cache.has(id)) {
+    try {
+      cache.set(id, getBuiltinPolicy(id));
+    } catch {
+      cache.set(id, null);
+    }
+  }
+  return cache.get(id) ?? null;
+}
+
+export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, locale: 'en' | 'fr', today: string): string[] {
+  const cur = inv.currency;
+  const dec = (minor: number | bigint) => {
+    const s = minorToDecimal(minor, cur);
+    return locale === 'fr' ? s.replace('.', ',') : s;
+  };
+  const due = isoDay(inv.dueDate);
+  const balance = Number(inv.balanceMinor);
+  const principal = Number(inv.amountMinor - inv.depositMinor);
+  // Reminders: policy steps with at least one SENT communication on a customer channel;
+  // one reminder per step (an email and an SMS of one step are one reminder), dated by its first send.
+  const stepIds = new Set(policy?.steps.map((s) => s.id) ?? []);
+  const firstSend = new Map<string, string>();
+  for (const c of inv.communications) {
+    if (!stepIds.has(c.stepId) || !REMINDER_CHANNELS.has(c.channel)) continue;
+    const day = isoDay(c.sentAt ?? c.createdAt);
+    const known = firstSend.get(c.stepId);
+    if (!known || day < known) firstSend.set(c.stepId, day);
+  }
+  const reminderDates = [...firstSend.values()].sort();
+  let surcharge = '';
+  if (policy && policy.penalties.mode !== 'none') {
+    const asOf = inv.closedAt ? isoDay(inv.closedAt) : today;
+    try {
+      const p = computePenalties({
+        terms: policy.penalties,
+        audience: policy.audience,
+        currency: cur,
+        dueDate: due,
+        asOf: asOf < due ? due : asOf,
+        principalMinor: principal,
+        payments: inv.payments.map((x) => ({ date: isoDay(x.receivedAt), amountMinor: Number(x.amountMinor) })),
+      });
+      surcharge = dec(p.totalMinor);
+    } catch {
+      surcharge = '';
+    }
+  }
+  const s = STATES[locale];
+  const state = ['paid', 'agency-recovered'].includes(inv.outcome ?? '') || balance <= 0
+    ? s.paid
+    : inv.outcome
+      ? inv.outcome
+      : balance < principal
+        ? s.partial
+        : due < today
+          ? s.overdue
+          : s.notDue;
+  return [
+    inv.customer.name,
+    inv.number,
+    isoDay(inv.issueDate),
+    due,
+    dec(inv.amountMinor),
+    dec(inv.depositMinor),
+    surcharge,
+    String(reminderDates.length),
+    reminderDates.join(' '),
+    state,
+    cur,
+  ];
+}
+
+export function reportsRouter(deps: { prisma: PrismaClient }, registry: OpenAPIRegistry): Router {
+  const router = Router();
+  const { prisma } = deps;
+  const tags = ['reports'];
+
+  defineRoute(router, registry, {
+    method: 'get',
+    path: '/v1/reports/aging',
+    operationId: 'agingReport',
+    summary: 'Open balances by days past due (not due, 1–30, 31–60, 61–90, >90), per currency, minor units',
+    tags,
+    query: AgingQuery,
+    responses: { 200: jsonResponse('Aging buckets', AgingReportSchema) },
+    handler: async ({ res, query }) => {
+      res.json(await agingReport(prisma, query.asOf ?? todayUtc()));
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get',
+    path: '/v1/reports/dso',
+    operationId: 'dsoReport',
+    summary: 'Days sales outstanding over a period, per currency',
+    tags,
+    query: DsoQuery,
+    responses: { 200: jsonResponse('DSO', DsoReportSchema) },
+    handler: async ({ res, query }) => {
+      if (query.to < query.from) throw problems.field('query.to', 'must not be before from');
+      res.json(await dsoReport(prisma, query.from, query.to));
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get',
+    path: '/v1/reports/tracking-sheet.csv',
+    operationId: 'trackingSheet',
+    summary: 'The tracking sheet: one row per invoice, chronological (CSV, UTF-8 with BOM)',
+    description:
+      'Columns: client, invoice number, invoice date, due date, amount, deposit, surcharge (penalties and ' +
+      'indemnity as of today, or as of closing), number of reminders (policy steps sent by email, SMS or letter; ' +
+      'one per step), reminder dates (YYYY-MM-DD, space-separated), payment state, currency. Dates are ISO ' +
+      '(spreadsheets read them as dates); locale=fr uses `;` and a decimal comma as French Excel expects.',
+    tags,
+    query: TrackingSheetQuery,
+    responses: {
+      200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+    },
+    handler: async ({ res, query }) => {
+      const locale = query.locale;
+      const today = todayUtc();
+      const policies = new Map<string, DunningPolicy | null>();
+      const csv = stringify({ delimiter: locale === 'fr' ? ';' : ',', record_delimiter: '\r\n' });
+      res.status(200);
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="tracking-sheet-${today}.csv"`);
+      res.write('\uFEFF');
+      csv.pipe(res);
+      csv.write(HEADERS[locale]);
+      let cursor: string | undefined;
+      for (;;) {
+        const batch: SheetInvoice[] = await prisma.invoice.findMany({
+          orderBy: [{ issueDate: 'asc' }, { number: 'asc' }],
+          take: 500,
+          ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+          include: {
+            customer: { select: { name: true } },
+            payments: { select: { amountMinor: true, receivedAt: true } },
+            communications: { where: { status: 'SENT' }, select: { stepId: true, channel: true, sentAt: true, createdAt: true } },
+          },
+        });
+        for (const inv of batch) {
+          if (!csv.write(trackingRow(inv, policyFor(policies, inv.policyId), locale, today))) {
+            await new Promise((r) => csv.once('drain', r));
+          }
+        }
+        if (batch.length < 500) break;
+        cursor = batch[batch.length - 1].id;
+      }
+      csv.end();
+      await new Promise((r) => res.once('finish', r));
+    },
+  });
+  return router;
+}

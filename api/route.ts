@@ -1,0 +1,98 @@
+// One declaration per endpoint: the express route and its OpenAPI operation come from
+// the same object, so the document covers every route by construction. Params, query
+// and body are validated with their zod schemas (422 problem naming the fields).
+import type { OpenAPIRegistry, ResponseConfig, RouteConfig, ZodRequestBody } from '@asteasolutions/zod-to-openapi';
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { fieldErrorsOf, PROBLEM_CONTENT_TYPE, problems, type FieldError } from './problem';
+import { ProblemSchema } from './schemas';
+
+type AnyObject = z.ZodType<Record<string, unknown>>;
+
+export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+  method: 'get' | 'post';
+  /** OpenAPI template, e.g. /v1/invoices/{number}. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Document the bearer API key requirement (enforcement is the router's middleware). Default true. */
+  auth?: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Document a non-JSON body (CSV, raw webhook) instead of `body`. */
+  rawBody?: ZodRequestBody;
+  headers?: z.ZodObject;
+  responses: Record<string, ResponseConfig>;
+  handler: (ctx: {
+    req: Request;
+    res: Response;
+    params: z.infer<P>;
+    query: z.infer<Q>;
+    body: z.infer<B>;
+  }) => Promise<unknown>;
+}
+
+export const problemResponse = (description: string): ResponseConfig => ({
+  description,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+});
+export const jsonResponse = (description: string, schema: z.ZodType): ResponseConfig => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, prefix: string, errors: FieldError[]) {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  errors.push(...fieldErrorsOf(r.error, prefix || undefined));
+  return undefined;
+}
+
+export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
+  router: Router,
+  registry: OpenAPIRegistry,
+  spec: RouteSpec<P, Q, B>,
+): void {
+  const auth = spec.auth ?? true;
+  const responses: RouteConfig['responses'] = { ...spec.responses };
+  if (auth) responses['401'] ??= problemResponse('Missing, unknown or revoked API key');
+  if (spec.params || spec.query || spec.body) responses['422'] ??= problemResponse('Validation failed');
+  if (spec.body || spec.rawBody) responses['413'] ??= problemResponse('Request body too large');
+  responses['503'] ??= problemResponse('Database or Temporal unreachable (Retry-After)');
+  responses.default ??= problemResponse('Error');
+
+  registry.registerPath({
+    method: spec.method,
+    path: spec.path,
+    operationId: spec.operationId,
+    summary: spec.summary,
+    description: spec.description,
+    tags: spec.tags,
+    security: auth ? [{ apiKey: [] }] : [],
+    request: {
+      params: spec.params as never,
+      query: spec.query as never,
+      headers: spec.headers,
+      body: spec.rawBody ?? (spec.body ? { required: true, content: { 'application/json': { schema: spec.body } } } : undefined),
+    },
+    responses,
+  });
+
+  const expressPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
+  router[spec.method](expressPath, async (req, res, next) => {
+    try {
+      const errors: FieldError[] = [];
+      const params = parse(spec.params, req.params, '', errors);
+      const query = parse(spec.query, req.query, 'query', errors);
+      const body = parse(spec.body, req.body, '', errors);
+      if (errors.length) throw problems.validation(errors);
+      await spec.handler({ req, res, params: params as never, query: query as never, body: body as never });
+    } catch (err) {
+      next(err);
+    }
+  });
+}

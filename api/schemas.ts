@@ -1,0 +1,420 @@
+// Request and response schemas of the HTTP API (zod), the source of both validation
+// and the OpenAPI document (zod-to-openapi).
+//
+// Money in request bodies is a decimal string in the invoice's currency ("1234.56";
+// at most as many decimals as the currency has: EUR 2, JPY 0) — never a float. Responses
+// carry both the decimal string and the integer minor units (`amountMinor`). Webhook
+// bodies use integer minor units, as payment providers do.
+import { extendZodWithOpenApi, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+
+extendZodWithOpenApi(z);
+
+// ---------------------------------------------------------------- primitives
+
+export const INVOICE_NUMBER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function isCalendarDate(s: string): boolean {
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+export function isIanaTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone.includes('/') || zone === 'UTC';
+  } catch {
+    return false;
+  }
+}
+
+const currencies = new Set(Intl.supportedValuesOf('currency'));
+
+export const InvoiceNumber = z
+  .string()
+  .regex(INVOICE_NUMBER_RE, 'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .openapi({ example: 'F-2026-0042' });
+export const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine(isCalendarDate, 'is not a calendar date')
+  .openapi({ format: 'date', example: '2026-03-31' });
+export const IsoInstant = z.iso
+  .datetime({ offset: true, message: 'must be an ISO-8601 instant with offset, e.g. 2026-03-31T10:00:00Z' })
+  .openapi({ format: 'date-time' });
+export const DateOrInstant = z
+  .union([IsoDate, IsoInstant])
+  .openapi({ description: 'YYYY-MM-DD (end of that day in the customer time zone) or an ISO instant' });
+export const Decimal = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal string such as "1234.56"')
+  .openapi({ example: '1200.00', description: 'Decimal string in the invoice currency' });
+export const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals, e.g. EUR')
+  .refine((c) => currencies.has(c), 'is not an ISO 4217 currency')
+  .openapi({ example: 'EUR' });
+export const CountryCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. FR')
+  .openapi({ example: 'FR' });
+export const TimeZone = z
+  .string()
+  .refine(isIanaTimeZone, 'must be an IANA time zone, e.g. Europe/Paris')
+  .openapi({ example: 'Europe/Paris' });
+export const MinorUnits = z.number().int().openapi({ description: 'Integer amount in minor units (cents)' });
+
+// ---------------------------------------------------------------- invoices
+
+export const PostalAddressSchema = z
+  .object({
+    lines: z.array(z.string().trim().min(1).max(200)).min(1).max(4),
+    postalCode: z.string().trim().min(1).max(16),
+    city: z.string().trim().min(1).max(100),
+    country: CountryCode,
+  })
+  .openapi('PostalAddress');
+
+export const CustomerInputSchema = z
+  .object({
+    externalId: z.string().trim().min(1).max(100).openapi({ description: "The billing system's customer id" }),
+    name: z.string().trim().min(1).max(200),
+    kind: z.enum(['B2B', 'B2C']),
+    email: z.email().optional(),
+    phone: z.string().trim().min(4).max(32).optional().openapi({ example: '+33612345678' }),
+    address: PostalAddressSchema.optional(),
+    country: CountryCode,
+    language: z.enum(['fr', 'en']).default('fr'),
+    timeZone: TimeZone.default('Europe/Paris'),
+  })
+  .openapi('CustomerInput');
+
+export const IssueInvoiceRequestSchema = z
+  .object({
+    number: InvoiceNumber,
+    issueDate: IsoDate,
+    dueDate: IsoDate,
+    dueAt: IsoInstant.optional().openapi({
+      description: 'Exact instant the invoice falls due; anchors second-scale demo policies',
+    }),
+    amount: Decimal.openapi({ description: 'Total incl. tax, decimal string' }),
+    deposit: Decimal.default('0').openapi({ description: 'Deposit already paid, decimal string' }),
+    currency: Currency,
+    paymentLink: z.url().optional(),
+    policyId: z.string().min(1).max(100).optional().openapi({ description: 'Dunning policy id; default policy otherwise' }),
+    customer: CustomerInputSchema,
+  })
+  .openapi('IssueInvoiceRequest');
+export type IssueInvoiceRequest = z.infer<typeof IssueInvoiceRequestSchema>;
+
+export const CustomerSchema = z
+  .object({
+    externalId: z.string(),
+    name: z.string(),
+    kind: z.enum(['B2B', 'B2C']),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    address: PostalAddressSchema.nullable(),
+    country: z.string(),
+    language: z.string(),
+    timeZone: z.string(),
+  })
+  .openapi('Customer');
+
+export const InvoiceSchema = z
+  .object({
+    number: z.string(),
+    workflowId: z.string(),
+    issueDate: z.string(),
+    dueDate: z.string(),
+    currency: z.string(),
+    amount: z.string(),
+    amountMinor: MinorUnits,
+    deposit: z.string(),
+    depositMinor: MinorUnits,
+    balance: z.string(),
+    balanceMinor: MinorUnits,
+    paymentLink: z.string().nullable(),
+    policy: z.object({ id: z.string(), version: z.number().int() }),
+    stage: z.string(),
+    outcome: z.string().nullable(),
+    closedAt: z.string().nullable(),
+    createdAt: z.string(),
+    customer: CustomerSchema,
+  })
+  .openapi('Invoice');
+
+export const DunningStatusSchema = z
+  .looseObject({
+    invoiceNumber: z.string(),
+    workflowId: z.string(),
+    stage: z.string(),
+    balanceMinor: MinorUnits,
+    currency: z.string(),
+    nextAction: z.object({ stepId: z.string(), channels: z.array(z.string()), at: z.string() }).optional(),
+    completedSteps: z.array(z.string()),
+    outcome: z.string().optional(),
+  })
+  .openapi('DunningStatus', { description: 'Live state answered by the workflow `status` query' });
+
+export const InvoiceDetailSchema = InvoiceSchema.extend({
+  live: DunningStatusSchema.nullable(),
+  liveError: z.string().optional().openapi({ description: 'Why the live status is missing (Temporal unreachable...)' }),
+}).openapi('InvoiceDetail');
+
+export const InvoiceListQuerySchema = z.object({
+  stage: z.string().min(1).max(64).optional(),
+  customer: z.string().min(1).max(100).optional().openapi({ description: 'Customer external id' }),
+  overdue: z.enum(['true', 'false']).optional().openapi({ description: 'true: open and past due; false: not overdue' }),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page' }),
+});
+
+export const InvoiceListSchema = z
+  .object({ items: z.array(InvoiceSchema), nextCursor: z.string().nullable() })
+  .openapi('InvoiceList');
+
+export const NumberParams = z.object({ number: InvoiceNumber });
+
+export const TimelineEntrySchema = z
+  .object({
+    at: z.string(),
+    kind: z.enum(['event', 'communication']),
+    type: z.string(),
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .openapi('TimelineEntry');
+export const TimelineSchema = z
+  .object({ invoiceNumber: z.string(), entries: z.array(TimelineEntrySchema) })
+  .openapi('Timeline');
+
+export const ImportRowResultSchema = z.object({
+  line: z.number().int(),
+  number: z.string().optional(),
+  status: z.enum(['created', 'existing', 'error']),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+export const ImportResultSchema = z
+  .object({
+    rows: z.number().int(),
+    created: z.number().int(),
+    existing: z.number().int(),
+    failed: z.number().int(),
+    results: z.array(ImportRowResultSchema),
+  })
+  .openapi('ImportResult');
+
+export const PreviewParams = z.object({ number: InvoiceNumber, step: z.string().min(1).max(64) });
+export const PreviewQuery = z.object({
+  lang: z.enum(['fr', 'en']).optional().openapi({ description: "Defaults to the customer's language" }),
+  channel: z.enum(['email', 'sms', 'letter']).optional().openapi({ description: "Defaults to the step's first channel" }),
+});
+export const PreviewSchema = z
+  .object({
+    invoiceNumber: z.string(),
+    step: z.string(),
+    channel: z.string(),
+    language: z.string(),
+    templateId: z.string(),
+    balanceMinor: MinorUnits,
+    asOf: z.string(),
+    subject: z.string(),
+    text: z.string(),
+    html: z.string(),
+  })
+  .openapi('ReminderPreview');
+
+// ---------------------------------------------------------------- ops actions
+
+export const ManualPaymentRequestSchema = z
+  .object({
+    amount: Decimal,
+    currency: Currency.optional().openapi({ description: 'Defaults to the invoice currency; must match it' }),
+    receivedAt: IsoInstant.optional(),
+    reference: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .optional()
+      .openapi({ description: 'Bank reference; makes the call idempotent (payment id manual:<reference>)' }),
+  })
+  .openapi('ManualPaymentRequest');
+
+export const PaymentResultSchema = z
+  .object({
+    paymentId: z.string(),
+    status: z.enum(['matched', 'unmatched', 'duplicate']),
+    invoiceNumber: z.string().nullable(),
+    amountMinor: MinorUnits,
+    currency: z.string(),
+    signalled: z.boolean().openapi({ description: 'Whether the workflow took the payment signal (false once closed)' }),
+    unmatchedId: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .openapi('PaymentResult');
+
+export const InstalmentPlanRequestSchema = z
+  .object({
+    instalments: z
+      .array(z.object({ due: DateOrInstant, amount: Decimal }))
+      .min(1)
+      .max(60),
+    note: z.string().max(500).optional(),
+  })
+  .openapi('InstalmentPlanRequest');
+
+export const PromiseToPayRequestSchema = z
+  .object({ date: DateOrInstant, note: z.string().max(500).optional() })
+  .openapi('PromiseToPayRequest');
+export const OpenDisputeRequestSchema = z
+  .object({ reason: z.string().trim().min(1).max(500) })
+  .openapi('OpenDisputeRequest');
+export const ResolveDisputeRequestSchema = z
+  .object({
+    outcome: z.enum(['creditor', 'credit-note']),
+    creditNote: Decimal.optional().openapi({ description: 'Credit note amount (outcome credit-note)' }),
+    note: z.string().max(500).optional(),
+  })
+  .openapi('ResolveDisputeRequest');
+export const PauseRequestSchema = z
+  .object({ reason: z.string().trim().min(1).max(500), until: DateOrInstant.optional() })
+  .openapi('PauseRequest');
+export const ResumeRequestSchema = z.object({ note: z.string().max(500).optional() }).openapi('ResumeRequest');
+export const CancelRequestSchema = z
+  .object({ reason: z.enum(['credit-note', 'write-off', 'issued-in-error']), note: z.string().max(500).optional() })
+  .openapi('CancelRequest');
+export const AgencyOutcomeRequestSchema = z
+  .object({
+    status: z.enum(['in-progress', 'recovered', 'partially-recovered', 'unrecoverable']),
+    amountRecovered: Decimal.optional(),
+    note: z.string().max(500).optional(),
+  })
+  .openapi('AgencyOutcomeRequest');
+
+export const AcceptedSchema = z
+  .object({ accepted: z.literal(true), invoiceNumber: z.string(), action: z.string() })
+  .openapi('Accepted');
+export const UpdateResultSchema = z
+  .object({ invoiceNumber: z.string(), action: z.string(), result: z.unknown() })
+  .openapi('UpdateResult');
+
+// ---------------------------------------------------------------- webhooks and unmatched payments
+
+export const GenericWebhookSchema = z
+  .object({
+    eventId: z.string().min(1).max(200),
+    invoiceNumber: z.string().min(1).max(64),
+    paymentId: z.string().min(1).max(200),
+    amountMinor: z.number().int().positive(),
+    currency: z.string().regex(/^[A-Za-z]{3}$/),
+    receivedAt: IsoInstant,
+  })
+  .openapi('PaymentWebhook');
+
+export const WebhookAckSchema = z
+  .object({
+    received: z.literal(true),
+    duplicate: z.boolean(),
+    status: z.string(),
+    payment: PaymentResultSchema.optional(),
+  })
+  .openapi('WebhookAck');
+
+export const UnmatchedPaymentSchema = z
+  .object({
+    id: z.string(),
+    source: z.string(),
+    externalId: z.string(),
+    invoiceNumber: z.string().nullable(),
+    amountMinor: MinorUnits,
+    currency: z.string(),
+    receivedAt: z.string(),
+    reason: z.string(),
+    assignedTo: z.string().nullable(),
+    assignedAt: z.string().nullable(),
+  })
+  .openapi('UnmatchedPayment');
+export const UnmatchedListQuery = z.object({
+  status: z.enum(['open', 'assigned', 'all']).default('open'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const UnmatchedListSchema = z.object({ items: z.array(UnmatchedPaymentSchema) }).openapi('UnmatchedPaymentList');
+export const AssignRequestSchema = z.object({ invoiceNumber: InvoiceNumber }).openapi('AssignUnmatchedPayment');
+export const IdParams = z.object({ id: z.uuid() });
+
+// ---------------------------------------------------------------- reports
+
+export const AgingQuery = z.object({ asOf: IsoDate.optional().openapi({ description: 'Default: today (UTC)' }) });
+const AgingBuckets = z.object({
+  notDue: MinorUnits,
+  days1to30: MinorUnits,
+  days31to60: MinorUnits,
+  days61to90: MinorUnits,
+  over90: MinorUnits,
+  total: MinorUnits,
+});
+export const AgingReportSchema = z
+  .object({
+    asOf: z.string(),
+    currencies: z.array(AgingBuckets.extend({ currency: z.string(), invoices: z.number().int() })),
+  })
+  .openapi('AgingReport');
+
+export const DsoQuery = z.object({ from: IsoDate, to: IsoDate });
+export const DsoReportSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    days: z.number().int(),
+    currencies: z.array(
+      z.object({
+        currency: z.string(),
+        creditSalesMinor: MinorUnits,
+        receivablesMinor: MinorUnits,
+        dso: z.number().nullable(),
+      }),
+    ),
+    method: z.string(),
+  })
+  .openapi('DsoReport');
+export const TrackingSheetQuery = z.object({
+  locale: z.enum(['en', 'fr']).default('en').openapi({
+    description: 'en: comma-separated, decimal point; fr: semicolon-separated, decimal comma, French headers',
+  }),
+});
+
+// ---------------------------------------------------------------- health
+
+export const HealthSchema = z.object({ status: z.enum(['ok', 'unavailable']) }).openapi('Health');
+export const ReadySchema = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({ database: z.string(), temporal: z.string() }),
+  })
+  .openapi('Readiness');
+
+// ---------------------------------------------------------------- problems
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem', { description: 'RFC 9457 problem details' });
+
+/** A registry per app, with the shared components. */
+export function createRegistry(): OpenAPIRegistry {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'API key created with `npm run relance -- api-key create <name>`',
+  });
+  registry.register('Problem', ProblemSchema);
+  return registry;
+}

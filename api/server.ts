@@ -1,0 +1,95 @@
+// The API process: connects to the database and Temporal, listens, reconciles invoice
+// rows periodically, and shuts down gracefully on SIGTERM/SIGINT: stop accepting, let
+// in-flight requests finish (up to API_SHUTDOWN_TIMEOUT_MS), then close connections.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { pino, type Logger } from 'pino';
+import { TaskQueues } from '../activities/types';
+import { loadConfig, type Config } from '../config/index';
+import { connectClient } from '../config/temporal';
+import { createPrisma, type PrismaClient } from '../prisma/client';
+import { createApp } from './app';
+import { reconcileInvoices } from './invoice-service';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  /** Graceful stop; resolves when the server is closed. */
+  close(): Promise<void>;
+}
+
+export async function startApi(opts: {
+  config: Config;
+  prisma: PrismaClient;
+  temporal: Client;
+  log?: Logger;
+  port?: number;
+  host?: string;
+  workflowTaskQueue?: string;
+}): Promise<RunningApi> {
+  const { config, prisma, temporal } = opts;
+  const log = opts.log ?? pino({ level: config.LOG_LEVEL, base: { service: 'relance-api' } });
+  const app = createApp({ prisma, temporal, config, log, workflowTaskQueue: opts.workflowTaskQueue });
+  const server = app.listen(opts.port ?? config.API_PORT, opts.host ?? config.HOST);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.keepAliveTimeout = 5_000;
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info({ url }, 'Relance API listening');
+
+  let timer: NodeJS.Timeout | undefined;
+  if (config.API_RECONCILE_INTERVAL_SECONDS > 0) {
+    const gateway = { client: temporal, taskQueue: opts.workflowTaskQueue ?? TaskQueues.workflow, timeoutMs: config.API_TEMPORAL_TIMEOUT_MS };
+    const tick = () =>
+      reconcileInvoices({ prisma, temporal: gateway })
+        .then((r) => r.recreated.length && log.warn({ recreated: r.recreated }, 'invoice rows recreated from workflows'))
+        .catch((err: unknown) => log.warn({ err }, 'reconcile failed; will retry'));
+    timer = setInterval(tick, config.API_RECONCILE_INTERVAL_SECONDS * 1000);
+    timer.unref();
+    setTimeout(tick, 2_000).unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= new Promise<void>((resolve) => {
+      if (timer) clearInterval(timer);
+      log.info('shutting down: no new connections, draining in-flight requests');
+      const force = setTimeout(() => server.closeAllConnections(), config.API_SHUTDOWN_TIMEOUT_MS);
+      force.unref();
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      server.closeIdleConnections();
+    }));
+  return { server, url, close };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'relance-api' } });
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (npm run dev starts an embedded database)');
+  const prisma = createPrisma(config.DATABASE_URL);
+  const temporal = await connectClient(config);
+  const api = await startApi({ config, prisma, temporal, log });
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'signal received');
+    await api.close();
+    await temporal.connection.close().catch(() => {});
+    await prisma.$disconnect().catch(() => {});
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

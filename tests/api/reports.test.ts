@@ -1,0 +1,129 @@
+// Reports over HTTP: aging, DSO and the tracking-sheet CSV, read back and checked. No
+// worker runs here, so the Invoice rows keep exactly what the API wrote (plus what the
+// test writes in place of the workflow's journal and channel activities).
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daysFromToday, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+
+let h: ApiHarness;
+const issued: Record<string, { number: string; amount: string; deposit: string }> = {};
+
+async function issue(key: string, overrides: Record<string, unknown>, customer: Record<string, unknown> = {}) {
+  const body = invoiceRequest(overrides, customer);
+  const r = await h.request('POST', '/v1/invoices', { body });
+  expect(r.status, JSON.stringify(r.json)).toBe(201);
+  issued[key] = { number: body.number, amount: body.amount as string, deposit: body.deposit as string };
+}
+
+beforeAll(async () => {
+  h = await startApiHarness({ workers: false, config: { API_TEMPORAL_TIMEOUT_MS: '500' } });
+  const due = (days: number) => ({ issueDate: daysFromToday(days - 30), dueDate: daysFromToday(days) });
+  await issue('notDue', { ...due(5), amount: '100.00', deposit: '0' }, { externalId: 'R-A', name: 'Alpha' });
+  await issue('d10', { ...due(-10), amount: '200.00', deposit: '50.00' }, { externalId: 'R-B', name: 'Bêta; "quotes"' });
+  await issue('d45', { ...due(-45), amount: '300.00', deposit: '0' }, { externalId: 'R-C', name: 'Gamma' });
+  await issue('d75', { ...due(-75), amount: '400.00', deposit: '0' }, { externalId: 'R-C', name: 'Gamma' });
+  await issue('d120', { ...due(-120), amount: '500.00', deposit: '0' }, { externalId: 'R-D', name: 'Delta' });
+  await issue('usd', { ...due(-20), amount: '70.00', deposit: '0', currency: 'USD' }, { externalId: 'R-E', name: 'Echo' });
+}, 120_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('GET /v1/reports/aging', () => {
+  it('buckets open balances by days past due, per currency', async () => {
+    const r = await h.request('GET', '/v1/reports/aging');
+    expect(r.status).toBe(200);
+    expect(r.json.currencies).toEqual([
+      { currency: 'EUR', invoices: 5, notDue: 10000, days1to30: 15000, days31to60: 30000, days61to90: 40000, over90: 50000, total: 145000 },
+      { currency: 'USD', invoices: 1, notDue: 0, days1to30: 7000, days31to60: 0, days61to90: 0, over90: 0, total: 7000 },
+    ]);
+    const earlier = await h.request('GET', `/v1/reports/aging?asOf=${daysFromToday(-100)}`);
+    // 100 days ago d75 was not due yet and d120 was 20 days late; the others were not issued.
+    expect(earlier.json.currencies).toEqual([
+      { currency: 'EUR', invoices: 2, notDue: 40000, days1to30: 50000, days31to60: 0, days61to90: 0, over90: 0, total: 90000 },
+    ]);
+    expect((await h.request('GET', '/v1/reports/aging?asOf=2026-02-30')).status).toBe(422);
+  });
+});
+
+describe('GET /v1/reports/dso', () => {
+  it('divides the receivables at the end by the sales of the period', async () => {
+    const from = daysFromToday(-60);
+    const to = daysFromToday(0);
+    const r = await h.request('GET', `/v1/reports/dso?from=${from}&to=${to}`);
+    expect(r.status).toBe(200);
+    const eur = r.json.currencies.find((c: { currency: string }) => c.currency === 'EUR');
+    // Issued in the period: notDue (−25), d10 (−40); d45 was issued at −75, out of the period.
+    expect(eur.creditSalesMinor).toBe(30000);
+    expect(eur.receivablesMinor).toBe(145000);
+    expect(r.json.days).toBe(61);
+    expect(eur.dso).toBeCloseTo((145000 / 30000) * 61, 1);
+    expect((await h.request('GET', `/v1/reports/dso?from=${to}&to=${from}`)).status).toBe(422);
+    expect((await h.request('GET', '/v1/reports/dso')).json.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.from', 'query.to']);
+  });
+});
+
+describe('GET /v1/reports/tracking-sheet.csv', () => {
+  it('exports one row per invoice, UTF-8 with BOM, that parses back', async () => {
+    // What the channel activities and the journal would have written for d45.
+    const inv = await h.prisma.invoice.findUniqueOrThrow({ where: { number: issued.d45.number } });
+    const sent = (stepId: string, channel: string, day: number, status: 'SENT' | 'FAILED_PERMANENT' = 'SENT') =>
+      h.prisma.communication.create({
+        data: {
+          idempotencyKey: `${inv.workflowId}/${stepId}/${channel}`,
+          invoiceId: inv.id,
+          invoiceNumber: inv.number,
+          workflowId: inv.workflowId,
+          stepId,
+          channel,
+          status,
+          sentAt: new Date(`${daysFromToday(day)}T10:00:00Z`),
+        },
+      });
+    await sent('reminder-1', 'email', -38);
+    await sent('reminder-2', 'email', -30);
+    await sent('reminder-2', 'sms', -30);
+    await sent('formal-notice', 'letter', -15, 'FAILED_PERMANENT');
+    await sent('receipt', 'email', -1);
+    const pay = await h.request('POST', `/v1/invoices/${inv.number}/payments`, { body: { amount: '100.00', reference: 'CHQ-7', receivedAt: `${daysFromToday(-5)}T12:00:00Z` } });
+    expect(pay.status).toBe(201);
+    await h.prisma.invoice.update({ where: { id: inv.id }, data: { balanceMinor: 20000n } });
+
+    const r = await h.request('GET', '/v1/reports/tracking-sheet.csv');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(r.headers.get('content-disposition')).toMatch(/attachment; filename="tracking-sheet-/);
+    expect(r.text.charCodeAt(0)).toBe(0xfeff);
+    const rows: string[][] = parse(r.text, { bom: true });
+    expect(rows[0]).toEqual(['Client', 'Invoice number', 'Invoice date', 'Due date', 'Amount', 'Deposit', 'Surcharge', 'Reminders', 'Reminder dates', 'Payment state', 'Currency']);
+    expect(rows).toHaveLength(7);
+    // Chronological by invoice date.
+    const dates = rows.slice(1).map((row) => row[2]);
+    expect(dates).toEqual([...dates].sort());
+    const byNumber = new Map(rows.slice(1).map((row) => [row[1], row]));
+
+    const d45 = byNumber.get(issued.d45.number)!;
+    expect(d45.slice(0, 6)).toEqual(['Gamma', issued.d45.number, daysFromToday(-75), daysFromToday(-45), '300.00', '0.00']);
+    expect(Number(d45[6])).toBeGreaterThan(40); // interest + the €40 indemnity
+    expect(d45[7]).toBe('2');
+    expect(d45[8]).toBe(`${daysFromToday(-38)} ${daysFromToday(-30)}`);
+    expect(d45[9]).toBe('partially paid');
+    expect(d45[10]).toBe('EUR');
+
+    const d10 = byNumber.get(issued.d10.number)!;
+    expect(d10[0]).toBe('Bêta; "quotes"');
+    expect(d10.slice(4, 6)).toEqual(['200.00', '50.00']);
+    expect(d10[7]).toBe('0');
+    expect(d10[9]).toBe('overdue');
+    const notDue = byNumber.get(issued.notDue.number)!;
+    expect(notDue[6]).toBe('0.00');
+    expect(notDue[9]).toBe('not due');
+
+    const fr = await h.request('GET', '/v1/reports/tracking-sheet.csv?locale=fr');
+    const frRows: string[][] = parse(fr.text, { bom: true, delimiter: ';' });
+    expect(frRows[0][1]).toBe('N° de facture');
+    const frD45 = frRows.find((row) => row[1] === issued.d45.number)!;
+    expect(frD45[4]).toBe('300,00');
+    expect(frD45[9]).toBe('partiellement payée');
+  });
+});

@@ -1,0 +1,215 @@
+// sendLetter: the formal-notice PDF (content read back with pdf-parse, address position
+// checked against the DL envelope window, page 1 rendered to test-results/), delivered to
+// the outbox by default or to the postal provider's API (local fake) with an
+// Idempotency-Key and a tracking number back.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSendLetter, letterFileName } from '../../activities/letter';
+import { renderLetterPdf } from '../../activities/letter-pdf';
+import { creditorOf } from '../../activities/deps';
+import type { ActivityDeps } from '../../activities/deps';
+import { startPostalFake } from '../../scripts/peers/postal-fake';
+import type { PostalFake } from '../../scripts/peers/postal-fake';
+import {
+  communication,
+  invoiceFixture,
+  memoryLogger,
+  PENALTIES,
+  pdfToText,
+  renderFirstPagePng,
+  runActivity,
+  runFailing,
+  sendInput,
+  startTestDb,
+  tempDir,
+  testConfig,
+  textPositions,
+} from './support';
+import type { TestDb } from './support';
+
+let db: TestDb;
+let postal: PostalFake;
+let dataDir: { dir: string; remove(): Promise<void> };
+let outboxDeps: ActivityDeps;
+let apiDeps: ActivityDeps;
+
+beforeAll(async () => {
+  [db, postal, dataDir] = await Promise.all([startTestDb(), startPostalFake({ port: 0, apiKey: 'postal-test-key' }), tempDir('letters')]);
+  outboxDeps = { prisma: db.prisma, config: testConfig({ DATA_DIR: dataDir.dir }), log: memoryLogger() };
+  apiDeps = {
+    prisma: db.prisma,
+    config: testConfig({ DATA_DIR: dataDir.dir, POSTAL_API_URL: postal.url, POSTAL_API_KEY: 'postal-test-key' }),
+    log: memoryLogger(),
+  };
+});
+
+afterAll(async () => {
+  await Promise.all([postal?.stop(), db?.stop()]);
+  await dataDir?.remove();
+});
+
+beforeEach(() => postal.clear());
+
+const formalNotice = (invoice = invoiceFixture()) =>
+  sendInput(invoice, 'letter', 'formal-notice', { balanceMinor: 120_000, penalties: PENALTIES, deadline: '2026-03-22' });
+
+describe('the formal-notice letter PDF', () => {
+  it('holds the letterhead, registered-mail mention, subject, references, balance, interest lines, €40, deadline, legal mentions and signature', async () => {
+    const input = formalNotice(invoiceFixture({ number: 'F-2026-0100' }));
+    const { pdf } = await renderLetterPdf({
+      templateId: input.templateId,
+      invoice: input.invoice,
+      balanceMinor: input.balanceMinor,
+      penalties: input.penalties,
+      asOf: input.asOf,
+      deadline: input.deadline,
+      creditor: creditorOf(outboxDeps.config),
+      signatory: outboxDeps.config.CREDITOR_SIGNATORY,
+      reference: input.idempotencyKey,
+    });
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const text = (await pdfToText(pdf)).replace(/[ \t]+/g, ' ');
+
+    for (const expected of [
+      'Atelier Durand SAS',
+      '12 rue de la Paix',
+      'SIRET 123 456 789 00012',
+      'LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION',
+      'Fait à Paris, le 14/03/2026',
+      'Objet : Mise en demeure de payer – facture n°F-2026-0100',
+      'Nos références : facture n°F-2026-0100',
+      'Vos références : client C-042',
+      'Boulangerie Petit SARL',
+      '3 avenue des Tilleuls',
+      '69003 Lyon',
+      'Montant restant dû : 1 200,00 €',
+      '1 200,00 € × 12,15 % × 30/365 = 11,98 €',
+      '1 200,00 € × 12,50 % × 8/365 = 3,29 €',
+      "l'indemnité forfaitaire pour frais de recouvrement de 40,00 €",
+      'au plus tard le 22/03/2026',
+      'Total à régler 1 255,27 €',
+      'L441-10',
+      'D441-5',
+      'article 1344 du Code civil',
+      'Claire Martin, responsable recouvrement',
+      'Page 1/',
+    ]) {
+      expect(text, expected).toContain(expected);
+    }
+
+    // The address sits in the window of a DL envelope: ~110 mm from the left, ~45-50 mm from the top.
+    const positions = await textPositions(pdf);
+    const street = positions.find((p) => p.str.includes('3 avenue des Tilleuls'))!;
+    expect(street.xMm).toBeGreaterThan(105);
+    expect(street.xMm).toBeLessThan(115);
+    const name = positions.find((p) => p.str.includes('Boulangerie Petit SARL'))!;
+    expect(name.yTopMm).toBeGreaterThan(45);
+    expect(name.yTopMm).toBeLessThan(60);
+    expect(street.yTopMm).toBeLessThan(90);
+
+    const png = await renderFirstPagePng(pdf, 'letter-formal-notice-fr');
+    if (png) expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('is deterministic (a resend is the same document) and speaks English to a B2C customer without the €40', async () => {
+    const invoice = invoiceFixture({}, { language: 'en', kind: 'B2C', name: 'Jane Doe', address: { lines: ['8 Baker Street'], postalCode: 'NW1 6XE', city: 'London', country: 'GB' } });
+    const penalties = { ...PENALTIES, indemnityMinor: 0, totalMinor: PENALTIES.interestMinor };
+    const args = {
+      templateId: 'formal-notice',
+      invoice,
+      balanceMinor: 120_000,
+      penalties,
+      asOf: '2026-03-14',
+      creditor: creditorOf(outboxDeps.config),
+      signatory: 'Claire Martin',
+      reference: 'ref',
+    };
+    const [a, b] = await Promise.all([renderLetterPdf(args), renderLetterPdf(args)]);
+    expect(a.pdf.equals(b.pdf)).toBe(true);
+
+    const text = (await pdfToText(a.pdf)).replace(/[ \t]+/g, ' ');
+    expect(text).toContain('REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT');
+    expect(text).toContain(`Subject: Formal notice to pay – invoice ${invoice.number}`);
+    expect(text).toContain('ROYAUME-UNI'); // foreign country line of the address
+    expect(text).toContain('1231-6');
+    expect(text).not.toContain('D441-5');
+    expect(text).not.toContain('Fixed indemnity');
+    expect(text).toContain('€1,215.27');
+    await renderFirstPagePng(a.pdf, 'letter-formal-notice-en-b2c');
+  });
+});
+
+describe('sendLetter to the outbox (default)', () => {
+  it('writes <DATA_DIR>/outbox/letters/<invoice>-<step>.pdf atomically and logs it', async () => {
+    const sendLetter = createSendLetter(outboxDeps);
+    const input = formalNotice();
+
+    const result = await runActivity(sendLetter, input);
+
+    const file = path.join(dataDir.dir, 'outbox', 'letters', letterFileName(input.invoice.number, 'formal-notice'));
+    expect(result).toMatchObject({ status: 'SENT', provider: 'outbox', documentRef: file });
+    const pdf = await readFile(file);
+    expect(await pdfToText(pdf)).toContain('Mise en demeure de payer');
+    const leftovers = (await readdir(path.dirname(file))).filter((f) => f.startsWith('.tmp-'));
+    expect(leftovers).toEqual([]);
+
+    const row = await communication(db.prisma, input.idempotencyKey);
+    expect(row).toMatchObject({ status: 'SENT', channel: 'letter', documentRef: file, provider: 'outbox' });
+    expect(row.recipient).toBe('Boulangerie Petit SARL, 3 avenue des Tilleuls, 69003 Lyon');
+    expect(row.subject).toContain('Mise en demeure de payer');
+    expect(row.body).toContain('au plus tard le 22/03/2026');
+
+    expect((await runActivity(sendLetter, input)).status).toBe('ALREADY_SENT');
+  });
+
+  it('fails permanently without a postal address', async () => {
+    const input = formalNotice(invoiceFixture({}, { address: undefined }));
+    expect(await runFailing(createSendLetter(outboxDeps), input)).toMatchObject({ nonRetryable: true, type: 'NoRecipient' });
+  });
+});
+
+describe('sendLetter through the postal API', () => {
+  it('posts the PDF with the Idempotency-Key and API key, and records the tracking number', async () => {
+    const input = formalNotice();
+
+    const result = await runActivity(createSendLetter(apiDeps), input);
+
+    expect(postal.letters).toHaveLength(1);
+    const letter = postal.letters[0]!;
+    expect(letter.idempotencyKey).toBe(input.idempotencyKey);
+    expect(letter.service).toBe('registered_ar');
+    expect(letter.recipient).toMatchObject({ name: 'Boulangerie Petit SARL', postalCode: '69003', city: 'Lyon' });
+    expect(letter.trackingNumber).toMatch(/^1A\d{11}$/);
+    expect(result).toMatchObject({ status: 'SENT', provider: 'postal-api', providerId: letter.trackingNumber });
+    // The archived copy (for the record and the agency dossier) is the document the provider got.
+    const archived = await readFile(result.documentRef!);
+    expect(createHash('sha256').update(archived).digest('hex')).toBe(letter.document.sha256);
+    expect(await communication(db.prisma, input.idempotencyKey)).toMatchObject({ status: 'SENT', providerId: letter.trackingNumber });
+  });
+
+  it('maps 422 invalid_address to InvalidRecipient, 429 to a retry after Retry-After, 500 to AMBIGUOUS', async () => {
+    const sendLetter = createSendLetter(apiDeps);
+    const badAddress = formalNotice(invoiceFixture({}, { address: { lines: ['Nulle part'], postalCode: '00000', city: 'Ailleurs', country: 'FR' } }));
+    expect(await runFailing(sendLetter, badAddress)).toMatchObject({ nonRetryable: true, type: 'InvalidRecipient' });
+    expect((await communication(db.prisma, badAddress.idempotencyKey)).error).toMatch(/^InvalidRecipient \[invalid_address\]/);
+
+    const limited = formalNotice();
+    postal.failNext(429, undefined, { 'Retry-After': '30' });
+    const failure = await runFailing(sendLetter, limited);
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'ProviderRateLimited', nextRetryDelay: 30_000 });
+
+    const down = formalNotice();
+    postal.failNext(503);
+    expect(await runFailing(sendLetter, down)).toMatchObject({ nonRetryable: false, type: 'ProviderUnavailable' });
+    expect((await communication(db.prisma, down.idempotencyKey)).status).toBe('AMBIGUOUS');
+    expect((await runActivity(sendLetter, down)).status).toBe('SENT');
+    expect(postal.letters).toHaveLength(1);
+  });
+
+  it('refuses a wrong API key for good', async () => {
+    const wrong = createSendLetter({ ...apiDeps, config: { ...apiDeps.config, POSTAL_API_KEY: 'nope' } });
+    expect(await runFailing(wrong, formalNotice())).toMatchObject({ nonRetryable: true, type: 'ProviderRejected' });
+  });
+});

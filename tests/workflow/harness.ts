@@ -1,0 +1,151 @@
+// Activity doubles and fixtures for workflow tests: the doubles record what the
+// workflow asked for and when (server time, which time skipping moves), nothing more.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { DateTime } from 'luxon';
+import type * as activities from '../../activities/types';
+import type { DunningActivities, SendInput, SendResult } from '../../activities/types';
+import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
+import { workflowBundle } from '../../worker/create-worker';
+import { invoiceDunning } from '../../workflows/invoice-dunning';
+import type { InvoiceDunningInput } from '../../workflows/messages';
+
+export interface SentRecord {
+  stepId: string;
+  channel: string;
+  templateId: string;
+  /** Server time the activity was scheduled (ISO). */
+  at: string;
+  balanceMinor: number;
+  idempotencyKey: string;
+  penaltiesMinor?: number;
+}
+
+export interface Doubles {
+  sent: SentRecord[];
+  journal: Array<{ type: string; at: string }>;
+  phoneTasks: string[];
+  activities: Partial<DunningActivities>;
+}
+
+/** A channel double that fails for good, like a provider refusing an address. */
+export type FailingChannels = Partial<Record<'email' | 'sms' | 'letter', activities.PermanentFailureType>>;
+
+export function makeDoubles(failing: FailingChannels = {}): Doubles {
+  const sent: SentRecord[] = [];
+  const journal: Doubles['journal'] = [];
+  const phoneTasks: string[] = [];
+  const send =
+    (channel: 'email' | 'sms' | 'letter') =>
+    async (input: SendInput): Promise<SendResult> => {
+      const failure = failing[channel];
+      if (failure) throw ApplicationFailure.create({ type: failure, message: `${channel} refused`, nonRetryable: true });
+      sent.push({
+        stepId: input.stepId,
+        channel,
+        templateId: input.templateId,
+        at: new Date(Context.current().info.scheduledTimestampMs).toISOString(),
+        balanceMinor: input.balanceMinor,
+        idempotencyKey: input.idempotencyKey,
+        penaltiesMinor: input.penalties?.totalMinor,
+      });
+      return { status: 'SENT', provider: 'double', providerId: `${channel}-${sent.length}` };
+    };
+  const acts: Partial<typeof activities extends never ? never : DunningActivities> = {
+    sendEmail: send('email'),
+    sendSms: send('sms'),
+    sendLetter: send('letter'),
+    async handoverToAgency(input) {
+      sent.push({
+        stepId: 'agency-handover',
+        channel: 'agency',
+        templateId: 'dossier',
+        at: new Date(Context.current().info.scheduledTimestampMs).toISOString(),
+        balanceMinor: input.balanceMinor,
+        idempotencyKey: input.idempotencyKey,
+        penaltiesMinor: input.penalties.totalMinor,
+      });
+      return { status: 'SENT', dossierRef: 'outbox/dossier' };
+    },
+    async journal(input) {
+      for (const e of input.events) journal.push({ type: e.type, at: e.at });
+    },
+    async createPhoneTask(input) {
+      phoneTasks.push(input.stepId);
+      return { taskId: `task-${phoneTasks.length}` };
+    },
+  };
+  return { sent, journal, phoneTasks, activities: acts };
+}
+
+let counter = 0;
+export function uniqueQueue(name: string): string {
+  counter += 1;
+  // The workflow derives its channel queues from this prefix (`<prefix>dunning-email`).
+  return `${name}-${counter}-${Date.now().toString(36)}-dunning`;
+}
+
+/** One worker polling the workflow queue and every channel queue of a prefix. */
+export async function startTestWorker(env: TestWorkflowEnvironment, taskQueue: string, acts: Partial<DunningActivities>) {
+  const prefix = taskQueue.slice(0, -'dunning'.length);
+  const bundle = await workflowBundle();
+  const workers = await Promise.all([
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask },
+    }),
+    ...(['email', 'sms', 'letter', 'agency'] as const).map((c) =>
+      Worker.create({ connection: env.nativeConnection, taskQueue: `${prefix}dunning-${c}`, activities: acts }),
+    ),
+  ]);
+  const running = workers.map((w) => w.run());
+  return {
+    async stop() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.allSettled(running);
+    },
+  };
+}
+
+export function invoiceFixture(overrides: Partial<InvoiceSnapshot> & { dueDate: string }): InvoiceSnapshot {
+  return {
+    number: `T-${Math.random().toString(36).slice(2, 8)}`,
+    currency: 'EUR',
+    amountMinor: 120_000,
+    depositMinor: 20_000,
+    issueDate: DateTime.fromISO(overrides.dueDate).minus({ days: 30 }).toISODate() as string,
+    paymentLink: 'https://pay.example.test/inv',
+    customer: {
+      id: 'cust-42',
+      name: 'Boulangerie Martin SARL',
+      kind: 'B2B',
+      email: 'compta@martin.example',
+      phone: '+33612345678',
+      address: { lines: ['3 place du Marché'], postalCode: '69002', city: 'Lyon', country: 'FR' },
+      country: 'FR',
+      language: 'fr',
+      timeZone: 'Europe/Paris',
+    },
+    ...overrides,
+  };
+}
+
+export function dunningInput(invoice: InvoiceSnapshot, policy: DunningPolicy, extra: Partial<InvoiceDunningInput> = {}): InvoiceDunningInput {
+  return { invoice, policy, ...extra };
+}
+
+/** Paris wall clock of an instant, e.g. "2026-12-28 Mon 09:00". */
+export function parisClock(iso: string): string {
+  return DateTime.fromISO(iso, { zone: 'Europe/Paris' }).toFormat('yyyy-LL-dd ccc HH:mm');
+}
+
+/** Days from now (server time) to a local date in Paris, as YYYY-MM-DD. */
+export function parisDatePlus(nowMs: number, days: number): string {
+  return DateTime.fromMillis(nowMs, { zone: 'Europe/Paris' }).plus({ days }).toISODate() as string;
+}
+
+export { invoiceDunning };

@@ -1,0 +1,615 @@
+// invoiceDunning: one durable workflow per issued invoice. It sleeps until the next
+// step of its pinned policy, recomputes from the current state on every message, and
+// never starts a reminder once the balance is settled.
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { ChannelActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
+import { PermanentFailureTypes, TaskQueues } from '../activities/types';
+import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
+import { addIsoDuration, durationToMillis } from '../domain/duration';
+import { computePenalties } from '../domain/penalties';
+import { anchorInstant, stepInstant } from '../domain/schedule';
+import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domain/types';
+import {
+  agencyOutcomeSignal,
+  cancelInvoiceSignal,
+  openDisputeSignal,
+  paymentReceivedSignal,
+  pauseSignal,
+  proposeInstalmentPlanUpdate,
+  recordPromiseToPayUpdate,
+  resolveDisputeSignal,
+  resumeSignal,
+  statusQuery,
+  type AgencyOutcome,
+  type CancelInvoice,
+  type DunningStatus,
+  type InstalmentPlan,
+  type InvoiceDunningInput,
+  type Outcome,
+  type PaymentReceived,
+  type ProposeInstalmentPlan,
+  type TimelineEntry,
+} from './messages';
+import { AmountDueKey, CustomerIdKey, DunningStageKey, InvoiceNumberKey, NextActionAtKey } from './search-attributes';
+
+export * from './messages';
+
+/** Everything the workflow knows; carried whole across continue-as-new. */
+export interface DunningState {
+  balanceMinor: number;
+  creditNotesMinor: number;
+  payments: PaymentReceived[];
+  completedSteps: string[];
+  stage: string;
+  /** Milliseconds the calendar was pushed back by holds (plan, promise, pause, dispute). */
+  shiftMs: number;
+  plan?: InstalmentPlan;
+  promise?: { date: string; until: string };
+  pause?: { reason: string; until?: string; since: string };
+  dispute?: { reason: string; since: string };
+  cancelled?: CancelInvoice;
+  agency?: { handedOverAt: string; until: string; outcome?: AgencyOutcome };
+  outcome?: Outcome;
+  timeline: TimelineEntry[];
+  /** Sequence for deterministic journal event keys. */
+  seq: number;
+  /** Service notices still to send (plan confirmed, plan breached...). */
+  notices: Array<{ templateId: string; stepId: string }>;
+}
+
+const TIMELINE_KEEP = 300;
+/** History length at which we continue-as-new even if the server has not suggested it. */
+const HISTORY_LIMIT = 2_000;
+
+const retry: ActivityOptions['retry'] = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '5m',
+  nonRetryableErrorTypes: Object.values(PermanentFailureTypes),
+};
+const channelOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  startToCloseTimeout: '2m',
+  // A send that cannot get through in a day is a problem ops must see, not retry forever.
+  scheduleToCloseTimeout: '1d',
+  retry,
+});
+// The journal is short database writes: local activities keep them off the history's critical size.
+const journal = proxyLocalActivities<JournalActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+export function initialState(input: InvoiceDunningInput): DunningState {
+  const { invoice } = input;
+  return {
+    balanceMinor: invoice.amountMinor - invoice.depositMinor,
+    creditNotesMinor: 0,
+    payments: [],
+    completedSteps: [],
+    stage: 'issued',
+    shiftMs: 0,
+    timeline: [],
+    seq: 0,
+    notices: [],
+  };
+}
+
+/**
+ * Channel activities run on their own task queues, named after the workflow's queue
+ * (`dunning` → `dunning-email`), so a prefixed deployment or test keeps its queues apart.
+ */
+function channelProxies() {
+  const prefix = workflowInfo().taskQueue.slice(0, -TaskQueues.workflow.length);
+  const q = (name: string) => `${prefix}${name}`;
+  return {
+    email: proxyActivities<Pick<ChannelActivities, 'sendEmail'>>(channelOptions(q(TaskQueues.email))),
+    sms: proxyActivities<Pick<ChannelActivities, 'sendSms'>>(channelOptions(q(TaskQueues.sms))),
+    letter: proxyActivities<Pick<ChannelActivities, 'sendLetter'>>(channelOptions(q(TaskQueues.letter))),
+    agency: proxyActivities<Pick<ChannelActivities, 'handoverToAgency'>>({ ...channelOptions(q(TaskQueues.agency)), startToCloseTimeout: '10m' }),
+  };
+}
+
+export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outcome: Outcome; balanceMinor: number }> {
+  const { invoice, policy } = input;
+  const { email, sms, letter, agency } = channelProxies();
+  const tz = invoice.customer.timeZone;
+  const state: DunningState = (input.carried as DunningState | undefined) ?? initialState(input);
+  const nowIso = () => new Date(Date.now()).toISOString();
+  let changed = false;
+  const pendingEvents: Array<{ type: string; at: string; data: Record<string, unknown> }> = [];
+
+  const note = (type: string, detail: Record<string, unknown> = {}) => {
+    const entry = { at: nowIso(), type, detail };
+    state.timeline.push(entry);
+    if (state.timeline.length > TIMELINE_KEEP) state.timeline.splice(1, state.timeline.length - TIMELINE_KEEP);
+    pendingEvents.push({ type, at: entry.at, data: detail });
+    changed = true;
+  };
+
+  // ---- message handlers: set before the first await ----
+  setHandler(paymentReceivedSignal, (p) => {
+    if (state.outcome || state.payments.some((x) => x.paymentId === p.paymentId)) return;
+    if (p.currency !== invoice.currency || !Number.isInteger(p.amountMinor) || p.amountMinor <= 0) {
+      note('payment-rejected', { paymentId: p.paymentId, reason: 'currency or amount invalid' });
+      return;
+    }
+    state.payments.push(p);
+    state.balanceMinor -= p.amountMinor;
+    if (state.plan) applyToPlan(state.plan, p.amountMinor);
+    note('payment-received', { paymentId: p.paymentId, amountMinor: p.amountMinor, source: p.source, balanceMinor: state.balanceMinor });
+  });
+
+  setHandler(
+    proposeInstalmentPlanUpdate,
+    (proposal) => {
+      const plan: InstalmentPlan = {
+        agreedAt: nowIso(),
+        note: proposal.note,
+        instalments: proposal.instalments.map((i) => ({ ...i, dueAt: resolveDeadline(i.due, tz) as string, paidMinor: 0 })),
+      };
+      state.plan = plan;
+      state.promise = undefined;
+      state.notices.push({ templateId: 'plan-confirmed', stepId: `plan-confirmed-${state.seq}` });
+      note('plan-agreed', { instalments: plan.instalments.map((i) => ({ dueAt: i.dueAt, amountMinor: i.amountMinor })) });
+      return plan;
+    },
+    { validator: (proposal) => validatePlan(proposal, state, policy, tz, Date.now()) },
+  );
+
+  setHandler(
+    recordPromiseToPayUpdate,
+    (promise) => {
+      const date = resolveDeadline(promise.date, tz) as string;
+      const until = new Date(Date.parse(date) + durationToMillis(policy.promiseGrace)).toISOString();
+      state.promise = { date, until };
+      note('promise-to-pay', { date, until, note: promise.note });
+      return { until };
+    },
+    {
+      validator: (promise) => {
+        assertOpen(state);
+        if (state.plan) fail('an instalment plan is active: change the plan instead', 'date');
+        const date = typeof promise?.date === 'string' ? resolveDeadline(promise.date, tz) : undefined;
+        if (!date) fail('date must be YYYY-MM-DD or an ISO instant with offset', 'date');
+        if (Date.parse(date as string) <= Date.now()) fail('date must be in the future', 'date');
+      },
+    },
+  );
+
+  setHandler(openDisputeSignal, ({ reason }) => {
+    if (state.outcome || state.dispute) return;
+    state.dispute = { reason: String(reason ?? ''), since: nowIso() };
+    note('dispute-opened', { reason });
+  });
+  setHandler(resolveDisputeSignal, (r) => {
+    if (!state.dispute || state.outcome) return;
+    const since = state.dispute.since;
+    state.dispute = undefined;
+    if (r.outcome === 'credit-note' && r.creditNoteMinor && r.creditNoteMinor > 0) {
+      const credit = Math.min(r.creditNoteMinor, Math.max(state.balanceMinor, 0));
+      state.creditNotesMinor += credit;
+      state.balanceMinor -= credit;
+    }
+    holdEnded(Date.parse(since));
+    note('dispute-resolved', { outcome: r.outcome, creditNoteMinor: r.creditNoteMinor, note: r.note, balanceMinor: state.balanceMinor });
+  });
+  setHandler(pauseSignal, (p) => {
+    if (state.outcome) return;
+    const until = p.until ? resolveDeadline(p.until, tz) : undefined;
+    state.pause = { reason: String(p.reason ?? ''), until, since: state.pause?.since ?? nowIso() };
+    note('paused', { reason: p.reason, until });
+  });
+  setHandler(resumeSignal, (r) => {
+    if (!state.pause || state.outcome) return;
+    const since = state.pause.since;
+    state.pause = undefined;
+    holdEnded(Date.parse(since));
+    note('resumed', { note: r?.note });
+  });
+  setHandler(cancelInvoiceSignal, (c) => {
+    if (state.outcome || state.cancelled) return;
+    state.cancelled = c;
+    note('cancelled', { reason: c.reason, note: c.note });
+  });
+  setHandler(agencyOutcomeSignal, (o) => {
+    if (!state.agency || state.outcome) return;
+    state.agency.outcome = o;
+    if (o.amountRecoveredMinor && o.amountRecoveredMinor > 0) {
+      state.balanceMinor -= Math.min(o.amountRecoveredMinor, state.balanceMinor);
+    }
+    note('agency-outcome', { status: o.status, amountRecoveredMinor: o.amountRecoveredMinor, note: o.note });
+  });
+  setHandler(statusQuery, (): DunningStatus => status());
+
+  // ---- helpers (closures over state) ----
+  function penaltiesNow(): PenaltyResult | undefined {
+    if (policy.penalties.mode === 'none') return undefined;
+    try {
+      return computePenalties({
+        terms: policy.penalties,
+        audience: policy.audience,
+        currency: invoice.currency,
+        dueDate: invoice.dueDate,
+        asOf: localDate(Date.now(), tz),
+        principalMinor: invoice.amountMinor - invoice.depositMinor - state.creditNotesMinor,
+        payments: state.payments.map((p) => ({ date: localDate(p.receivedAt, tz), amountMinor: p.amountMinor })),
+      });
+    } catch (err) {
+      // A rate table that does not cover the date must not stop reminders; ops see it in the log.
+      log.warn('penalties not computable', { error: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  function anchorNow(): string {
+    return new Date(Date.parse(anchorInstant(invoice)) + state.shiftMs).toISOString();
+  }
+
+  function nextStepDue(): { step: PolicyStep; at: string } | undefined {
+    const step = policy.steps.find((s) => !state.completedSteps.includes(s.id));
+    if (!step) return undefined;
+    const at = stepInstant({ anchor: anchorNow(), offset: step.offset, timeZone: tz, country: invoice.customer.country, window: policy.sendWindow });
+    return { step, at };
+  }
+
+  /** After a hold, escalation resumes at the next step, keeping the calendar's spacing from there on. */
+  function holdEnded(_since: number) {
+    const next = policy.steps.find((s) => !state.completedSteps.includes(s.id));
+    if (!next) return;
+    const nominal = Date.parse(addIsoDuration(anchorNow(), next.offset, tz));
+    const now = Date.now();
+    if (nominal < now) state.shiftMs += now - nominal;
+  }
+
+  function currentHold(): { kind: 'pause' | 'dispute' | 'promise' | 'plan'; until?: string; reason?: string } | undefined {
+    if (state.dispute) return { kind: 'dispute', reason: state.dispute.reason };
+    if (state.pause) return { kind: 'pause', until: state.pause.until, reason: state.pause.reason };
+    if (state.plan) {
+      const open = state.plan.instalments.find((i) => i.paidMinor < i.amountMinor);
+      if (open) return { kind: 'plan', until: addIsoDuration(open.dueAt, policy.instalmentGrace, tz) };
+    }
+    if (state.promise) return { kind: 'promise', until: state.promise.until };
+    return undefined;
+  }
+
+  function status(): DunningStatus {
+    const hold = state.outcome || state.agency ? undefined : currentHold();
+    const next = state.outcome || hold || state.agency ? undefined : nextStepDue();
+    return {
+      invoiceNumber: invoice.number,
+      workflowId: workflowInfo().workflowId,
+      stage: state.stage,
+      balanceMinor: state.balanceMinor,
+      currency: invoice.currency,
+      penalties: penaltiesNow(),
+      nextAction: next ? { stepId: next.step.id, channels: next.step.channels, at: next.at } : undefined,
+      holding: hold,
+      plan: state.plan,
+      promise: state.promise,
+      completedSteps: [...state.completedSteps],
+      payments: [...state.payments],
+      outcome: state.outcome,
+      policy: { id: policy.id, version: policy.version },
+      timeline: [...state.timeline],
+    };
+  }
+
+  function publish() {
+    const next = state.outcome ? undefined : status().nextAction;
+    upsertSearchAttributes([
+      { key: InvoiceNumberKey, value: invoice.number },
+      { key: CustomerIdKey, value: invoice.customer.id },
+      { key: DunningStageKey, value: state.outcome ? state.outcome : state.stage },
+      { key: AmountDueKey, value: state.balanceMinor / 10 ** minorDigits(invoice.currency) },
+      { key: NextActionAtKey, value: next ? new Date(next.at) : null },
+    ]);
+    setCurrentDetails(
+      [
+        `**Stage:** ${state.outcome ?? state.stage}`,
+        `**Balance:** ${(state.balanceMinor / 10 ** minorDigits(invoice.currency)).toFixed(minorDigits(invoice.currency))} ${invoice.currency}`,
+        next ? `**Next:** ${next.stepId} (${next.channels.join(', ')}) at ${next.at}` : '',
+        currentHold() ? `**Holding:** ${currentHold()?.kind}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+  }
+
+  async function flushJournal() {
+    if (pendingEvents.length === 0) return;
+    const events = pendingEvents.splice(0, pendingEvents.length).map((e) => ({
+      workflowId: workflowInfo().workflowId,
+      invoiceNumber: invoice.number,
+      eventKey: `${workflowInfo().workflowId}/${workflowInfo().firstExecutionRunId}/${state.seq++}`,
+      type: e.type,
+      at: e.at,
+      data: e.data,
+    }));
+    await journal.journal({
+      events,
+      state: {
+        invoiceNumber: invoice.number,
+        stage: state.outcome ?? state.stage,
+        balanceMinor: state.balanceMinor,
+        outcome: state.outcome,
+        closedAt: state.outcome ? nowIso() : undefined,
+      },
+    });
+  }
+
+  function sendInput(stepId: string, templateId: string, channel: Channel): SendInput {
+    const asOf = localDate(Date.now(), tz);
+    return {
+      idempotencyKey: `${workflowInfo().workflowId}/${stepId}/${channel}`,
+      workflowId: workflowInfo().workflowId,
+      stepId,
+      templateId,
+      channel,
+      invoice,
+      balanceMinor: state.balanceMinor,
+      penalties: penaltiesNow(),
+      asOf,
+      deadline: addLocalDays(asOf, 8),
+      knownPaymentIds: state.payments.map((p) => p.paymentId),
+    };
+  }
+
+  async function sendOn(channel: Channel, stepId: string, templateId: string): Promise<SendResult | { status: 'TASK' }> {
+    switch (channel) {
+      case 'email':
+        return email.sendEmail(sendInput(stepId, templateId, channel));
+      case 'sms':
+        return sms.sendSms(sendInput(stepId, templateId, channel));
+      case 'letter':
+        return letter.sendLetter(sendInput(stepId, templateId, channel));
+      case 'phone':
+        await journal.createPhoneTask({
+          idempotencyKey: `${workflowInfo().workflowId}/${stepId}/phone`,
+          workflowId: workflowInfo().workflowId,
+          stepId,
+          invoice,
+          balanceMinor: state.balanceMinor,
+        });
+        return { status: 'TASK' };
+      case 'agency': {
+        const input = sendInput(stepId, templateId, channel);
+        const penalties = input.penalties ?? emptyPenalties(invoice.currency);
+        return agency.handoverToAgency({
+          idempotencyKey: input.idempotencyKey,
+          workflowId: input.workflowId,
+          invoice,
+          balanceMinor: state.balanceMinor,
+          penalties,
+          asOf: input.asOf,
+          payments: state.payments.map((p) => ({ paymentId: p.paymentId, amountMinor: p.amountMinor, receivedAt: p.receivedAt, source: p.source })),
+          knownPaymentIds: input.knownPaymentIds,
+        });
+      }
+    }
+  }
+
+  /** One channel of a step, with the step's fallback when the channel fails for good. */
+  async function runChannel(step: PolicyStep, channel: Channel, tried: Channel[] = []): Promise<void> {
+    // The settle check sits right before each start: a payment that arrived while an
+    // earlier channel was sending stops the rest.
+    if (state.balanceMinor <= 0 || state.cancelled) return;
+    try {
+      const result = await sendOn(channel, step.id, step.templateId);
+      note('sent', { stepId: step.id, channel, status: result.status });
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+      const fallback = step.fallback?.[channel];
+      note('send-failed', { stepId: step.id, channel, type, message: (cause as Error)?.message });
+      // A fallback onto a channel the step already uses would only repeat that send.
+      if (fallback && !tried.includes(fallback) && !step.channels.includes(fallback)) {
+        note('fallback', { stepId: step.id, from: channel, to: fallback });
+        await runChannel(step, fallback, [...tried, channel]);
+      }
+    }
+  }
+
+  async function runStep(step: PolicyStep) {
+    state.stage = step.stage ?? step.id;
+    note('step-started', { stepId: step.id, channels: step.channels });
+    await Promise.all(step.channels.map((c) => runChannel(step, c)));
+    state.completedSteps.push(step.id);
+    if (step.channels.includes('agency') && state.balanceMinor > 0 && !state.cancelled) {
+      const handedOverAt = nowIso();
+      state.agency = { handedOverAt, until: addIsoDuration(handedOverAt, policy.agencyListenFor, tz) };
+      note('agency-handover', { until: state.agency.until });
+    }
+  }
+
+  async function sendNotice(n: { templateId: string; stepId: string }) {
+    if (!invoice.customer.email) return;
+    try {
+      await email.sendEmail(sendInput(n.stepId, n.templateId, 'email'));
+      note('notice-sent', { templateId: n.templateId });
+    } catch (err) {
+      note('notice-failed', { templateId: n.templateId, message: (err as Error).message });
+    }
+  }
+
+  /** Steps already past when the workflow first starts (late import): skip all but the latest. */
+  function catchUpOnStart() {
+    if (input.carried) return;
+    const now = Date.now();
+    const past = policy.steps.filter(
+      (s) => Date.parse(stepInstant({ anchor: anchorNow(), offset: s.offset, timeZone: tz, country: invoice.customer.country, window: policy.sendWindow })) < now,
+    );
+    for (const s of past.slice(0, -1)) {
+      state.completedSteps.push(s.id);
+      note('step-skipped', { stepId: s.id, reason: 'already past when the invoice was issued' });
+    }
+  }
+
+  function finish(outcome: Outcome) {
+    state.outcome = outcome;
+    state.stage = outcome;
+    note('closed', { outcome, balanceMinor: state.balanceMinor });
+  }
+
+  // ---- the loop ----
+  if (!input.carried) note('issued', { policy: `${policy.id}@${policy.version}`, balanceMinor: state.balanceMinor });
+  catchUpOnStart();
+
+  while (!state.outcome) {
+    changed = false;
+    publish();
+    await flushJournal();
+
+    if (state.cancelled) {
+      finish(state.cancelled.reason === 'write-off' ? 'written-off' : 'cancelled');
+      break;
+    }
+    if (state.balanceMinor <= 0) {
+      const settledByCredit = state.payments.length === 0 && state.creditNotesMinor > 0;
+      if (!settledByCredit) await sendNotice({ templateId: 'receipt', stepId: 'receipt' });
+      finish(settledByCredit ? 'cancelled' : 'paid');
+      break;
+    }
+    const notice = state.notices.shift();
+    if (notice) {
+      await sendNotice(notice);
+      continue;
+    }
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? HISTORY_LIMIT)) {
+      await flushJournal();
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof invoiceDunning>({ ...input, carried: state });
+    }
+
+    if (state.agency) {
+      const o = state.agency.outcome?.status;
+      if (o === 'recovered') {
+        finish('agency-recovered');
+        break;
+      }
+      if (o === 'unrecoverable') {
+        finish('agency-unrecoverable');
+        break;
+      }
+      const waitMs = Date.parse(state.agency.until) - Date.now();
+      if (waitMs <= 0 || !(await condition(() => changed, waitMs))) {
+        if (waitMs <= 0 || !changed) finish('agency-closed');
+      }
+      continue;
+    }
+
+    const hold = currentHold();
+    if (hold) {
+      const waitMs = hold.until ? Date.parse(hold.until) - Date.now() : undefined;
+      const woke = waitMs === undefined ? (await condition(() => changed), true) : waitMs > 0 ? await condition(() => changed, waitMs) : false;
+      if (!woke) holdExpired(hold.kind);
+      continue;
+    }
+
+    const next = nextStepDue();
+    if (next && next.step.offset.startsWith('-') && Date.now() >= Date.parse(anchorInstant(invoice))) {
+      // A heads-up before the due date makes no sense once the invoice is overdue (after a hold).
+      state.completedSteps.push(next.step.id);
+      note('step-skipped', { stepId: next.step.id, reason: 'the due date has passed' });
+      continue;
+    }
+    if (!next) {
+      // Calendar exhausted without an agency step: keep listening for a payment for the policy's listen period.
+      const handedOverAt = nowIso();
+      state.agency = { handedOverAt, until: addIsoDuration(handedOverAt, policy.agencyListenFor, tz) };
+      note('calendar-exhausted', { until: state.agency.until });
+      continue;
+    }
+    const waitMs = Date.parse(next.at) - Date.now();
+    if (waitMs > 0 && (await condition(() => changed, waitMs))) continue;
+    if (changed) continue;
+    await runStep(next.step);
+  }
+
+  publish();
+  await flushJournal();
+  await condition(allHandlersFinished);
+  return { outcome: state.outcome as Outcome, balanceMinor: state.balanceMinor };
+
+  function holdExpired(kind: 'pause' | 'dispute' | 'promise' | 'plan') {
+    if (kind === 'pause' && state.pause) {
+      const since = Date.parse(state.pause.since);
+      state.pause = undefined;
+      holdEnded(since);
+      note('pause-expired');
+    } else if (kind === 'promise' && state.promise) {
+      const since = Date.parse(state.promise.until);
+      note('promise-broken', { date: state.promise.date });
+      state.promise = undefined;
+      holdEnded(since);
+    } else if (kind === 'plan' && state.plan) {
+      note('plan-breached', { missed: state.plan.instalments.find((i) => i.paidMinor < i.amountMinor) });
+      state.plan = undefined;
+      state.notices.push({ templateId: 'plan-breached', stepId: `plan-breached-${state.seq}` });
+      holdEnded(Date.now());
+    }
+  }
+}
+
+function applyToPlan(plan: InstalmentPlan, amountMinor: number) {
+  let rest = amountMinor;
+  for (const i of plan.instalments) {
+    if (rest <= 0) break;
+    const take = Math.min(i.amountMinor - i.paidMinor, rest);
+    i.paidMinor += take;
+    rest -= take;
+  }
+}
+
+function fail(message: string, field: string): never {
+  throw ApplicationFailure.create({ type: 'ValidationError', message: `${field}: ${message}`, details: [{ field, message }], nonRetryable: true });
+}
+
+function assertOpen(state: DunningState) {
+  if (state.outcome) fail(`the invoice is closed (${state.outcome})`, 'invoice');
+  if (state.agency) fail('the invoice is with the collection agency', 'invoice');
+  if (state.cancelled) fail('the invoice is cancelled', 'invoice');
+}
+
+/** Validator of proposeInstalmentPlan: rejects before anything is written to history. */
+export function validatePlan(proposal: ProposeInstalmentPlan, state: DunningState, policy: DunningPolicy, tz: string, now: number): void {
+  assertOpen(state);
+  const list = proposal?.instalments;
+  if (!Array.isArray(list) || list.length === 0) fail('at least one instalment is required', 'instalments');
+  if (list.length > policy.maxInstalments) fail(`at most ${policy.maxInstalments} instalments`, 'instalments');
+  let previous = now;
+  let sum = 0;
+  list.forEach((i, n) => {
+    if (!Number.isInteger(i?.amountMinor) || i.amountMinor <= 0) fail('must be a positive integer (minor units)', `instalments[${n}].amountMinor`);
+    const at = typeof i.due === 'string' ? resolveDeadline(i.due, tz) : undefined;
+    if (!at) fail('must be YYYY-MM-DD or an ISO instant with offset', `instalments[${n}].due`);
+    const t = Date.parse(at as string);
+    if (t <= now) fail('must be in the future', `instalments[${n}].due`);
+    if (t <= previous && n > 0) fail('dates must be strictly ascending', `instalments[${n}].due`);
+    previous = t;
+    sum += i.amountMinor;
+  });
+  if (sum !== state.balanceMinor) fail(`instalments sum to ${sum} but the balance is ${state.balanceMinor}`, 'instalments');
+}
+
+function minorDigits(currency: string): number {
+  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+function emptyPenalties(currency: string): PenaltyResult {
+  return { interestMinor: 0, indemnityMinor: 0, totalMinor: 0, currency, lines: [] };
+}
