@@ -10,5 +10,6 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     reporters: ['default'],
+    setupFiles: ['tests/setup.ts'],
   },
 });

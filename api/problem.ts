@@ -134,7 +134,8 @@ export function problemErrorHandler(log?: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const problem = toProblem(err);
     if (problem.status >= 500) {
-      (req as { log?: Logger }).log?.error({ err }, 'request failed') ?? log?.error({ err }, 'request failed');
+      const reqLog = (req as { log?: Logger }).log ?? log;
+      reqLog?.error({ err }, 'request failed');
     }
     sendProblem(res, problem, req.originalUrl);
   };

@@ -13,7 +13,7 @@
 // - Each segment's interest is computed exactly (integers, BigInt) and rounded half-up to
 //   the minor unit once per segment; the total is the sum of the rounded lines, so the
 //   lines printed in a letter always add up to the total.
-import { ECB_MRO_RATES, FR_LEGAL_RATES, halfYearKey, rateForDate, type LegalRateTable, type RateTable } from './rates';
+import { ECB_MRO_RATES, FR_LEGAL_RATES, halfYearKey, rateForDate, rateForDateOrLatest, type LegalRateTable, type RateTable } from './rates';
 import { dateFromEpochDay, epochDay } from './dates';
 import type { Audience, PenaltyResult, PenaltyTerms } from './types';
 
@@ -48,19 +48,24 @@ export interface PenaltyArgs {
 }
 
 /** The annual rate (scaled) that applies on `day`, or undefined when no interest is due. */
-function rateOn(args: PenaltyArgs, day: string): number | undefined {
+function rateOn(args: PenaltyArgs, day: string, provisional: { used: boolean }): number | undefined {
   const { terms } = args;
+  const pick = <T>(table: Readonly<Record<string, T>>): T => {
+    const r = rateForDateOrLatest(table, day);
+    provisional.used ||= r.provisional;
+    return r.value;
+  };
   switch (terms.mode) {
     case 'none':
       return undefined;
     case 'commercial':
       if (terms.agreedRatePercent !== undefined) return scaleRate(terms.agreedRatePercent);
-      return scaleRate(rateForDate(args.rates?.ecb ?? ECB_MRO_RATES, day)) + scaleRate(terms.spreadPoints);
+      return scaleRate(pick(args.rates?.ecb ?? ECB_MRO_RATES)) + scaleRate(terms.spreadPoints);
     case 'legal':
       // The creditor using Relance is a business, so the rate "pour tous les autres cas"
       // applies, also towards consumer debtors: the higher rate is reserved for creditors
       // who are natural persons not acting for professional purposes (art. L313-2 CMF).
-      return scaleRate(rateForDate(args.rates?.legal ?? FR_LEGAL_RATES, day).other);
+      return scaleRate(pick(args.rates?.legal ?? FR_LEGAL_RATES).other);
   }
 }
 
@@ -87,6 +92,7 @@ export function computePenalties(args: PenaltyArgs): PenaltyResult {
 
   const lines: PenaltyResult['lines'] = [];
   let belowLegalFloor = false;
+  const provisional = { used: false };
   let open: { from: number; to: number; balance: number; rate: number } | undefined;
   const close = (): void => {
     if (!open) return;
@@ -105,7 +111,7 @@ export function computePenalties(args: PenaltyArgs): PenaltyResult {
   for (let day = startAfter + 1; day <= asOfDay; day += 1) {
     const balance = payments.reduce((left, p) => (p.day <= day ? left - p.amountMinor : left), args.principalMinor);
     const date = dateFromEpochDay(day);
-    const rate = balance > 0 ? rateOn(args, date) : undefined;
+    const rate = balance > 0 ? rateOn(args, date, provisional) : undefined;
     if (rate === undefined || rate <= 0) {
       close();
       continue;
@@ -138,5 +144,6 @@ export function computePenalties(args: PenaltyArgs): PenaltyResult {
     currency: args.currency,
     lines,
     belowLegalFloor,
+    ...(provisional.used ? { provisionalRates: true } : {}),
   };
 }

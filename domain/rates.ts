@@ -90,6 +90,21 @@ export function rateForDate<T>(table: Readonly<Record<string, T>>, isoDate: stri
   return table[key] as T;
 }
 
+/**
+ * Like rateForDate, but a date after the table's last half-year gets that last rate,
+ * flagged provisional: the published rate for a new half-year often reaches the
+ * configuration late, and interest must keep accruing meanwhile (a letter then says
+ * the figure is provisional). Dates before the table still throw.
+ */
+export function rateForDateOrLatest<T>(table: Readonly<Record<string, T>>, isoDate: string): { value: T; provisional: boolean } {
+  const key = halfYearKey(isoDate);
+  if (Object.prototype.hasOwnProperty.call(table, key)) return { value: table[key] as T, provisional: false };
+  const known = Object.keys(table).sort();
+  const last = known[known.length - 1];
+  if (last !== undefined && key > last) return { value: table[last] as T, provisional: true };
+  return { value: rateForDate(table, isoDate), provisional: false };
+}
+
 /** Overlays `override` on `base` (config-supplied entries win). */
 export function mergeRateTables<T>(
   base: Readonly<Record<string, T>>,

@@ -107,6 +107,8 @@ export interface DunningPolicy {
 }
 
 export interface PenaltyResult {
+  /** True when a half-year after the rate table's end used the last known rate. */
+  provisionalRates?: boolean;
   interestMinor: number;
   indemnityMinor: number;
   totalMinor: number;

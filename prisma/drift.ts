@@ -125,7 +125,6 @@ export function parseDatamodel(schemaText: string): Datamodel {
     } catch {
       /* not JSON */
     }
-    // eslint-disable-next-line no-control-regex
     throw new Error(`schema.prisma is invalid:\n${message.replace(/\u001b\[[0-9;]*m/g, '')}`);
   }
   return (JSON.parse(raw) as { datamodel: Datamodel }).datamodel;

@@ -1,15 +1,17 @@
 // Embedded PostgreSQL for development and tests: PGlite (Postgres compiled to
-// WASM) served over the Postgres wire protocol by pglite-socket, so `pg`,
+// WASM) served over the Postgres wire protocol, so `pg`,
 // `@prisma/adapter-pg` and psql can connect to it like to a real server.
 //
 // PGlite is a single Postgres backend: every client connection shares one
-// session, and the socket server runs the queries (and whole transactions) of
-// its connections one at a time. Good for dev and tests, not for production.
+// session. The server (./pglite-server) gives one connection at a time the
+// backend, from its first message until the backend is idle again outside a
+// transaction block, so statements and transactions of concurrent connections
+// do not mix. Good for dev and tests, not for production.
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PGliteServer } from './pglite-server';
 
 export const DEFAULT_EMBEDDED_PORT = 54329;
 export const DEFAULT_EMBEDDED_DATA_DIR = '.data/pglite';
@@ -73,18 +75,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     db = await PGlite.create(dir);
   }
 
-  const server = new PGLiteSocketServer({ db, port, host, maxConnections });
+  const server = new PGliteServer({ db, port, host, maxConnections });
+  let actualPort: number; // differs from `port` when 0 was asked for
   try {
-    await server.start();
+    actualPort = await server.start();
   } catch (err) {
     await db.close().catch(() => {});
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portTakenError(port, host);
     throw err;
   }
-
-  // getServerConn() reports the bound port (useful when port 0 was asked for).
-  const conn = server.getServerConn();
-  const actualPort = Number(conn.slice(conn.lastIndexOf(':') + 1));
 
   let stopped: Promise<void> | undefined;
   return {

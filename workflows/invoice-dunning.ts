@@ -267,8 +267,20 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     return { step, at };
   }
 
+  /** A heads-up before the due date makes no sense once the invoice is overdue (e.g. after a hold). */
+  function skipMootSteps() {
+    if (Date.now() < Date.parse(anchorInstant(invoice))) return;
+    for (const s of policy.steps) {
+      if (state.completedSteps.includes(s.id)) continue;
+      if (!s.offset.startsWith('-')) break;
+      state.completedSteps.push(s.id);
+      note('step-skipped', { stepId: s.id, reason: 'the due date has passed' });
+    }
+  }
+
   /** After a hold, escalation resumes at the next step, keeping the calendar's spacing from there on. */
   function holdEnded(_since: number) {
+    skipMootSteps();
     const next = policy.steps.find((s) => !state.completedSteps.includes(s.id));
     if (!next) return;
     const nominal = Date.parse(addIsoDuration(anchorNow(), next.offset, tz));
@@ -521,12 +533,6 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     }
 
     const next = nextStepDue();
-    if (next && next.step.offset.startsWith('-') && Date.now() >= Date.parse(anchorInstant(invoice))) {
-      // A heads-up before the due date makes no sense once the invoice is overdue (after a hold).
-      state.completedSteps.push(next.step.id);
-      note('step-skipped', { stepId: next.step.id, reason: 'the due date has passed' });
-      continue;
-    }
     if (!next) {
       // Calendar exhausted without an agency step: keep listening for a payment for the policy's listen period.
       const handedOverAt = nowIso();

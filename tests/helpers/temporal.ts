@@ -2,6 +2,7 @@
 // installs (the SDK's own download cannot work offline).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { locateTemporalBinary } from '../../scripts/temporal-bin';
+import { registerSearchAttributes } from '../../scripts/setup-search-attributes';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 export async function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
@@ -15,7 +16,10 @@ export async function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: locateTemporalBinary('test-server') } },
   });
+  // The time-skipping server knows no custom search attributes until told.
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
 }

@@ -58,6 +58,15 @@ async function start(opts: { policy?: DunningPolicy; invoice?: Partial<InvoiceSn
   return { handle, invoice, doubles, worker, startedAt: now };
 }
 
+/**
+ * A workflow left running by a failed test would schedule activities on queues nobody
+ * polls any more, and outstanding activities stop the server from skipping time.
+ */
+async function cleanup(handle: { terminate(reason?: string): Promise<unknown> }, worker: { stop(): Promise<void> }) {
+  await handle.terminate('test over').catch(() => undefined);
+  await worker.stop();
+}
+
 /** Advance server time until just after a local Paris instant. */
 async function sleepUntil(iso: string, extraMs = 60_000) {
   const now = await env.currentTimeMs();
@@ -98,7 +107,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(DateTime.fromISO(courtesy.at, { zone: 'Europe/Paris' }).toISODate()! >= DateTime.fromISO(invoice.dueDate).minus({ days: 3 }).toISODate()!).toBe(true);
       expect(courtesy.idempotencyKey).toBe(`invoice-${invoice.number}/courtesy/email`);
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -116,7 +125,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(steps(doubles)).toEqual(['courtesy/email', 'reminder-1/email', 'receipt/email']);
       for (const s of doubles.sent) expectInSendWindow(s.at);
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -137,7 +146,7 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(paymentReceivedSignal, pay('p2', 70_000));
       expect(await handle.result()).toEqual({ outcome: 'paid', balanceMinor: 0 });
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -156,7 +165,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect((await handle.result()).outcome).toBe('paid');
       expect(steps(doubles)).toEqual([expect.stringMatching(/^plan-confirmed-\d+\/email$/), 'receipt/email']);
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -182,7 +191,7 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       expect((await handle.result()).outcome).toBe('written-off');
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -211,12 +220,12 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(cancelInvoiceSignal, { reason: 'issued-in-error' });
       expect((await handle.result()).outcome).toBe('cancelled');
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
   it('promise kept: reminders wait for the promised date and the payment ends it', async () => {
-    const { handle, doubles, worker, startedAt } = await start({ dueInDays: 2 });
+    const { handle, doubles, worker, startedAt } = await start({ dueInDays: 10 });
     try {
       const { until } = await handle.executeUpdate(recordPromiseToPayUpdate, { args: [{ date: parisDatePlus(startedAt, 25) }] });
       expect(Date.parse(until)).toBeGreaterThan(startedAt + 25 * DAY);
@@ -226,12 +235,12 @@ describe('invoiceDunning (time skipping)', () => {
       expect((await handle.result()).outcome).toBe('paid');
       expect(steps(doubles)).toEqual(['receipt/email']);
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
   it('promise broken: escalation resumes after the promised date plus grace', async () => {
-    const { handle, doubles, worker, startedAt } = await start({ dueInDays: 2 });
+    const { handle, doubles, worker, startedAt } = await start({ dueInDays: 10 });
     try {
       await handle.executeUpdate(recordPromiseToPayUpdate, { args: [{ date: parisDatePlus(startedAt, 25) }] });
       await env.sleep(32 * DAY);
@@ -245,12 +254,12 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(cancelInvoiceSignal, { reason: 'credit-note' });
       expect((await handle.result()).outcome).toBe('cancelled');
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
   it('a dispute stops reminders until it is resolved, then escalation resumes; cancellation ends it', async () => {
-    const { handle, doubles, worker } = await start({ dueInDays: 1 });
+    const { handle, doubles, worker } = await start({ dueInDays: 10 });
     try {
       await handle.signal(openDisputeSignal, { reason: 'wrong quantity delivered' });
       await env.sleep(40 * DAY);
@@ -263,7 +272,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(await handle.result()).toEqual({ outcome: 'written-off', balanceMinor: 100_000 });
       expect(steps(doubles)).toEqual(['reminder-1/email']);
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -275,7 +284,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect((await handle.result()).outcome).toBe('cancelled');
       expect(steps(doubles)).toEqual([]);
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -307,7 +316,7 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(paymentReceivedSignal, pay('late', 100_000));
       expect((await handle.result()).outcome).toBe('paid');
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -317,14 +326,14 @@ describe('invoiceDunning (time skipping)', () => {
       await env.sleep(120 * DAY);
       expect(await handle.result()).toEqual({ outcome: 'agency-closed', balanceMinor: 100_000 });
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
   it('a channel that fails for good falls back as the policy says (no email → letter)', async () => {
     const { handle, doubles, worker } = await start({ failing: { email: 'NoRecipient' } });
     try {
-      await env.sleep(35 * DAY);
+      await env.sleep(45 * DAY);
       const st = await handle.query(statusQuery);
       const fallbacks = st.timeline.filter((t) => t.type === 'fallback').map((t) => `${t.detail?.stepId}:${t.detail?.from}->${t.detail?.to}`);
       expect(fallbacks).toEqual(['reminder-1:email->letter', 'reminder-2:email->letter']);
@@ -334,17 +343,17 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       await handle.result();
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
   it('continue-as-new carries the whole state', async () => {
     const { handle, doubles, worker } = await start({ policy: TEN_TWENTY, continueAsNewAfterEvents: 20 });
     try {
-      await env.sleep(12 * DAY);
+      await env.sleep(22 * DAY); // reminder-1 at J+10 = day 20
       await handle.signal(paymentReceivedSignal, pay('a', 10_000));
       await handle.signal(paymentReceivedSignal, pay('b', 10_000));
-      await env.sleep(12 * DAY);
+      await env.sleep(11 * DAY); // reminder-2 at J+20 = day 30
       const desc = await handle.describe();
       const first = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
       expect(desc.runId).not.toBe(first.runId);
@@ -360,7 +369,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect((await env.client.workflow.getHandle(handle.workflowId).result()).outcome).toBe('paid');
       expect(steps(doubles).filter((s) => s.startsWith('reminder'))).toEqual(['reminder-1/email', 'reminder-2/email']);
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 });
@@ -389,7 +398,7 @@ describe('calendar edge cases (time skipping)', () => {
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       await handle.result();
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -411,7 +420,7 @@ describe('calendar edge cases (time skipping)', () => {
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       await handle.result();
     } finally {
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 });

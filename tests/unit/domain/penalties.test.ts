@@ -230,10 +230,14 @@ describe('computePenalties: edges', () => {
     expect(withDefaults.lines[0]?.ratePercent).toBeGreaterThan(10);
   });
 
-  it('throws a clear error when the rate table does not cover the period', () => {
-    expect(() => penalties({ dueDate: '2025-12-20', asOf: '2026-01-10', principalMinor: 1_000 })).toThrow(
-      /No reference rate for 2026-H1/,
-    );
+  it('carries the last known rate past the table, flagged provisional, and throws before it', () => {
+    const late = penalties({ dueDate: '2025-12-20', asOf: '2026-01-10', principalMinor: 1_000_000 });
+    expect(late.provisionalRates).toBe(true);
+    const lastH2 = late.lines.find((l) => l.from === '2026-01-01');
+    const before = late.lines.find((l) => l.to === '2025-12-31');
+    expect(lastH2?.ratePercent).toBe(before?.ratePercent);
+    expect(penalties({ dueDate: '2025-03-31', asOf: '2025-04-30', principalMinor: 1_000 }).provisionalRates).toBeUndefined();
+    expect(() => penalties({ dueDate: '2019-12-20', asOf: '2020-01-10', principalMinor: 1_000 })).toThrow(/No reference rate for 2019-H2/);
   });
 
   it('rejects non-integer amounts and bad dates', () => {

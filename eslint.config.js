@@ -1,0 +1,37 @@
+// A small rule set: typescript-eslint's recommended rules, plus the one rule that
+// protects determinism — workflow and domain code may not import Node, Prisma or
+// activity implementations (only activity *types*).
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.tools/', '.data/', 'prisma/generated/', 'test-results/', 'artifacts/', '**/workflow-bundle-*.js'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'warn',
+    },
+  },
+  {
+    // Test doubles and protocol fakes read arbitrary JSON on purpose.
+    files: ['tests/**/*.ts', 'scripts/peers/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'child_process', 'os'], message: 'No Node I/O in workflow or domain code: it must stay deterministic.' },
+            { group: ['@prisma/*', '**/prisma/*', 'pg', 'nodemailer', 'twilio', 'pdfkit'], message: 'No I/O libraries in workflow or domain code.' },
+            { group: ['**/activities/*', '!**/activities/types'], message: 'Import activity types only (activities/types).' },
+            { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Not allowed inside the workflow sandbox.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() / condition() from @temporalio/workflow.' }],
+    },
+  },
+);

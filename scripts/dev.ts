@@ -1,0 +1,263 @@
+// `npm start`: the whole system on one machine with embedded defaults. A Temporal dev
+// server (Web UI, search attributes, SQLite file), an embedded PostgreSQL (PGlite), a
+// local SMTP sink with a web inbox, a fake of Twilio's Messages API, the worker and
+// the API, plus a demo invoice on a second-scale policy. Data persists under DATA_DIR.
+// Ctrl-C stops everything, children included.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { createApiKey } from '../api/auth';
+import { startApi } from '../api/server';
+import { ConfigError, loadConfig, type Config } from '../config/index';
+import { connectClient, connectionOptions, temporalAddress } from '../config/temporal';
+import { createPrisma } from '../prisma/client';
+import { startEmbeddedPostgres } from '../prisma/embedded';
+import { applyMigrations } from '../prisma/migrate';
+import { startMailSink } from './peers/mail-sink';
+import { startTwilioFake } from './peers/sms-fake';
+import { locateTemporalBinary } from './temporal-bin';
+import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
+import { startWorkers } from '../worker/main';
+
+type Stopper = { name: string; stop: () => Promise<unknown> };
+
+async function assertPortFree(port: number, host: string, variable: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} is taken on ${host} (needed for ${variable}); stop what uses it or set ${variable}=<another port>`
+            : `cannot listen on ${host}:${port} (${variable}): ${err.message}`,
+        ),
+      ),
+    );
+    srv.listen(port, host, () => srv.close(() => resolve()));
+  });
+}
+
+async function waitForTemporal(config: Config, child: ChildProcess | undefined, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`the Temporal dev server exited with code ${child.exitCode}; see ${config.dataDir}/temporal.log`);
+    try {
+      const c = await Connection.connect({ ...connectionOptions(config), connectTimeout: 1_000 });
+      await c.workflowService.getSystemInfo({});
+      await c.close();
+      return;
+    } catch (err) {
+      lastError = (err as Error).message;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  throw new Error(`Temporal at ${temporalAddress(config)} did not answer within ${timeoutMs / 1000}s: ${lastError}`);
+}
+
+function startTemporalDevServer(config: Config): ChildProcess {
+  const bin = locateTemporalBinary('cli', { install: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    config.HOST,
+    '--port',
+    String(config.TEMPORAL_PORT),
+    '--ui-port',
+    String(config.TEMPORAL_UI_PORT),
+    '--db-filename',
+    path.join(config.dataDir, 'temporal.sqlite'),
+    '--namespace',
+    config.TEMPORAL_NAMESPACE,
+    '--log-level',
+    'error',
+    ...SEARCH_ATTRIBUTE_CLI_ARGS.flatMap((sa) => ['--search-attribute', sa]),
+  ];
+  const logFile = path.join(config.dataDir, 'temporal.log');
+  // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the server
+  // last, after the worker has drained (the server dying first would strand the drain).
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  process.once('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const out = (chunk: Buffer) => writeFileSync(logFile, chunk, { flag: 'a' });
+  child.stdout?.on('data', out);
+  child.stderr?.on('data', out);
+  return child;
+}
+
+async function stopChild(child: ChildProcess, name: string, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    console.error(`${name} did not stop in ${timeoutMs / 1000}s: killing it`);
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A dev API key, created once and kept in DATA_DIR so the printed key stays valid across runs. */
+async function devApiKey(config: Config, prisma: ReturnType<typeof createPrisma>): Promise<string> {
+  const file = path.join(config.dataDir, 'dev-api-key');
+  if (existsSync(file)) {
+    const key = readFileSync(file, 'utf8').trim();
+    const known = await prisma.apiKey.count({ where: { keyHash: (await import('../api/auth')).hashApiKey(key), revokedAt: null } });
+    if (known > 0) return key;
+  }
+  const created = await createApiKey(prisma, 'dev (npm start)');
+  writeFileSync(file, created.key + '\n', { mode: 0o600 });
+  return created.key;
+}
+
+/** One demo invoice on the second-scale policy, so the inbox, SMS list and outboxes fill up. */
+async function issueDemoInvoice(apiUrl: string, key: string): Promise<string | undefined> {
+  const number = `DEMO-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
+  const today = new Date().toISOString().slice(0, 10);
+  const res = await fetch(`${apiUrl}/v1/invoices`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      number,
+      issueDate: today,
+      dueDate: today,
+      dueAt: new Date(Date.now() + 8_000).toISOString(),
+      amount: '1250.00',
+      deposit: '250.00',
+      currency: 'EUR',
+      paymentLink: 'https://pay.example.test/' + number,
+      policyId: 'demo-seconds',
+      customer: {
+        externalId: 'demo-customer',
+        name: 'Boulangerie Démo SARL',
+        kind: 'B2B',
+        email: 'compta@boulangerie-demo.example',
+        phone: '+33612345678',
+        address: { lines: ['3 place du Marché'], postalCode: '69002', city: 'Lyon', country: 'FR' },
+        country: 'FR',
+        language: 'fr',
+        timeZone: 'Europe/Paris',
+      },
+    }),
+  });
+  if (!res.ok) {
+    console.error(`demo invoice not issued: ${res.status} ${await res.text()}`);
+    return undefined;
+  }
+  return number;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'relance' } });
+  const demo = !process.argv.includes('--no-demo') && process.env.RELANCE_DEMO !== 'false';
+  mkdirSync(config.dataDir, { recursive: true });
+
+  // Say which port is taken before starting anything, so nothing is left half-started.
+  const ports: Array<[number, string]> = [
+    [config.API_PORT, 'API_PORT'],
+    [config.SMTP_PORT, 'SMTP_PORT'],
+    [config.INBOX_PORT, 'INBOX_PORT'],
+    [config.SMS_FAKE_PORT, 'SMS_FAKE_PORT'],
+  ];
+  if (!config.DATABASE_URL) ports.push([config.DB_PORT, 'DB_PORT']);
+  if (!config.TEMPORAL_ADDRESS) ports.push([config.TEMPORAL_PORT, 'TEMPORAL_PORT'], [config.TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT']);
+  for (const [port, variable] of ports) await assertPortFree(port, config.HOST, variable);
+
+  const stoppers: Stopper[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      console.log('\nStopping Relance…');
+      for (const s of stoppers.reverse()) {
+        try {
+          await s.stop();
+        } catch (err) {
+          console.error(`stopping ${s.name}: ${(err as Error).message}`);
+        }
+      }
+      console.log('Stopped.');
+    })());
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+  try {
+    let temporalChild: ChildProcess | undefined;
+    if (!config.TEMPORAL_ADDRESS) {
+      temporalChild = startTemporalDevServer(config);
+      const child = temporalChild;
+      stoppers.push({ name: 'Temporal dev server', stop: () => stopChild(child, 'Temporal dev server') });
+    }
+
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      const db = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pglite'), port: config.DB_PORT, host: config.HOST });
+      stoppers.push({ name: 'embedded PostgreSQL', stop: () => db.stop() });
+      databaseUrl = db.url;
+    }
+    const migrated = await applyMigrations({ databaseUrl });
+    if (migrated.applied.length) log.info({ applied: migrated.applied }, 'database migrated');
+    const runtimeConfig: Config = { ...config, DATABASE_URL: databaseUrl };
+
+    const sink = await startMailSink({ smtpPort: config.SMTP_PORT, webPort: config.INBOX_PORT, host: config.HOST });
+    stoppers.push({ name: 'mail sink', stop: () => sink.stop() });
+    const sms = await startTwilioFake({ port: config.SMS_FAKE_PORT, host: config.HOST });
+    stoppers.push({ name: 'SMS fake', stop: () => sms.stop() });
+
+    await waitForTemporal(config, temporalChild);
+    const prisma = createPrisma(databaseUrl);
+    stoppers.push({ name: 'database pool', stop: () => prisma.$disconnect() });
+
+    const workers = await startWorkers({ config: runtimeConfig, prisma });
+    stoppers.push({ name: 'worker', stop: () => workers.shutdown() });
+
+    const temporal = await connectClient(config);
+    stoppers.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
+    const api = await startApi({ config: runtimeConfig, prisma, temporal, log });
+    stoppers.push({ name: 'API', stop: () => api.close() });
+
+    const key = await devApiKey(config, prisma);
+    const demoNumber = demo ? await issueDemoInvoice(api.url, key) : undefined;
+    const ui = config.TEMPORAL_ADDRESS ? '(your Temporal cluster’s UI)' : `http://${config.HOST}:${config.TEMPORAL_UI_PORT}`;
+    console.log(
+      [
+        '',
+        'Relance is running.',
+        `  API              ${api.url}   (docs: ${api.url}/docs, health: ${api.url}/healthz)`,
+        `  API key (dev)    ${key}`,
+        `  Temporal UI      ${ui}`,
+        `  Temporal         ${temporalAddress(config)} (namespace ${config.TEMPORAL_NAMESPACE})`,
+        `  Mail inbox       http://${config.HOST}:${config.INBOX_PORT}   (SMTP ${config.HOST}:${config.SMTP_PORT})`,
+        `  SMS sent         http://${config.HOST}:${config.SMS_FAKE_PORT}`,
+        `  Letters, dossiers ${path.resolve(config.dataDir, 'outbox')}`,
+        `  Database         ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite at ${databaseUrl} (data in ${path.resolve(config.dataDir, 'pglite')})`}`,
+        demoNumber ? `  Demo invoice     ${demoNumber} (policy demo-seconds: watch the inbox, SMS and outbox over the next minute)` : '',
+        '',
+        'Ctrl-C stops everything.',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    await workers.done;
+  } catch (err) {
+    console.error(`Relance did not start: ${(err as Error).message}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+void main();

