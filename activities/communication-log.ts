@@ -28,6 +28,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CommunicationStatus } from '../prisma/client';
 import type { Communication, PrismaClient } from '../prisma/client';
 import type { Channel } from '../domain/types';
+import { remindersSent, sendFailures, stepLabel } from '../observability/metrics';
 import { DeliveryError } from './failures';
 import { paymentIdOf } from './types';
 
@@ -196,7 +197,16 @@ export async function runLoggedSend<C extends LoggedContent>(
       error: null,
     },
   });
-  ctx.log.info('sent', { idempotencyKey: key, provider: spec.provider, providerId: sent.providerId, attempts: sent.attempts });
+  remindersSent.inc({ channel: spec.channel, step: stepLabel(spec) });
+  ctx.log.info('sent', {
+    invoiceNumber: spec.invoiceNumber,
+    stepId: spec.stepId,
+    channel: spec.channel,
+    idempotencyKey: key,
+    provider: spec.provider,
+    providerId: sent.providerId,
+    attempts: sent.attempts,
+  });
   return resultOf('SENT', sent);
 }
 
@@ -284,7 +294,8 @@ async function recordRecipientFailure(
     templateId: spec.templateId ?? null,
     language: spec.language ?? null,
   };
-  ctx.log.warn('no usable recipient', { idempotencyKey: spec.idempotencyKey, error: failure.logText });
+  sendFailures.inc({ channel: spec.channel, type: failure.type });
+  ctx.log.warn('no usable recipient', { invoiceNumber: spec.invoiceNumber, channel: spec.channel, idempotencyKey: spec.idempotencyKey, error: failure.logText });
   if (existing) {
     await ctx.prisma.communication.update({ where: { id: existing.id }, data: { ...data, attempts: { increment: 1 } } });
     return;
@@ -319,7 +330,8 @@ async function recordDeliveryFailure(
     error = `retrying: ${failure.logText}`;
   }
   await ctx.prisma.communication.update({ where: { id }, data: { status, error } });
-  ctx.log.warn('send failed', { idempotencyKey: spec.idempotencyKey, status, error, retryAfterMs: failure.retryAfterMs });
+  sendFailures.inc({ channel: spec.channel, type: failure.type });
+  ctx.log.warn('send failed', { invoiceNumber: spec.invoiceNumber, channel: spec.channel, idempotencyKey: spec.idempotencyKey, status, error, retryAfterMs: failure.retryAfterMs });
 }
 
 /** Rebuilds the non-retryable failure recorded in a FAILED_PERMANENT row ("<Type> [code]: message"). */

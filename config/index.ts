@@ -118,7 +118,18 @@ const EnvSchema = z.object({
 
   // Worker tuning.
   WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
+  /** Graceful worker shutdown: how long in-flight activities may run on after SIGTERM before they are cancelled. */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+
+  // Observability (observability/, docs/operations.md).
+  /** host:port of the Temporal SDK's Prometheus exporter in the worker process; "off" disables it. Default 127.0.0.1:9464 (off under NODE_ENV=test). */
+  WORKER_METRICS_ADDRESS: optionalString,
+  /** Port of `npm run worker`'s own HTTP server (/healthz, /metrics with app and SDK metrics) on HOST; 0 disables it. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
 });
+
+/** Every environment variable the configuration reads (deploy files are checked against it). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -167,10 +167,10 @@ export class PGliteServer {
       const length = 1 + inbox.readInt32BE(1);
       if (length < 5) return this.fail(conn, '08P01', 'invalid message length');
       if (inbox.length < length) break;
-      const message = Buffer.from(inbox.subarray(0, length)); // copy: the inbox buffer is reused
+      const msg = Buffer.from(inbox.subarray(0, length)); // copy, so a queued message does not pin the whole chunk
       conn.inbox = inbox.subarray(length);
-      this.enqueue(conn, this.prefixStatementName(conn, message));
-      if (message[0] === 0x58 /* X, Terminate */) {
+      this.enqueue(conn, this.prefixStatementName(conn, msg));
+      if (msg[0] === 0x58 /* X, Terminate */) {
         conn.terminated = true;
         break;
       }

@@ -39,6 +39,8 @@ export interface DunningWorkersOptions {
   /** Prefix for every task queue, so parallel tests on one server stay apart. */
   taskQueuePrefix?: string;
   maxCachedWorkflows?: number;
+  /** How long in-flight activities may run on after shutdown is requested (ms); SDK default otherwise. */
+  shutdownGraceTime?: number;
 }
 
 export function queueName(queue: string, prefix = ''): string {
@@ -48,7 +50,7 @@ export function queueName(queue: string, prefix = ''): string {
 export async function createDunningWorkers(opts: DunningWorkersOptions): Promise<Worker[]> {
   const p = opts.taskQueuePrefix ?? '';
   const { activities: a } = opts;
-  const common = { connection: opts.connection, namespace: opts.namespace };
+  const common = { connection: opts.connection, namespace: opts.namespace, shutdownGraceTime: opts.shutdownGraceTime };
   const channel = (queue: string, rate: number, acts: object) =>
     Worker.create({ ...common, taskQueue: queueName(queue, p), activities: acts, maxTaskQueueActivitiesPerSecond: rate });
   return Promise.all([

@@ -7,6 +7,9 @@ import { connectWorkerConnection } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { createDunningWorkers } from './create-worker';
 import type { Worker } from '@temporalio/worker';
+import { setInvoiceStageSource } from '../observability/metrics';
+import { installWorkerRuntime } from '../observability/runtime';
+import { startWorkerHttp } from '../observability/worker-http';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -17,6 +20,9 @@ export interface RunningWorkers {
 
 export async function startWorkers(opts: { config: Config; prisma: PrismaClient; taskQueuePrefix?: string }): Promise<RunningWorkers> {
   const { config, prisma } = opts;
+  // Before the first NativeConnection: JSON logs and the SDK's Prometheus exporter (once per process).
+  installWorkerRuntime(config);
+  setInvoiceStageSource(prisma);
   const connection = await connectWorkerConnection(config);
   const activities = createActivities({ prisma, config });
   const workers = await createDunningWorkers({
@@ -25,6 +31,7 @@ export async function startWorkers(opts: { config: Config; prisma: PrismaClient;
     activities,
     taskQueuePrefix: opts.taskQueuePrefix,
     maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE,
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
     rates: {
       email: config.RATE_EMAIL_PER_SEC,
       sms: config.RATE_SMS_PER_SEC,
@@ -48,10 +55,24 @@ async function main() {
   const log = pino({ level: config.LOG_LEVEL, base: { service: 'relance-worker' } });
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start runs an embedded database for you)');
   const prisma = createPrisma(config.DATABASE_URL);
+  const runtime = installWorkerRuntime(config, log);
   const running = await startWorkers({ config, prisma });
-  log.info({ queues: running.workers.length }, 'Relance worker running');
-  // The SDK's Runtime handles SIGINT/SIGTERM by shutting the workers down gracefully.
+  // /healthz and /metrics (dunning + SDK metrics) for the container and Prometheus.
+  const http =
+    config.WORKER_METRICS_PORT > 0
+      ? await startWorkerHttp({
+          port: config.WORKER_METRICS_PORT,
+          host: config.HOST,
+          workerStates: () => running.workers.map((w) => w.getState()),
+          sdkMetricsAddress: runtime.sdkMetricsAddress,
+        })
+      : undefined;
+  log.info({ queues: running.workers.length, http: http?.url, sdkMetrics: runtime.sdkMetricsAddress }, 'Relance worker running');
+  // The SDK's Runtime handles SIGINT/SIGTERM by shutting the workers down gracefully: polling
+  // stops, in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish, then the process exits.
+  process.once('SIGTERM', () => log.info('SIGTERM: draining in-flight activities'));
   await running.done;
+  await http?.close();
   await prisma.$disconnect();
   log.info('Relance worker stopped');
 }

@@ -21,11 +21,13 @@ import { PermanentFailureTypes, TaskQueues } from '../activities/types';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import { computePenalties } from '../domain/penalties';
+import { parsePolicy } from '../domain/policy';
 import { anchorInstant, stepInstant } from '../domain/schedule';
 import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domain/types';
 import {
   agencyOutcomeSignal,
   cancelInvoiceSignal,
+  migratePolicyUpdate,
   openDisputeSignal,
   paymentReceivedSignal,
   pauseSignal,
@@ -125,7 +127,9 @@ function channelProxies() {
 }
 
 export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outcome: Outcome; balanceMinor: number }> {
-  const { invoice, policy } = input;
+  const { invoice } = input;
+  // Pinned at start; replaced only by an explicit migratePolicy update from ops.
+  let policy = input.policy;
   const { email, sms, letter, agency } = channelProxies();
   const tz = invoice.customer.timeZone;
   const state: DunningState = (input.carried as DunningState | undefined) ?? initialState(input);
@@ -234,6 +238,27 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     }
     note('agency-outcome', { status: o.status, amountRecoveredMinor: o.amountRecoveredMinor, note: o.note });
   });
+  setHandler(
+    migratePolicyUpdate,
+    ({ policy: next, reason }) => {
+      const from = `${policy.id}@${policy.version}`;
+      policy = parsePolicy(next);
+      note('policy-migrated', { from, to: `${policy.id}@${policy.version}`, reason });
+      return { from, to: `${policy.id}@${policy.version}`, nextStep: policy.steps.find((s) => !state.completedSteps.includes(s.id))?.id };
+    },
+    {
+      validator: ({ policy: next }) => {
+        assertOpen(state);
+        try {
+          parsePolicy(next);
+        } catch (err) {
+          const issue = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues?.[0];
+          fail(issue ? issue.message : (err as Error).message, issue ? `policy.${issue.path.join('.')}` : 'policy');
+        }
+        if (next.id === policy.id && next.version === policy.version) fail(`the invoice already runs ${policy.id}@${policy.version}`, 'policy.version');
+      },
+    },
+  );
   setHandler(statusQuery, (): DunningStatus => status());
 
   // ---- helpers (closures over state) ----
@@ -504,7 +529,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? HISTORY_LIMIT)) {
       await flushJournal();
       await condition(allHandlersFinished);
-      await continueAsNew<typeof invoiceDunning>({ ...input, carried: state });
+      await continueAsNew<typeof invoiceDunning>({ ...input, policy, carried: state });
     }
 
     if (state.agency) {

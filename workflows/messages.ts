@@ -101,6 +101,13 @@ export const agencyOutcomeSignal = defineSignal<[AgencyOutcome]>('agencyOutcome'
 export const proposeInstalmentPlanUpdate = defineUpdate<InstalmentPlan, [ProposeInstalmentPlan]>('proposeInstalmentPlan');
 export const recordPromiseToPayUpdate = defineUpdate<{ until: string }, [RecordPromiseToPay]>('recordPromiseToPay');
 
+export interface MigratePolicy {
+  /** The new policy snapshot (validated); steps already done (by id) stay done. */
+  policy: DunningPolicy;
+  reason?: string;
+}
+export const migratePolicyUpdate = defineUpdate<{ from: string; to: string; nextStep?: string }, [MigratePolicy]>('migratePolicy');
+
 export const statusQuery = defineQuery<DunningStatus>('status');
 
 export interface InvoiceDunningInput {

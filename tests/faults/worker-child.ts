@@ -1,0 +1,45 @@
+// Test-only worker entry for the kill -9 tests: every task queue of Relance (workflow,
+// email, sms, letter, agency) with the REAL activities (createActivities: SMTP, Twilio
+// API, outbox, Prisma), like worker/main.ts, plus one test seam:
+//
+//   FAULT_STALL_AFTER_DELIVER=1  every send, once its provider accepted it, prints
+//                                "STALLED <json>" and never completes: the parent
+//                                SIGKILLs the process at exactly that moment (after
+//                                SMTP acceptance, before the communication log is SENT).
+//
+// Env: DATABASE_URL, TEMPORAL_ADDRESS, FAULT_TASK_QUEUE_PREFIX (must make queue names end
+// with 'dunning'), and the activity configuration (SMTP_PORT, TWILIO_API_BASE, DATA_DIR).
+// Prints "READY" once the workers poll.
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createActivities } from '../../activities/index';
+import type { SendHooks } from '../../activities/communication-log';
+import { loadConfig } from '../../config/index';
+import { createPrisma } from '../../prisma/client';
+import { createDunningWorkers } from '../../worker/create-worker';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+const config = loadConfig(process.env);
+const stall = process.env.FAULT_STALL_AFTER_DELIVER === '1';
+const prisma = createPrisma(config.DATABASE_URL!, { max: 5 });
+const hooks: SendHooks = {
+  async afterDeliver(info) {
+    if (!stall) return;
+    process.stdout.write(`STALLED ${JSON.stringify(info)}\n`);
+    await new Promise(() => {}); // the parent kills us here
+  },
+};
+const quiet = { info: () => {}, warn: () => {} };
+const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+const workers = await createDunningWorkers({
+  connection,
+  namespace: 'default',
+  activities: createActivities({ prisma, config, log: quiet, hooks }),
+  rates: { email: 200, sms: 200, letter: 200, agency: 200 },
+  taskQueuePrefix: process.env.FAULT_TASK_QUEUE_PREFIX ?? '',
+});
+const running = Promise.all(workers.map((w) => w.run()));
+process.stdout.write('READY\n');
+await running;
+await prisma.$disconnect();
+await connection.close();
