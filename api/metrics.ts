@@ -1,6 +1,7 @@
 // Prometheus metrics of the API, on a registry per app (tests build several apps).
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { registerDunningMetrics } from '../observability/metrics';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -14,6 +15,8 @@ export interface ApiMetrics {
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'relance_api_' });
+  // Reminders sent, send failures, invoices by stage: shared with the worker in the same process.
+  registerDunningMetrics(registry);
   const httpDuration = new Histogram({
     name: 'relance_http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status',

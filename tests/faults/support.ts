@@ -257,14 +257,17 @@ export interface WorkerChild {
   waitFor(prefix: string, timeoutMs: number): Promise<string>;
   lines: string[];
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** With FAULT_WAIT_GO=1: lets a warm child connect and poll. */
+  go(): void;
 }
 
 /** Starts tests/faults/worker-child.ts: every task queue, real activities. */
 export function spawnWorkerChild(env: Record<string, string>): WorkerChild {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.resolve('tests/faults/worker-child.ts')], {
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  proc.stdin!.on('error', () => {}); // a killed child's closed pipe
   const lines: string[] = [];
   const waiters: Array<{ prefix: string; resolve: (l: string) => void }> = [];
   createInterface({ input: proc.stdout! }).on('line', (line) => {
@@ -304,6 +307,9 @@ export function spawnWorkerChild(env: Record<string, string>): WorkerChild {
           }
         });
       });
+    },
+    go() {
+      proc.stdin!.write('GO\n');
     },
     async kill(signal) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -9,27 +9,48 @@
 //
 // Env: DATABASE_URL, TEMPORAL_ADDRESS, FAULT_TASK_QUEUE_PREFIX (must make queue names end
 // with 'dunning'), and the activity configuration (SMTP_PORT, TWILIO_API_BASE, DATA_DIR).
-// Prints "READY" once the workers poll.
+// FAULT_STALL_SKIP_KEYS: comma-separated idempotency keys that are not stalled (sends
+// killed before, whose retry must now complete).
+// Startup is in two halves so the parent can have the next worker warm while it kills
+// the current one: the workflow bundle is built, "WARM" printed, then it waits for a
+// "GO" line on stdin before connecting; "READY" once the workers poll.
+import { createInterface } from 'node:readline';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
 import type { SendHooks } from '../../activities/communication-log';
 import { loadConfig } from '../../config/index';
 import { createPrisma } from '../../prisma/client';
-import { createDunningWorkers } from '../../worker/create-worker';
+import { createDunningWorkers, workflowBundle } from '../../worker/create-worker';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const config = loadConfig(process.env);
 const stall = process.env.FAULT_STALL_AFTER_DELIVER === '1';
+const skip = new Set((process.env.FAULT_STALL_SKIP_KEYS ?? '').split(',').filter(Boolean));
 const prisma = createPrisma(config.DATABASE_URL!, { max: 5 });
 const hooks: SendHooks = {
   async afterDeliver(info) {
-    if (!stall) return;
+    if (!stall || skip.has(info.idempotencyKey)) return;
     process.stdout.write(`STALLED ${JSON.stringify(info)}\n`);
     await new Promise(() => {}); // the parent kills us here
   },
 };
 const quiet = { info: () => {}, warn: () => {} };
+
+await workflowBundle(); // cached: createDunningWorkers reuses it
+process.stdout.write('WARM\n');
+if (process.env.FAULT_WAIT_GO === '1') {
+  await new Promise<void>((resolve, reject) => {
+    const rl = createInterface({ input: process.stdin });
+    rl.on('line', (l) => {
+      if (l.trim() === 'GO') {
+        resolve();
+        rl.close();
+      }
+    });
+    rl.on('close', () => reject(new Error('stdin closed before GO')));
+  });
+}
 const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
 const workers = await createDunningWorkers({
   connection,

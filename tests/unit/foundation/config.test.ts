@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../config/index';
+
+const issuesOf = (env: NodeJS.ProcessEnv) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('configuration', () => {
+  it('has safe local defaults: loopback, local sinks, no external service', () => {
+    const c = loadConfig({});
+    expect(c.HOST).toBe('127.0.0.1');
+    expect(c.TEMPORAL_ADDRESS).toBeUndefined();
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.SMTP_HOST).toBe('127.0.0.1');
+    expect(c.TWILIO_API_BASE).toBeUndefined();
+    expect(c.creditor.address).toEqual({ lines: ['12 rue de la Paix'], postalCode: '75002', city: 'Paris', country: 'FR' });
+  });
+
+  it('coerces and accepts valid values', () => {
+    const c = loadConfig({ API_PORT: '8080', SMTP_SECURE: 'yes', DATABASE_URL: 'postgresql://u:p@db:5432/relance', WEBHOOK_SECRETS: '{"stripe":"abcdefgh12"}' });
+    expect(c.API_PORT).toBe(8080);
+    expect(c.SMTP_SECURE).toBe(true);
+    expect(c.DATABASE_URL).toBe('postgresql://u:p@db:5432/relance');
+    expect(c.WEBHOOK_SECRETS).toEqual({ stripe: 'abcdefgh12' });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ TEMPORAL_ADDRESS: '', DATABASE_URL: '  ' }).TEMPORAL_ADDRESS).toBeUndefined();
+  });
+
+  it.each([
+    [{ API_PORT: 'eighty' }, 'API_PORT'],
+    [{ API_PORT: '70000' }, 'API_PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ WEBHOOK_SECRETS: 'not json' }, 'WEBHOOK_SECRETS'],
+    [{ WEBHOOK_SECRETS: '{"bank":"short"}' }, 'WEBHOOK_SECRETS'],
+    [{ TWILIO_ACCOUNT_SID: 'XX123' }, 'TWILIO_ACCOUNT_SID'],
+    [{ RATE_EMAIL_PER_SEC: '-3' }, 'RATE_EMAIL_PER_SEC'],
+    [{ SMTP_SECURE: 'maybe' }, 'SMTP_SECURE'],
+  ])('a wrong value fails at start naming the variable: %o', (env, variable) => {
+    const issues = issuesOf(env);
+    expect(issues.map((i) => i.variable)).toContain(variable);
+  });
+
+  it('reports every wrong variable at once, in the error message too', () => {
+    try {
+      loadConfig({ API_PORT: 'x', INBOX_PORT: '0' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as Error).message).toMatch(/API_PORT: .*\n.*INBOX_PORT: /s);
+    }
+  });
+});
