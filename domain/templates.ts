@@ -289,7 +289,11 @@ const TEMPLATES: Record<TemplateId, Record<Language, TemplateText>> = {
   receipt: {
     fr: {
       subject: 'Merci pour votre règlement – facture n°{number}',
-      intro: ['Nous avons bien reçu le règlement de la facture n°{number} et vous en remercions. Votre compte est à jour.'],
+      intro: [
+        'Nous avons bien reçu le règlement de la facture n°{number} et vous en remercions. Votre compte est à jour.',
+        // A reminder already in flight when the payment landed may still arrive: say so.
+        'Si un rappel concernant cette facture vous est parvenu entre-temps, merci de ne pas en tenir compte.',
+      ],
       summary: 'paid',
       outro: 'questions',
       sms: '{creditorName} : merci, nous avons bien reçu le règlement de la facture n°{number}.',
@@ -297,7 +301,10 @@ const TEMPLATES: Record<TemplateId, Record<Language, TemplateText>> = {
     },
     en: {
       subject: 'Thank you for your payment – invoice {number}',
-      intro: ['We have received payment of invoice {number}, thank you. Your account is up to date.'],
+      intro: [
+        'We have received payment of invoice {number}, thank you. Your account is up to date.',
+        'If a reminder about this invoice reached you in the meantime, please disregard it.',
+      ],
       summary: 'paid',
       outro: 'questions',
       sms: '{creditorName}: thank you, we have received payment of invoice {number}.',

@@ -45,8 +45,8 @@ describe('shipped tables', () => {
     for (const v of Object.values(ECB_MRO_RATES)) expect(v).toBeGreaterThanOrEqual(0);
   });
 
-  it('legal table covers 2020-H1..2026-H1, consumer-creditor rate above the other one', () => {
-    expect(Object.keys(FR_LEGAL_RATES).sort()).toEqual(halves(2020, 2026).slice(0, -1));
+  it('legal table covers 2020-H1..2026-H2, consumer-creditor rate above the other one', () => {
+    expect(Object.keys(FR_LEGAL_RATES).sort()).toEqual(halves(2020, 2026));
     for (const v of Object.values(FR_LEGAL_RATES)) expect(v.consumerCreditor).toBeGreaterThan(v.other);
   });
 });

@@ -91,6 +91,9 @@ describe('body', () => {
     expect(plainSpaces(text)).toContain('Montant de la facture : 1 234,56 €');
     expect(text).not.toContain('https://pay.example');
     expect(render({ templateId: 'receipt', channel: 'sms' }).text).not.toContain('https://pay.example');
+    // A reminder already in flight when the payment landed is answered here.
+    expect(text).toContain('Si un rappel concernant cette facture vous est parvenu entre-temps');
+    expect(render({ templateId: 'receipt', language: 'en' }).text).toContain('please disregard it');
   });
 
   it('plan-confirmed lists the instalments', () => {
