@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[install] npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the registries reachable here lack other platforms' optional packages
+  # (e.g. @swc/core-darwin-arm64), so the lock cannot list them and `npm ci` refuses it.
+  # `npm install --no-save` installs exactly the locked versions and writes nothing back.
+  echo "[install] npm install (from package-lock.json)"
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 if [ ! -f prisma/generated/client.ts ] || [ prisma/schema.prisma -nt prisma/generated/client.ts ]; then
   echo "[install] generating the Prisma client"
