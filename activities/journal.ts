@@ -1,7 +1,10 @@
 // The workflow's journal: timeline events and the invoice row's mirror of the
 // workflow state, written as one short transaction per workflow step.
 import type { PrismaClient } from '../prisma/client';
-import type { JournalActivities, JournalInput, PhoneTaskInput } from './types';
+import { settledMeanwhile, SKIPPED_SETTLED_NOTE } from './communication-log';
+import type { JournalActivities, JournalInput, PhoneTaskInput, PhoneTaskResult } from './types';
+
+const PHONE_TASK_SKIPPED = 'phone-task-skipped';
 
 export function createJournalActivities(prisma: PrismaClient): JournalActivities {
   return {
@@ -33,13 +36,14 @@ export function createJournalActivities(prisma: PrismaClient): JournalActivities
               balanceMinor: BigInt(state.balanceMinor),
               outcome: state.outcome ?? null,
               closedAt: state.closedAt ? new Date(state.closedAt) : null,
+              ...(state.policy ? { policyId: state.policy.id, policyVersion: state.policy.version } : {}),
             },
           });
         }
       });
     },
 
-    async createPhoneTask(input: PhoneTaskInput): Promise<{ taskId: string }> {
+    async createPhoneTask(input: PhoneTaskInput): Promise<PhoneTaskResult> {
       const invoice = await prisma.invoice.findUnique({ where: { number: input.invoice.number }, select: { id: true } });
       const event = await prisma.dunningEvent.upsert({
         where: { eventKey: input.idempotencyKey },
@@ -59,6 +63,24 @@ export function createJournalActivities(prisma: PrismaClient): JournalActivities
         },
         update: {},
       });
+      if (event.type === PHONE_TASK_SKIPPED) return { taskId: event.id, skipped: true };
+      // Written first, checked second (as a reminder's PENDING row): a payment journaled
+      // after the check was accepted after the task was given to ops.
+      if (
+        input.knownPaymentIds &&
+        (await settledMeanwhile(prisma, {
+          invoiceNumber: input.invoice.number,
+          currency: input.invoice.currency,
+          balanceMinor: input.balanceMinor,
+          knownPaymentIds: input.knownPaymentIds,
+        }))
+      ) {
+        await prisma.dunningEvent.update({
+          where: { id: event.id },
+          data: { type: PHONE_TASK_SKIPPED, data: { ...(event.data as object), reason: SKIPPED_SETTLED_NOTE } },
+        });
+        return { taskId: event.id, skipped: true };
+      }
       return { taskId: event.id };
     },
   };

@@ -83,6 +83,18 @@ export interface PhoneTaskInput {
   stepId: string;
   invoice: InvoiceSnapshot;
   balanceMinor: number;
+  /**
+   * Payment ids the workflow has counted. As for a reminder send, payments recorded
+   * meanwhile that settle the balance mean the task is not given to ops (skipped).
+   * Absent in inputs recorded before this field existed: no check then.
+   */
+  knownPaymentIds?: string[];
+}
+
+/** A phone task created, or skipped because payments recorded meanwhile settle the balance. */
+export interface PhoneTaskResult {
+  taskId: string;
+  skipped?: boolean;
 }
 
 export interface RecordEventInput {
@@ -98,6 +110,8 @@ export interface RecordEventInput {
 
 export interface SyncInvoiceStateInput {
   invoiceNumber: string;
+  /** The policy the workflow runs now (changes only through migratePolicy). */
+  policy?: { id: string; version: number };
   stage: string;
   balanceMinor: number;
   outcome?: string;
@@ -114,7 +128,7 @@ export interface ChannelActivities {
 export interface RecordActivities {
   recordEvent(input: RecordEventInput): Promise<void>;
   syncInvoiceState(input: SyncInvoiceStateInput): Promise<void>;
-  createPhoneTask(input: PhoneTaskInput): Promise<{ taskId: string }>;
+  createPhoneTask(input: PhoneTaskInput): Promise<PhoneTaskResult>;
 }
 
 export interface JournalInput {
@@ -126,7 +140,7 @@ export interface JournalInput {
 /** Run as local activities on the workflow task queue: short database writes. */
 export interface JournalActivities {
   journal(input: JournalInput): Promise<void>;
-  createPhoneTask(input: PhoneTaskInput): Promise<{ taskId: string }>;
+  createPhoneTask(input: PhoneTaskInput): Promise<PhoneTaskResult>;
 }
 
 export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities;

@@ -42,6 +42,8 @@ export function temporalLogger(log: PinoLogger, sdkFloor: string = 'warn'): Logg
     const lvl = level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
     const component = (meta as { sdkComponent?: string } | undefined)?.sdkComponent;
     if (component && SDK_INTERNAL.has(component) && RANK[lvl] < floor) return;
+    // Channel workers poll activity queues only, on purpose.
+    if (message.startsWith('No workflows registered, not polling')) return;
     // The task token is a long opaque blob: noise in a log line.
     const { taskToken: _taskToken, ...fields } = (meta ?? {}) as Record<string, unknown>;
     log[lvl](fields, message);

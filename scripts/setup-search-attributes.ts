@@ -5,12 +5,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// Default import: @temporalio/proto is CommonJS, and Node's ESM loader (tsx) sees no named exports.
+import proto from '@temporalio/proto';
 import { loadConfig } from '../config/index';
 import { connectionOptions } from '../config/temporal';
 import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
 
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 const TYPES: Record<string, number> = {
   Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
@@ -61,6 +62,12 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.log(`namespace ${config.TEMPORAL_NAMESPACE}: added [${added.join(', ')}], already present [${present.join(', ')}]`);
   } catch (err) {
     console.error((err as Error).message);
+    if ((err as { code?: number }).code === 7 /* PERMISSION_DENIED */) {
+      console.error(
+        `this identity may not call the operator API on ${config.TEMPORAL_NAMESPACE} (Temporal Cloud: use an admin API key, ` +
+          `or add them in the Cloud UI / tcld): ${SEARCH_ATTRIBUTE_CLI_ARGS.join(', ')}`,
+      );
+    }
     process.exitCode = 1;
   } finally {
     await connection.close();

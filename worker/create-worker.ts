@@ -50,7 +50,13 @@ export function queueName(queue: string, prefix = ''): string {
 export async function createDunningWorkers(opts: DunningWorkersOptions): Promise<Worker[]> {
   const p = opts.taskQueuePrefix ?? '';
   const { activities: a } = opts;
-  const common = { connection: opts.connection, namespace: opts.namespace, shutdownGraceTime: opts.shutdownGraceTime };
+  // An explicit `shutdownGraceTime: undefined` would override the SDK's default and make
+  // Worker.create throw ("Value is not a string or number"): set it only when given.
+  const common = {
+    connection: opts.connection,
+    namespace: opts.namespace,
+    ...(opts.shutdownGraceTime !== undefined ? { shutdownGraceTime: opts.shutdownGraceTime } : {}),
+  };
   const channel = (queue: string, rate: number, acts: object) =>
     Worker.create({ ...common, taskQueue: queueName(queue, p), activities: acts, maxTaskQueueActivitiesPerSecond: rate });
   return Promise.all([

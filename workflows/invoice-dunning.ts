@@ -381,6 +381,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       events,
       state: {
         invoiceNumber: invoice.number,
+        policy: { id: policy.id, version: policy.version },
         stage: state.outcome ?? state.stage,
         balanceMinor: state.balanceMinor,
         outcome: state.outcome,
@@ -414,15 +415,17 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
         return sms.sendSms(sendInput(stepId, templateId, channel));
       case 'letter':
         return letter.sendLetter(sendInput(stepId, templateId, channel));
-      case 'phone':
-        await journal.createPhoneTask({
+      case 'phone': {
+        const task = await journal.createPhoneTask({
           idempotencyKey: `${workflowInfo().workflowId}/${stepId}/phone`,
           workflowId: workflowInfo().workflowId,
           stepId,
           invoice,
           balanceMinor: state.balanceMinor,
+          knownPaymentIds: state.payments.map((p) => p.paymentId),
         });
-        return { status: 'TASK' };
+        return { status: task?.skipped ? 'SKIPPED_SETTLED' : 'TASK' };
+      }
       case 'agency': {
         const input = sendInput(stepId, templateId, channel);
         const penalties = input.penalties ?? emptyPenalties(invoice.currency);

@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# The relance image: one image, three roles (deploy/entrypoint.sh setup | api | worker).
+# The code runs through tsx as in development (no separate build). The build stage runs the
+# same commands as scripts/install.sh and CI (the locked npm install, db:generate, typecheck),
+# then drops the dev dependencies; the runtime stage is a slim Node with the app, as `node`.
+ARG NODE_IMAGE=node:20.19.5-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+ENV npm_config_update_notifier=false
+COPY package.json package-lock.json ./
+# As scripts/install.sh: exactly the locked versions (npm ci refuses a lock without other platforms' optional packages).
+RUN npm install --no-save --no-audit --no-fund --loglevel=error
+COPY . .
+RUN npm run db:generate
+RUN npm run typecheck
+RUN npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    DATA_DIR=/data \
+    npm_config_update_notifier=false
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json /app/tsconfig.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/activities ./activities
+COPY --from=build /app/api ./api
+COPY --from=build /app/config ./config
+COPY --from=build /app/deploy ./deploy
+COPY --from=build /app/domain ./domain
+COPY --from=build /app/observability ./observability
+COPY --from=build /app/prisma ./prisma
+COPY --from=build /app/scripts ./scripts
+COPY --from=build /app/worker ./worker
+COPY --from=build /app/workflows ./workflows
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 3000 9465
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=5 CMD ["node", "deploy/healthcheck.mjs"]
+ENTRYPOINT ["sh", "/app/deploy/entrypoint.sh"]
+CMD ["api"]

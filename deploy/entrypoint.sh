@@ -1,0 +1,29 @@
+#!/bin/sh
+# Entrypoint of the relance image.
+#   setup    apply database migrations, then register the search attributes on TEMPORAL_NAMESPACE
+#            (both idempotent: safe on every deploy, one-shot before api/worker start)
+#   api      the REST API (graceful on SIGTERM: drains in-flight requests, API_SHUTDOWN_TIMEOUT_MS)
+#   worker   the Temporal worker (graceful on SIGTERM: drains in-flight activities, WORKER_SHUTDOWN_GRACE_MS)
+#   anything else is run as given (e.g. `npm run relance -- api-key create ops`)
+# api and worker are exec'd so that they, not a shell, receive the container's SIGTERM.
+set -eu
+cd "$(dirname "$0")/.."
+case "${1:-}" in
+  setup)
+    npm run --silent db:migrate
+    npm run --silent setup:search-attributes
+    ;;
+  api)
+    exec node --import tsx api/server.ts
+    ;;
+  worker)
+    exec node --import tsx worker/main.ts
+    ;;
+  "")
+    echo "usage: entrypoint.sh setup|api|worker|<command>" >&2
+    exit 2
+    ;;
+  *)
+    exec "$@"
+    ;;
+esac
