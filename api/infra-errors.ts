@@ -9,6 +9,10 @@ const NODE_NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIP
 const DB_MESSAGE =
   /Can't reach database|Connection terminated|connection (is )?(closed|terminated)|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|Client has encountered a connection error|server closed the connection/i;
 
+/** node-postgres's messages for a lost or unobtainable connection (matched whole). */
+const PG_CONNECTION_MESSAGE =
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable)$/;
+
 function chain(err: unknown): unknown[] {
   const out: unknown[] = [];
   let cur: unknown = err;
@@ -37,6 +41,9 @@ export function infrastructureFailure(err: unknown): 'temporal' | 'database' | u
     if (name.startsWith('Prisma') || name === 'DriverAdapterError') {
       if (DB_MESSAGE.test(String((e as Error).message))) return 'database';
     }
+    // node-postgres's own errors reach us unwrapped when a pooled connection dies under an
+    // interactive transaction (Prisma's startTransaction): a plain Error, no code.
+    if (PG_CONNECTION_MESSAGE.test(String((e as Error).message))) return 'database';
   }
   return undefined;
 }

@@ -4,7 +4,7 @@
 // at fault; valid rows are imported. If Temporal or the database goes down midway the
 // import stops with 503 (the rows done so far are listed): re-uploading is safe.
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { Router } from 'express';
 import { z } from 'zod';
 import { infrastructureFailure } from './infra-errors';
@@ -198,7 +198,8 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
         req.resume();
         if (err instanceof Problem) throw err;
         const csvErr = err as { code?: string; message?: string; lines?: number };
-        if (typeof csvErr.code === 'string' && csvErr.code.startsWith('CSV_')) {
+        // Not every csv-parse code has the CSV_ prefix (INVALID_OPENING_QUOTE has not).
+        if (err instanceof CsvError || (typeof csvErr.code === 'string' && csvErr.code.startsWith('CSV_'))) {
           throw new Problem(400, 'Malformed CSV', csvErr.message, {
             errors: [{ field: `line ${csvErr.lines ?? '?'}`, message: csvErr.message ?? 'malformed' }],
           });

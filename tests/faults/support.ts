@@ -34,6 +34,9 @@ export function scaled(name: string, ci: number, chaos: number): number {
   return Number.isFinite(v) && v > 0 ? v : SCALE === 'chaos' ? chaos : ci;
 }
 
+/** Per-test timeout: under the 90 s a CI file may take; long in the chaos runs. */
+export const TEST_TIMEOUT_MS = scaled('FAULT_TIMEOUT_MS', 88_000, 1_800_000);
+
 export const TWILIO_SID = 'AC0123456789abcdef0123456789abcdef';
 
 export interface Peers {
@@ -220,6 +223,7 @@ export async function waitAllClosed(client: Client, workflowIds: string[], timeo
       }
     }
     open = still;
+    if (round % 10 === 0) trace('waitAllClosed: open', open.length);
     if (open.length) await sleep(500);
   }
   return open;
@@ -244,6 +248,12 @@ export function seedFromEnv(): number {
   return Number.isFinite(s) && s > 0 ? s : Date.now() % 1_000_000;
 }
 
+const T0 = Date.now();
+/** Progress lines with FAULT_DEBUG=1. */
+export function trace(...args: unknown[]): void {
+  if (process.env.FAULT_DEBUG === '1') console.log(`[faults +${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...args);
+}
+
 /** Prints a figure line that the report and docs/guarantees.md quote. */
 export function figure(test: string, values: Record<string, unknown>): void {
   console.log(`[faults] ${test}: ${JSON.stringify(values)}`);
@@ -256,9 +266,10 @@ export interface WorkerChild {
   /** Resolves with the first line starting with `prefix` (bounded by timeoutMs). */
   waitFor(prefix: string, timeoutMs: number): Promise<string>;
   lines: string[];
+  /** Sends SIGKILL/SIGTERM, waits for the exit and for the last stdout lines. */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** With FAULT_WAIT_GO=1: lets a warm child connect and poll. */
-  go(): void;
+  go(options?: { stall?: boolean; skip?: string[] }): void;
 }
 
 /** Starts tests/faults/worker-child.ts: every task queue, real activities. */
@@ -269,6 +280,7 @@ export function spawnWorkerChild(env: Record<string, string>): WorkerChild {
   });
   proc.stdin!.on('error', () => {}); // a killed child's closed pipe
   const lines: string[] = [];
+  const stdoutClosed = new Promise<void>((resolve) => proc.stdout!.once('close', () => resolve()));
   const waiters: Array<{ prefix: string; resolve: (l: string) => void }> = [];
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     lines.push(line);
@@ -308,8 +320,8 @@ export function spawnWorkerChild(env: Record<string, string>): WorkerChild {
         });
       });
     },
-    go() {
-      proc.stdin!.write('GO\n');
+    go(options = {}) {
+      proc.stdin!.write(`GO ${JSON.stringify(options)}\n`);
     },
     async kill(signal) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -317,6 +329,7 @@ export function spawnWorkerChild(env: Record<string, string>): WorkerChild {
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);
+      await Promise.race([stdoutClosed, sleep(2_000)]);
     },
   };
 }

@@ -7,25 +7,30 @@
 //                                SIGKILLs the process at exactly that moment (after
 //                                SMTP acceptance, before the communication log is SENT).
 //
+// FAULT_QUEUES=channels runs only the four channel queues (email, sms, letter, agency:
+// no workflow bundle to build, so a restart takes about a second); the parent then runs
+// the workflow queue itself. Default: all five, as worker/main.ts.
 // Env: DATABASE_URL, TEMPORAL_ADDRESS, FAULT_TASK_QUEUE_PREFIX (must make queue names end
 // with 'dunning'), and the activity configuration (SMTP_PORT, TWILIO_API_BASE, DATA_DIR).
 // FAULT_STALL_SKIP_KEYS: comma-separated idempotency keys that are not stalled (sends
 // killed before, whose retry must now complete).
 // Startup is in two halves so the parent can have the next worker warm while it kills
-// the current one: the workflow bundle is built, "WARM" printed, then it waits for a
-// "GO" line on stdin before connecting; "READY" once the workers poll.
+// the current one (FAULT_WAIT_GO=1): the workflow bundle is built, "WARM" printed, then
+// it waits for a line "GO <json>" on stdin ({ stall?: boolean, skip?: string[] }, which
+// override the env settings) before connecting; "READY" once the workers poll.
 import { createInterface } from 'node:readline';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
+import { TaskQueues } from '../../activities/types';
 import type { SendHooks } from '../../activities/communication-log';
 import { loadConfig } from '../../config/index';
 import { createPrisma } from '../../prisma/client';
-import { createDunningWorkers, workflowBundle } from '../../worker/create-worker';
+import { createDunningWorkers, queueName, workflowBundle } from '../../worker/create-worker';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const config = loadConfig(process.env);
-const stall = process.env.FAULT_STALL_AFTER_DELIVER === '1';
+let stall = process.env.FAULT_STALL_AFTER_DELIVER === '1';
 const skip = new Set((process.env.FAULT_STALL_SKIP_KEYS ?? '').split(',').filter(Boolean));
 const prisma = createPrisma(config.DATABASE_URL!, { max: 5 });
 const hooks: SendHooks = {
@@ -37,13 +42,17 @@ const hooks: SendHooks = {
 };
 const quiet = { info: () => {}, warn: () => {} };
 
-await workflowBundle(); // cached: createDunningWorkers reuses it
+const channelsOnly = process.env.FAULT_QUEUES === 'channels';
+if (!channelsOnly) await workflowBundle(); // cached: createDunningWorkers reuses it
 process.stdout.write('WARM\n');
 if (process.env.FAULT_WAIT_GO === '1') {
   await new Promise<void>((resolve, reject) => {
     const rl = createInterface({ input: process.stdin });
     rl.on('line', (l) => {
-      if (l.trim() === 'GO') {
+      if (l.startsWith('GO')) {
+        const o = JSON.parse(l.slice(2).trim() || '{}') as { stall?: boolean; skip?: string[] };
+        if (o.stall !== undefined) stall = o.stall;
+        for (const k of o.skip ?? []) skip.add(k);
         resolve();
         rl.close();
       }
@@ -52,13 +61,28 @@ if (process.env.FAULT_WAIT_GO === '1') {
   });
 }
 const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-const workers = await createDunningWorkers({
-  connection,
-  namespace: 'default',
-  activities: createActivities({ prisma, config, log: quiet, hooks }),
-  rates: { email: 200, sms: 200, letter: 200, agency: 200 },
-  taskQueuePrefix: process.env.FAULT_TASK_QUEUE_PREFIX ?? '',
-});
+const activities = createActivities({ prisma, config, log: quiet, hooks });
+const prefix = process.env.FAULT_TASK_QUEUE_PREFIX ?? '';
+const workers = channelsOnly
+  ? await Promise.all(
+      (
+        [
+          [TaskQueues.email, { sendEmail: activities.sendEmail }],
+          [TaskQueues.sms, { sendSms: activities.sendSms }],
+          [TaskQueues.letter, { sendLetter: activities.sendLetter }],
+          [TaskQueues.agency, { handoverToAgency: activities.handoverToAgency }],
+        ] as const
+      ).map(([queue, acts]) =>
+        Worker.create({ connection, namespace: 'default', taskQueue: queueName(queue, prefix), activities: acts, maxTaskQueueActivitiesPerSecond: 200 }),
+      ),
+    )
+  : await createDunningWorkers({
+      connection,
+      namespace: 'default',
+      activities,
+      rates: { email: 200, sms: 200, letter: 200, agency: 200 },
+      taskQueuePrefix: prefix,
+    });
 const running = Promise.all(workers.map((w) => w.run()));
 process.stdout.write('READY\n');
 await running;

@@ -1,0 +1,68 @@
+// Schema-driven fuzz of the whole API from its own OpenAPI document, with Schemathesis
+// (PyPI, installed into .tools/venv by scripts/install.sh): valid and invalid requests
+// for every operation, with an API key. Fails on any 5xx (check not_a_server_error) and on
+// any answer that leaks a stack trace or a source path (tests/faults/schemathesis_hooks.py).
+// FAULT_FUZZ_EXAMPLES examples per operation (CI 15, chaos 150); the seed is printed.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startApiHarness, type ApiHarness } from '../api/harness';
+import { figure, scaled, seedFromEnv, TEST_TIMEOUT_MS } from './support';
+
+const SCHEMATHESIS = path.resolve('.tools/venv/bin/schemathesis');
+const EXAMPLES = scaled('FAULT_FUZZ_EXAMPLES', 15, 150);
+const SEED = seedFromEnv();
+let h: ApiHarness;
+
+beforeAll(async () => {
+  h = await startApiHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+it(`Schemathesis over /openapi.json (${EXAMPLES} examples per operation): no 5xx, no stack trace`, async () => {
+  expect(existsSync(SCHEMATHESIS), 'schemathesis is installed by scripts/install.sh into .tools/venv').toBe(true);
+  const started = Date.now();
+  const { code, out } = await run(
+    SCHEMATHESIS,
+    [
+      'run',
+      `${h.baseUrl}/openapi.json`,
+      '--url', h.baseUrl,
+      '-H', `Authorization: Bearer ${h.apiKey}`,
+      '--checks', 'not_a_server_error,no_stack_trace',
+      '--max-examples', String(EXAMPLES),
+      '--seed', String(SEED),
+      '--phases', 'examples,coverage,fuzzing',
+      '--workers', '1', // hypothesis's lambda descriptions call ast.parse, not thread-safe on CPython 3.11
+      '--request-timeout', '10',
+      '--generation-database', 'none',
+      '--no-color',
+      '--suppress-health-check', 'all',
+      '--warnings', 'off',
+    ],
+    { PYTHONPATH: path.resolve('tests/faults'), SCHEMATHESIS_HOOKS: 'schemathesis_hooks' },
+    SCALE_TIMEOUT,
+  );
+  const summary = out.split('\n').filter((l) => /test cases|passed|failed|Operations|API probing|Seed|=====/.test(l)).slice(-12);
+  figure('api-fuzz', { seed: SEED, examplesPerOperation: EXAMPLES, exit: code, seconds: Math.round((Date.now() - started) / 1000), summary });
+  expect(code, out.slice(-6000)).toBe(0);
+}, TEST_TIMEOUT_MS);
+
+const SCALE_TIMEOUT = TEST_TIMEOUT_MS - 8_000;
