@@ -230,8 +230,60 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-/** A throwaway database on DATABASE_URL's server, or an embedded PGlite (in memory). */
+/**
+ * BENCH_POSTGRES=1: a private PostgreSQL cluster (Debian's binaries, initdb in a temp dir,
+ * run as the postgres user when we are root) on a free loopback port, default settings.
+ * Returns its admin URL; stopped and removed with the stack.
+ */
+export async function startPrivatePostgres(): Promise<string> {
+  const { execFileSync } = await import('node:child_process');
+  const { existsSync, readdirSync: ls, chownSync, mkdirSync } = await import('node:fs');
+  const base = '/usr/lib/postgresql';
+  const version = existsSync(base) ? ls(base).sort((a, b) => Number(b) - Number(a))[0] : undefined;
+  if (!version) throw new Error('BENCH_POSTGRES=1 needs PostgreSQL server binaries under /usr/lib/postgresql');
+  const bin = path.join(base, version, 'bin');
+  const dir = tempDir('pg');
+  const data = path.join(dir, 'data');
+  const sock = path.join(dir, 'sock');
+  mkdirSync(sock);
+  const root = process.getuid?.() === 0;
+  const asPg = (cmd: string, args: string[]) => (root ? ['su', ['postgres', '-s', '/bin/sh', '-c', [cmd, ...args].map((a) => `'${a}'`).join(' ')]] : [cmd, args]) as [string, string[]];
+  if (root) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+    chownSync(dir, uid, gid);
+    chownSync(sock, uid, gid);
+  }
+  execFileSync(...asPg(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']), { stdio: 'ignore' });
+  const port = await freePort();
+  const child = spawn(...asPg(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', sock, '-c', 'max_connections=200']), { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
+  onStop('private PostgreSQL', async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    execFileSync(...asPg(path.join(bin, 'pg_ctl'), ['-D', data, 'stop', '-m', 'fast']), { stdio: 'ignore' });
+    await withTimeout(exited, 15_000, 'PostgreSQL stop').catch(() => child.kill('SIGKILL'));
+  });
+  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.end();
+      return url;
+    } catch (e) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`PostgreSQL did not start: ${(e as Error).message} ${err}`);
+      await sleep(200);
+    }
+  }
+}
+
+/** A throwaway database on DATABASE_URL's server (or a private cluster, BENCH_POSTGRES=1), or an embedded PGlite (in memory). */
 export async function startDatabase(): Promise<BenchDatabase> {
+  if (!process.env.DATABASE_URL && process.env.BENCH_POSTGRES === '1') process.env.DATABASE_URL = await startPrivatePostgres();
   let db: BenchDatabase;
   const size = (url: string) => async () => {
     const c = new pg.Client({ connectionString: url });
@@ -281,7 +333,10 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    // Core's own log lines (task timeouts, retries) at ERROR unless BENCH_LOG=WARN: the
+    // figures are what counts, and the benchmarks detect failures themselves.
+    const level = (process.env.BENCH_LOG ?? 'ERROR') as 'ERROR' | 'WARN';
+    Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } } });
   } catch {
     /* already installed */
   }
@@ -298,7 +353,7 @@ export interface Stack {
   api?: { url: string; key: string };
   workers: Worker[];
   /** POST/GET with the API key. */
-  request(method: string, p: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>;
+  request(method: string, p: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 export interface StackOptions {
@@ -307,6 +362,7 @@ export interface StackOptions {
   activities?: ChannelActivities & JournalActivities;
   rates?: RateLimits;
   maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
   temporalDbFile?: string;
   env?: Record<string, string>;
   /** Database pool size; default 1 for PGlite (one backend), 8 for PostgreSQL. */
@@ -349,6 +405,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       rates: opts.rates ?? { email: 1000, sms: 1000, letter: 1000, agency: 1000 },
       taskQueuePrefix,
       maxCachedWorkflows: opts.maxCachedWorkflows,
+      maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,
     });
     const running = Promise.all(workers.map((w) => w.run()));
     onStop('workers', async () => {
@@ -515,7 +572,10 @@ export function nullActivities(onSend?: (channel: string, input: { workflowId: s
     sendEmail: send('email'),
     sendSms: send('sms'),
     sendLetter: send('letter'),
-    handoverToAgency: send('agency'),
+    handoverToAgency: async (input) => {
+      onSend?.('agency', { workflowId: input.workflowId, stepId: 'agency-handover' });
+      return { status: 'SENT' as const };
+    },
     async journal() {},
     async createPhoneTask() {
       return { taskId: 'bench' };
@@ -544,4 +604,45 @@ export async function createTimeSkippingEnv() {
   const searchAttributes = Object.fromEntries(SEARCH_ATTRIBUTE_CLI_ARGS.map((p) => p.split('=')).map(([n, t]) => [n, types[t]]));
   await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
   return env;
+}
+
+// ---------------------------------------------------------------------------------------
+// CPU accounting: CPU seconds used by this process, the Temporal server and PostgreSQL
+
+import { readFileSync as readFileSyncForCpu } from 'node:fs';
+
+function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSyncForCpu(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime are fields 14 and 15 (1-based) of the whole line: 12 and 13 after the comm.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSyncForCpu(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(e), ...descendants(Number(e)));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** CPU seconds so far of: this process, the Temporal server, and PostgreSQL (when it is our child). */
+export function cpuSnapshot(stack: { temporal: TemporalServer }): { self: number; temporal: number; postgres: number } {
+  const self = process.cpuUsage();
+  let postgres = 0;
+  for (const c of children) {
+    if (c.pid && c !== stack.temporal.child) for (const p of [c.pid, ...descendants(c.pid)]) postgres += procCpuSeconds(p);
+  }
+  return { self: (self.user + self.system) / 1e6, temporal: stack.temporal.child.pid ? procCpuSeconds(stack.temporal.child.pid) : 0, postgres };
 }

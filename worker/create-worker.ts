@@ -2,16 +2,24 @@
 // journal as local activities) and one per channel, each with its provider's rate limit.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ChannelActivities, JournalActivities } from '../activities/types';
 import { TaskQueues } from '../activities/types';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
+/**
+ * Stateless libraries evaluated once per V8 context instead of once per workflow run
+ * (the reusable context re-runs every other module's top level for each new run and
+ * each cache miss). date-holidays alone cost ~10 ms of CPU per workflow start, zod ~3 ms,
+ * luxon ~2 ms; see docs/benchmarks.md. Only libraries without per-workflow state belong here.
+ */
+const PRELOADED_MODULES = ['luxon', 'date-holidays', 'zod'];
+
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per process (bundling takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger, preloadModules: PRELOADED_MODULES });
   return bundle;
 }
 
@@ -41,6 +49,13 @@ export interface DunningWorkersOptions {
   maxCachedWorkflows?: number;
   /** How long in-flight activities may run on after shutdown is requested (ms); SDK default otherwise. */
   shutdownGraceTime?: number;
+  /**
+   * A prebuilt workflow bundle ({ codePath } of a file written from workflowBundle()); default: bundle
+   * in this process. Bundling runs webpack in the worker and leaves its RSS ~400 MB higher (docs/benchmarks.md).
+   */
+  workflowBundle?: WorkflowBundleOption;
+  /** Workflow tasks the workflow worker takes at once (SDK default otherwise); see docs/benchmarks.md (burst). */
+  maxConcurrentWorkflowTaskExecutions?: number;
 }
 
 export function queueName(queue: string, prefix = ''): string {
@@ -58,14 +73,19 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
     ...(opts.shutdownGraceTime !== undefined ? { shutdownGraceTime: opts.shutdownGraceTime } : {}),
   };
   const channel = (queue: string, rate: number, acts: object) =>
-    Worker.create({ ...common, taskQueue: queueName(queue, p), activities: acts, maxTaskQueueActivitiesPerSecond: rate });
+    // The task-queue limit (server side) caps the total over all worker processes; it is a
+    // token bucket and lets bursts above the steady rate through (bench:burst: up to 30
+    // starts in one second at 20/s). The worker-side limit trims that a little within this
+    // process (measured 27-29). Neither is a hard per-second cap: see docs/benchmarks.md.
+    Worker.create({ ...common, taskQueue: queueName(queue, p), activities: acts, maxTaskQueueActivitiesPerSecond: rate, maxActivitiesPerSecond: rate });
   return Promise.all([
     Worker.create({
       ...common,
       taskQueue: queueName(TaskQueues.workflow, p),
-      workflowBundle: await workflowBundle(),
+      workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
       activities: { journal: a.journal, createPhoneTask: a.createPhoneTask },
       maxCachedWorkflows: opts.maxCachedWorkflows,
+      ...(opts.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
     }),
     channel(TaskQueues.email, opts.rates.email, { sendEmail: a.sendEmail }),
     channel(TaskQueues.sms, opts.rates.sms, { sendSms: a.sendSms }),

@@ -1,0 +1,163 @@
+// Benchmark 3, sleeping invoices.
+// --count invoices issued on fr-b2b-default with a due date months ahead (the next step is
+// far away): each is started exactly as the API does (startInvoiceWorkflow) and its row
+// written (writeInvoiceRow), and runs its first task on ONE worker process (a child, so its
+// RSS is its own) with the real journal and channel doubles (nothing is sent).
+// Worker RSS: before, after N sleeping workflows, for several workflow cache sizes (a new
+// worker per size; the sleeping workflows are brought into its cache by a status query
+// each). Target with a bounded cache: < 300 MB.
+// Size per invoice: the Temporal dev server's SQLite file (--db-filename) and the database
+// (pg_database_size), growth divided by N.
+//
+//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256] [--bundle-in-worker]
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { normaliseIssueRequest, startInvoiceWorkflow, writeInvoiceRow } from '../api/invoice-service';
+import type { IssueInvoiceRequest } from '../api/schemas';
+import { workflowBundle } from '../worker/create-worker';
+import { statusQuery, workflowIdFor } from '../workflows/messages';
+import { dayPlus, dirSize, flags, invoiceRequest, log, machineNote, mb, kb, onStop, pool, runBench, sleep, startStack, table, tempDir, verdict, type Stack } from './lib';
+
+const opts = flags({
+  count: { default: 2000 },
+  caches: { default: '100,1000,all' },
+  concurrency: { default: 16 },
+  'max-seconds': { default: 1800 },
+  'bundle-in-worker': { default: false },
+  /** --max-old-space-size of the worker process (0: Node's default, which grows with the machine's memory). */
+  'worker-heap-mb': { default: 0 },
+});
+const RSS_TARGET = 300 * 1024 * 1024;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface ChildWorker {
+  child: ChildProcess;
+  rss(): Promise<{ rss: number; heap: number; journaled: number }>;
+  stop(): Promise<void>;
+}
+
+async function startChild(stack: Stack, cache: number, bundlePath?: string): Promise<ChildWorker> {
+  const child = fork(path.join(here, 'worker-child.ts'), [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, ...(bundlePath ? [bundlePath] : [])], {
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(opts['worker-heap-mb'] ? [`--max-old-space-size=${opts['worker-heap-mb']}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  onStop(`worker child (cache ${cache})`, async () => kill());
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`worker child exited (${code})`)));
+  });
+  return {
+    child,
+    rss: () =>
+      new Promise((resolve) => {
+        child.once('message', (m) => resolve(m as { rss: number; heap: number; journaled: number }));
+        child.send('rss');
+      }),
+    async stop() {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.send('stop');
+      const t = setTimeout(kill, 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+runBench('sleeping', opts['max-seconds'], async () => {
+  console.log(`# Sleeping invoices (${new Date().toISOString()})\nmachine: ${machineNote()}`);
+  const dir = tempDir('sleeping');
+  const sqlite = path.join(dir, 'temporal.sqlite');
+  const stack = await startStack({ temporalDbFile: sqlite });
+  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; workflow bundle ${opts['bundle-in-worker'] ? 'built in the worker (webpack)' : 'prebuilt, passed as a file'}; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
+  const gateway = { client: stack.client, taskQueue: stack.workflowTaskQueue, timeoutMs: stack.config.API_TEMPORAL_TIMEOUT_MS };
+  const caches = opts.caches.split(',').map((c) => (c === 'all' ? opts.count + 100 : Number(c)));
+  const run = Date.now().toString(36);
+  // The workflow bundle is built here and handed to the worker as a file (as a production
+  // image would ship it); --bundle-in-worker measures a worker that runs webpack itself.
+  let bundlePath: string | undefined;
+  if (!opts['bundle-in-worker']) {
+    bundlePath = path.join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, (await workflowBundle()).code);
+  }
+  const sizeOfServer = () => dirSize(sqlite) + dirSize(`${sqlite}-wal`) + dirSize(`${sqlite}-shm`);
+
+  // The first worker (largest cache) takes the starts: every workflow runs its first task there.
+  const order = [...caches].sort((a, b) => b - a);
+  const rows: Array<Record<string, string | number>> = [];
+  const server0 = sizeOfServer();
+  const db0 = await stack.db.size();
+  let started = 0;
+  for (const [idx, cache] of order.entries()) {
+    const w = await startChild(stack, cache, bundlePath);
+    await sleep(2_000);
+    const before = await w.rss();
+    const t0 = Date.now();
+    const deadline = t0 + (opts['max-seconds'] - 120) * 1000 * (idx === 0 ? 0.6 : 0.15);
+    if (idx === 0) {
+      log(`sleeping: issuing ${opts.count} invoices (worker cache ${cache})`);
+      const r = await pool(
+        opts.count,
+        opts.concurrency,
+        async (i) => {
+          const req = invoiceRequest({ number: `SLP-${run}-${i}`, dueDate: dayPlus(120), customerId: `C-${i % 500}` }) as unknown as IssueInvoiceRequest;
+          const memo = normaliseIssueRequest(req, stack.config);
+          await startInvoiceWorkflow({ temporal: gateway, config: stack.config }, memo);
+          await writeInvoiceRow(stack.prisma, memo);
+          if ((i + 1) % 2000 === 0) log(`sleeping: ${i + 1} issued, worker journaled ${(await w.rss()).journaled}`);
+        },
+        deadline,
+      );
+      started = r.done;
+      if (r.errors) console.log(`${r.errors} starts failed, first: ${String(r.firstError)}`);
+      if (started < opts.count) console.log(`STOPPED at ${started} invoices: the time budget (--max-seconds) ran out`);
+      // Wait until the worker has put every workflow to sleep (its first task journaled).
+      for (;;) {
+        const s = await w.rss();
+        if (s.journaled >= started || Date.now() > deadline + 120_000) break;
+        await sleep(1_000);
+      }
+    } else {
+      log(`sleeping: worker cache ${cache}: bringing ${started} workflows through it (a status query each)`);
+      await pool(
+        started,
+        opts.concurrency,
+        async (i) => {
+          await stack.client.workflow.getHandle(workflowIdFor(`SLP-${run}-${i}`)).query(statusQuery);
+        },
+        deadline,
+      );
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    await sleep(2_000);
+    const after = await w.rss();
+    rows.push({
+      'max cached workflows': cache > opts.count ? `${cache} (all)` : cache,
+      workflows: started,
+      'RSS before': mb(before.rss),
+      'RSS after': mb(after.rss),
+      'heap after': mb(after.heap),
+      'per cached workflow': cache > 0 ? kb((after.rss - before.rss) / Math.min(cache, started)) : '-',
+      phase: idx === 0 ? `issue + first task (${(started / seconds).toFixed(0)}/s)` : `query each (${(started / seconds).toFixed(0)}/s)`,
+      _rss: after.rss,
+    });
+    await w.stop();
+  }
+  const serverBytes = sizeOfServer() - server0;
+  const dbBytes = (await stack.db.size()) - db0;
+  table(`Worker RSS with ${started} sleeping invoices (one worker process)`, rows.map(({ _rss, ...r }) => r));
+  table('Size per sleeping invoice', [
+    { store: 'Temporal dev server (SQLite file + WAL)', total: mb(serverBytes), 'per invoice': kb(serverBytes / started) },
+    { store: `database (${stack.db.kind}, pg_database_size)`, total: mb(dbBytes), 'per invoice': kb(dbBytes / started) },
+  ]);
+  const bounded = rows.filter((r) => typeof r['max cached workflows'] === 'number' && (r['max cached workflows'] as number) <= 1000);
+  table('Verdict', [
+    ...bounded.map((r) =>
+      verdict(`worker RSS < 300 MB with cache ${r['max cached workflows']}`, (r._rss as number) < RSS_TARGET, `${r['RSS after']} with ${started} sleeping invoices`),
+    ),
+  ]);
+});
