@@ -21,7 +21,7 @@ import { PermanentFailureTypes, TaskQueues } from '../activities/types';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import { computePenalties } from '../domain/penalties';
-import { parsePolicy } from '../domain/policy';
+import { parsePolicy } from '../domain/policy-schema';
 import { anchorInstant, stepInstant } from '../domain/schedule';
 import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domain/types';
 import {
@@ -346,21 +346,26 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     };
   }
 
+  const digits = minorDigits(invoice.currency);
+  /** Search attributes and current details; no penalties maths here, it runs every loop. */
   function publish() {
-    const next = state.outcome ? undefined : status().nextAction;
+    const hold = state.outcome || state.agency ? undefined : currentHold();
+    const due = state.outcome || hold || state.agency ? undefined : nextStepDue();
+    const next = due ? { stepId: due.step.id, channels: due.step.channels, at: due.at } : undefined;
+    const balance = state.balanceMinor / 10 ** digits;
     upsertSearchAttributes([
       { key: InvoiceNumberKey, value: invoice.number },
       { key: CustomerIdKey, value: invoice.customer.id },
       { key: DunningStageKey, value: state.outcome ? state.outcome : state.stage },
-      { key: AmountDueKey, value: state.balanceMinor / 10 ** minorDigits(invoice.currency) },
+      { key: AmountDueKey, value: balance },
       { key: NextActionAtKey, value: next ? new Date(next.at) : null },
     ]);
     setCurrentDetails(
       [
         `**Stage:** ${state.outcome ?? state.stage}`,
-        `**Balance:** ${(state.balanceMinor / 10 ** minorDigits(invoice.currency)).toFixed(minorDigits(invoice.currency))} ${invoice.currency}`,
+        `**Balance:** ${balance.toFixed(digits)} ${invoice.currency}`,
         next ? `**Next:** ${next.stepId} (${next.channels.join(', ')}) at ${next.at}` : '',
-        currentHold() ? `**Holding:** ${currentHold()?.kind}` : '',
+        hold ? `**Holding:** ${hold.kind}` : '',
       ]
         .filter(Boolean)
         .join('\n'),
