@@ -1,6 +1,7 @@
 // The real API over HTTP against a real database (a throwaway database on DATABASE_URL's
 // server in CI, the embedded PGlite otherwise) and a real Temporal dev server running the
 // invoiceDunning workflow, with the journal activities and recording channel doubles.
+import { signGeneric } from '../../api/webhooks';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -306,4 +307,31 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 150));
   }
+}
+
+export interface GenericPayment {
+  eventId: string;
+  invoiceNumber?: string;
+  paymentId: string;
+  amountMinor: number;
+  currency: string;
+  receivedAt: string;
+}
+
+/** A signed delivery of the generic payment webhook, as a provider sends it. */
+export function signedDelivery(
+  payload: GenericPayment | Record<string, unknown>,
+  opts: { secret?: string; timestamp?: number; source?: string; raw?: string } = {},
+): { raw: string; headers: Record<string, string> } {
+  const raw = opts.raw ?? JSON.stringify(payload);
+  const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  return {
+    raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-relance-source': opts.source ?? 'bank',
+      'x-relance-timestamp': String(ts),
+      'x-relance-signature': `v1=${signGeneric(opts.secret ?? WEBHOOK_SECRET, ts, raw)}`,
+    },
+  };
 }

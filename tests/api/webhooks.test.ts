@@ -2,9 +2,8 @@
 // reminders stop once the payment is in.
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signGeneric } from '../../api/webhooks';
 import { getBuiltinPolicy } from '../../domain/policy';
-import { eventually, invoiceRequest, startApiHarness, STRIPE_SECRET, WEBHOOK_SECRET, type ApiHarness } from './harness';
+import { eventually, invoiceRequest, signedDelivery, startApiHarness, STRIPE_SECRET, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
@@ -15,21 +14,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-function genericDelivery(payload: Record<string, unknown>, opts: { secret?: string; timestamp?: number; source?: string } = {}) {
-  const raw = JSON.stringify(payload);
-  const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  return {
-    raw,
-    headers: {
-      'content-type': 'application/json',
-      'x-relance-source': opts.source ?? 'bank',
-      'x-relance-timestamp': String(ts),
-      'x-relance-signature': `v1=${signGeneric(opts.secret ?? WEBHOOK_SECRET, ts, raw)}`,
-    },
-  };
-}
 
-const postGeneric = (d: ReturnType<typeof genericDelivery>) =>
+const postGeneric = (d: ReturnType<typeof signedDelivery>) =>
   h.request('POST', '/v1/webhooks/payments', { raw: d.raw, headers: d.headers, auth: false });
 
 const stored = async () => ({
@@ -48,7 +34,7 @@ describe('generic payment webhook', () => {
     expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
     await eventually(async () => h.calls.some((c) => c.invoiceNumber === body.number && c.stepId === 'courtesy'), 15_000, 'courtesy reminder');
 
-    const delivery = genericDelivery({
+    const delivery = signedDelivery({
       eventId: `evt-${body.number}`,
       invoiceNumber: body.number,
       paymentId: `pay-${body.number}`,
@@ -95,10 +81,10 @@ describe('generic payment webhook', () => {
       currency: 'EUR',
       receivedAt: new Date().toISOString(),
     };
-    const forged = genericDelivery(payload, { secret: 'not-the-secret-at-all' });
-    const stale = genericDelivery(payload, { timestamp: Math.floor(Date.now() / 1000) - 301 });
-    const unknown = genericDelivery(payload, { source: 'evil-bank' });
-    const tampered = genericDelivery(payload);
+    const forged = signedDelivery(payload, { secret: 'not-the-secret-at-all' });
+    const stale = signedDelivery(payload, { timestamp: Math.floor(Date.now() / 1000) - 301 });
+    const unknown = signedDelivery(payload, { source: 'evil-bank' });
+    const tampered = signedDelivery(payload);
     tampered.raw = tampered.raw.replace('"amountMinor":100', '"amountMinor":100000');
     const missing = { raw: JSON.stringify(payload), headers: { 'content-type': 'application/json', 'x-relance-source': 'bank' } };
     for (const d of [forged, stale, unknown, tampered, missing]) {
@@ -118,7 +104,7 @@ describe('generic payment webhook', () => {
     const body = invoiceRequest();
     expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
     const unknown = await postGeneric(
-      genericDelivery({
+      signedDelivery({
         eventId: `evt-u-${body.number}`,
         invoiceNumber: 'NO-SUCH-INVOICE',
         paymentId: `pu-${body.number}`,
@@ -130,7 +116,7 @@ describe('generic payment webhook', () => {
     expect(unknown.status).toBe(200);
     expect(unknown.json).toMatchObject({ status: 'unmatched', payment: { status: 'unmatched', reason: 'unknown-invoice' } });
     const mismatch = await postGeneric(
-      genericDelivery({
+      signedDelivery({
         eventId: `evt-m-${body.number}`,
         invoiceNumber: body.number,
         paymentId: `pm-${body.number}`,

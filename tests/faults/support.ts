@@ -17,7 +17,6 @@ import { pino } from 'pino';
 import { createApiKey } from '../../api/auth';
 import { createApp } from '../../api/app';
 import { normaliseIssueRequest, startInvoiceWorkflow, writeInvoiceRow } from '../../api/invoice-service';
-import { signGeneric } from '../../api/webhooks';
 import type { Config } from '../../config/index';
 import { parsePolicy } from '../../domain/policy';
 import type { DunningPolicy } from '../../domain/types';
@@ -25,7 +24,7 @@ import type { PrismaClient } from '../../prisma/client';
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
 import { startTwilioFake, type TwilioFake } from '../../scripts/peers/sms-fake';
 import { statusQuery, type DunningStatus } from '../../workflows/messages';
-import { invoiceRequest, testConfig, WEBHOOK_SECRET, type TestResponse } from '../api/harness';
+import { invoiceRequest, testConfig, type TestResponse } from '../api/harness';
 
 export const SCALE = process.env.FAULT_SCALE === 'chaos' ? 'chaos' : 'ci';
 /** A number for CI, another for the chaos runs; an env variable overrides both. */
@@ -129,32 +128,7 @@ export async function startApp(opts: { prisma: PrismaClient; client: Client; con
   };
 }
 
-export interface GenericPayment {
-  eventId: string;
-  invoiceNumber?: string;
-  paymentId: string;
-  amountMinor: number;
-  currency: string;
-  receivedAt: string;
-}
-
-/** A signed delivery of the generic payment webhook, as a provider sends it. */
-export function signedDelivery(
-  payload: GenericPayment | Record<string, unknown>,
-  opts: { secret?: string; timestamp?: number; source?: string; raw?: string } = {},
-): { raw: string; headers: Record<string, string> } {
-  const raw = opts.raw ?? JSON.stringify(payload);
-  const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  return {
-    raw,
-    headers: {
-      'content-type': 'application/json',
-      'x-relance-source': opts.source ?? 'bank',
-      'x-relance-timestamp': String(ts),
-      'x-relance-signature': `v1=${signGeneric(opts.secret ?? WEBHOOK_SECRET, ts, raw)}`,
-    },
-  };
-}
+export { signedDelivery, type GenericPayment } from '../api/harness';
 
 /**
  * A second-scale policy: steps `[id, seconds after the due instant, channels]`, no send
