@@ -9,7 +9,7 @@
 //     listening each) on the time-skipping test server with the workflow test doubles.
 //     Target: 1,000 in < 60 s wall.
 //
-//   npm run bench:lifecycle -- [--count 1000] [--concurrency 100] [--path full|paid-early|mix] [--skip-dev] [--skip-timeskip]
+//   npm run bench:lifecycle -- [--count 1000] [--concurrency 100] [--path full|paid-early|mix] [--skip-dev] [--skip-timeskip] [--threads 1]
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEMO_SECONDS, FR_B2B_DEFAULT } from '../domain/policy';
@@ -28,6 +28,8 @@ const opts = flags({
   'skip-timeskip': { default: false },
   'max-seconds': { default: 600 },
   'result-concurrency': { default: 1 },
+  // Workflow threads of the worker (the SDK's default with a reusable V8 context is 1).
+  threads: { default: 1 },
 });
 
 const EVENT_TARGET = 150;
@@ -69,7 +71,7 @@ async function timeSkipped(count: number, concurrency: number, path: string) {
   await workflowBundle();
   const doubles = makeDoubles();
   const taskQueue = `lc-${randomBytes(3).toString('hex')}-dunning`;
-  const worker = await startTestWorker(env, taskQueue, doubles.activities);
+  const worker = await startTestWorker(env, taskQueue, doubles.activities, { workflowThreadPoolSize: opts.threads });
   onStop('time-skipping worker', () => worker.stop());
   const outcomes: Record<string, number> = {};
   const deadline = Date.now() + (opts['max-seconds'] - 30) * 1000;

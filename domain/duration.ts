@@ -1,7 +1,6 @@
 // ISO-8601 durations ("P7D", "-P3D", "PT30S", "P1M", "PT1.5S") used for policy offsets and
 // graces. Pure: no clock, no I/O (imported inside the Temporal workflow sandbox).
 import { DateTime, Duration } from 'luxon';
-import { z } from 'zod';
 
 /**
  * Signed ISO-8601 duration: an optional leading "-", then "P", at least one component,
@@ -63,10 +62,3 @@ export function addIsoDuration(instantIso: string, durationIso: string, timeZone
   const start = parseInstant(instantIso).setZone(timeZone);
   return toUtcIso(start.plus(parseIsoDuration(durationIso)));
 }
-
-export const IsoDurationSchema = z
-  .string()
-  .refine(isIsoDuration, {
-    error: (issue) =>
-      `must be an ISO-8601 duration such as "P7D", "-P3D" or "PT30S" (got ${JSON.stringify(issue.input)})`,
-  });

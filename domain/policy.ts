@@ -1,8 +1,11 @@
 // Dunning policies: the schemas (policy-schema.ts) and the shipped policies as data.
-import { parsePolicy } from './policy-schema';
+import { parsePolicy, policySchemas } from './policy-schema';
 import type { Channel, DunningPolicy, PenaltyTerms, PolicyStep, SendWindow } from './types';
 
 export * from './policy-schema';
+// Outside the workflow (API, tests, OpenAPI) the schemas are wanted as plain constants.
+export const { IsoDurationSchema, ChannelSchema, PolicyStepSchema, SendWindowSchema, PenaltyTermsSchema, DunningPolicySchema } =
+  policySchemas();
 
 // ---------------------------------------------------------------------------------------
 // Shipped policies. Steps are data; templateId = step id; stage = step id.

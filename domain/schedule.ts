@@ -150,6 +150,12 @@ export function moveIntoSendWindow(
   );
 }
 
+// The workflow asks for the same step instants on every wake-up and every status query;
+// each costs time-zone and holiday maths. A pure function, so a bounded memo is safe (the
+// worker shares this module between workflow runs, so the memo is shared too).
+const STEP_INSTANT_MEMO_MAX = 20_000;
+const stepInstantMemo = new Map<string, string>();
+
 /** When a step with this offset fires: anchor + offset (calendar-aware), then into the window. */
 export function stepInstant(args: {
   anchor: string;
@@ -158,7 +164,15 @@ export function stepInstant(args: {
   country: string;
   window: SendWindow;
 }): string {
-  return moveIntoSendWindow(addIsoDuration(args.anchor, args.offset, args.timeZone), args);
+  const w = args.window;
+  const key = `${args.anchor}|${args.offset}|${args.timeZone}|${args.country}|${w.enabled}|${w.start}|${w.end}|${w.businessDaysOnly}|${w.skipPublicHolidays}`;
+  let at = stepInstantMemo.get(key);
+  if (at === undefined) {
+    at = moveIntoSendWindow(addIsoDuration(args.anchor, args.offset, args.timeZone), args);
+    if (stepInstantMemo.size >= STEP_INSTANT_MEMO_MAX) stepInstantMemo.clear();
+    stepInstantMemo.set(key, at);
+  }
+  return at;
 }
 
 /** The first step (in policy order) not yet completed, with the instant it fires at. */

@@ -132,6 +132,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   let policy = input.policy;
   const { email, sms, letter, agency } = channelProxies();
   const tz = invoice.customer.timeZone;
+  // The invoice's anchor never changes; parsing it on every wake-up showed in profiles.
+  const anchorMs = Date.parse(anchorInstant(invoice));
   const state: DunningState = (input.carried as DunningState | undefined) ?? initialState(input);
   const nowIso = () => new Date(Date.now()).toISOString();
   let changed = false;
@@ -282,7 +284,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   function anchorNow(): string {
-    return new Date(Date.parse(anchorInstant(invoice)) + state.shiftMs).toISOString();
+    return new Date(anchorMs + state.shiftMs).toISOString();
   }
 
   function nextStepDue(): { step: PolicyStep; at: string } | undefined {
@@ -294,7 +296,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
 
   /** A heads-up before the due date makes no sense once the invoice is overdue (e.g. after a hold). */
   function skipMootSteps() {
-    if (Date.now() < Date.parse(anchorInstant(invoice))) return;
+    if (Date.now() < anchorMs) return;
     for (const s of policy.steps) {
       if (state.completedSteps.includes(s.id)) continue;
       if (!s.offset.startsWith('-')) break;
@@ -372,8 +374,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     );
   }
 
+  /** Callers check `pendingEvents.length` first: each promise a workflow creates costs a stack capture in the SDK. */
   async function flushJournal() {
-    if (pendingEvents.length === 0) return;
     const events = pendingEvents.splice(0, pendingEvents.length).map((e) => ({
       workflowId: workflowInfo().workflowId,
       invoiceNumber: invoice.number,
@@ -517,7 +519,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   while (!state.outcome) {
     changed = false;
     publish();
-    await flushJournal();
+    if (pendingEvents.length > 0) await flushJournal();
 
     if (state.cancelled) {
       finish(state.cancelled.reason === 'write-off' ? 'written-off' : 'cancelled');
@@ -535,7 +537,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       continue;
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? HISTORY_LIMIT)) {
-      await flushJournal();
+      if (pendingEvents.length > 0) await flushJournal();
       await condition(allHandlersFinished);
       await continueAsNew<typeof invoiceDunning>({ ...input, policy, carried: state });
     }
@@ -580,7 +582,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   publish();
-  await flushJournal();
+  if (pendingEvents.length > 0) await flushJournal();
   await condition(allHandlersFinished);
   return { outcome: state.outcome as Outcome, balanceMinor: state.balanceMinor };
 

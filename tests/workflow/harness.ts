@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import type * as activities from '../../activities/types';
 import type { DunningActivities, SendInput, SendResult } from '../../activities/types';
@@ -88,7 +88,12 @@ export function uniqueQueue(name: string): string {
 }
 
 /** One worker polling the workflow queue and every channel queue of a prefix. */
-export async function startTestWorker(env: TestWorkflowEnvironment, taskQueue: string, acts: Partial<DunningActivities>) {
+export async function startTestWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  acts: Partial<DunningActivities>,
+  workflowWorker: Pick<WorkerOptions, 'workflowThreadPoolSize' | 'maxCachedWorkflows'> = {},
+) {
   const prefix = taskQueue.slice(0, -'dunning'.length);
   const bundle = await workflowBundle();
   const workers = await Promise.all([
@@ -97,6 +102,7 @@ export async function startTestWorker(env: TestWorkflowEnvironment, taskQueue: s
       taskQueue,
       workflowBundle: bundle,
       activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask },
+      ...workflowWorker,
     }),
     ...(['email', 'sms', 'letter', 'agency'] as const).map((c) =>
       Worker.create({ connection: env.nativeConnection, taskQueue: `${prefix}dunning-${c}`, activities: acts }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addIsoDuration, durationToMillis, IsoDurationSchema, parseIsoDuration } from '../../../domain/duration';
+import { addIsoDuration, durationToMillis, parseIsoDuration } from '../../../domain/duration';
+import { IsoDurationSchema } from '../../../domain/policy';
 
 describe('parseIsoDuration', () => {
   it.each([
