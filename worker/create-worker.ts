@@ -2,9 +2,11 @@
 // journal as local activities) and one per channel, each with its provider's rate limit.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ChannelActivities, JournalActivities } from '../activities/types';
 import { TaskQueues } from '../activities/types';
+import { createSendRateLimiter } from '../activities/rate-limit';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
@@ -90,12 +92,28 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
     namespace: opts.namespace,
     ...(opts.shutdownGraceTime !== undefined ? { shutdownGraceTime: opts.shutdownGraceTime } : {}),
   };
-  const channel = (queue: string, rate: number, acts: object) =>
-    // The task-queue limit (server side) caps the total over all worker processes; it is a
-    // token bucket and lets bursts above the steady rate through (bench:burst: up to 30
-    // starts in one second at 20/s). The worker-side limit trims that a little within this
-    // process (measured 27-29). Neither is a hard per-second cap: see docs/benchmarks.md.
-    Worker.create({ ...common, taskQueue: queueName(queue, p), activities: acts, maxTaskQueueActivitiesPerSecond: rate, maxActivitiesPerSecond: rate });
+  const channel = (queue: string, rate: number, acts: Record<string, (arg: never) => Promise<unknown>>) => {
+    // The task-queue limit (server side) caps the total over all worker processes and
+    // spreads the load between them, but it is a token bucket and lets bursts above the
+    // steady rate through (bench:burst: up to 30 starts in one second at 20/s), as does the
+    // worker-side limit. The hard cap is the in-process sliding window: every activity of
+    // this channel waits its turn there (at most `rate` in any rolling second in this
+    // process; cancelling the activity drops it from the queue). The window is 25 ms wider
+    // than a second so that the lag between a grant and the send (measured up to ~1 ms,
+    // more on a GC pause) does not put rate + 1 in a second; it costs ~2.5% of throughput.
+    // See docs/benchmarks.md.
+    const limiter = createSendRateLimiter(rate, { marginMs: 25 });
+    const limited = Object.fromEntries(
+      Object.entries(acts).map(([name, fn]) => [
+        name,
+        async (arg: never) => {
+          await limiter.acquire(Context.current().cancellationSignal);
+          return fn(arg);
+        },
+      ]),
+    );
+    return Worker.create({ ...common, taskQueue: queueName(queue, p), activities: limited, maxTaskQueueActivitiesPerSecond: rate, maxActivitiesPerSecond: rate });
+  };
   return Promise.all([
     Worker.create({
       ...common,
