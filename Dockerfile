@@ -14,12 +14,16 @@ RUN npm install --no-save --no-audit --no-fund --loglevel=error
 COPY . .
 RUN npm run db:generate
 RUN npm run typecheck
+# The workflow bundle, built once here: workers load it instead of running webpack at start.
+RUN npm run build:bundle -- /app/.build/workflow-bundle.js
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     DATA_DIR=/data \
+    WORKFLOW_BUNDLE_PATH=/app/.build/workflow-bundle.js \
+    MALLOC_ARENA_MAX=2 \
     npm_config_update_notifier=false
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json /app/tsconfig.json ./
@@ -34,6 +38,7 @@ COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/scripts ./scripts
 COPY --from=build /app/worker ./worker
 COPY --from=build /app/workflows ./workflows
+COPY --from=build /app/.build ./.build
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000 9465

@@ -4,7 +4,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.data/', 'prisma/generated/', 'test-results/', 'artifacts/', '**/workflow-bundle-*.js'] },
+  { ignores: ['node_modules/', '.tools/', '.data/', 'prisma/generated/', 'test-results/', 'artifacts/', '**/workflow-bundle-*.js', '.build/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -6,6 +6,7 @@
 import type { DunningActivities } from './types';
 import type { ActivityDeps } from './deps';
 import { createHandoverToAgency } from './agency';
+import { createCalendarActivities } from './calendar';
 import { createSendEmail } from './email';
 import { createSendLetter } from './letter';
 import { createRecordActivities } from './records';
@@ -23,5 +24,6 @@ export function createActivities(deps: ActivityDeps): DunningActivities {
     sendLetter: createSendLetter(deps),
     handoverToAgency: createHandoverToAgency(deps),
     ...createRecordActivities(deps),
+    ...createCalendarActivities(),
   };
 }

@@ -143,7 +143,22 @@ export interface JournalActivities {
   createPhoneTask(input: PhoneTaskInput): Promise<PhoneTaskResult>;
 }
 
-export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities;
+export interface PublicHolidaysInput {
+  /** ISO 3166-1 alpha-2, any case. */
+  country: string;
+  year: number;
+}
+
+/**
+ * Run as a local activity on the workflow task queue, once per (country, year) a workflow
+ * needs: the holiday library stays out of the workflow bundle (domain/send-window.ts).
+ */
+export interface CalendarActivities {
+  /** The country's public holidays that year, as sorted YYYY-MM-DD local dates. */
+  publicHolidays(input: PublicHolidaysInput): Promise<string[]>;
+}
+
+export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities & CalendarActivities;
 
 /** Task queue of each channel: each gets its own worker and provider rate limit. */
 export const TaskQueues = {

@@ -16,7 +16,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { pino } from 'pino';
-import type { ChannelActivities, JournalActivities } from '../activities/types';
+import { createCalendarActivities } from '../activities/calendar';
+import type { CalendarActivities, ChannelActivities, JournalActivities } from '../activities/types';
 import { createApiKey } from '../api/auth';
 import { startApi } from '../api/server';
 import { loadConfig, type Config } from '../config/index';
@@ -359,7 +360,7 @@ export interface Stack {
 export interface StackOptions {
   api?: boolean;
   /** In-process workers with these activities (none if omitted). */
-  activities?: ChannelActivities & JournalActivities;
+  activities?: ChannelActivities & JournalActivities & CalendarActivities;
   rates?: RateLimits;
   maxCachedWorkflows?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
@@ -563,7 +564,7 @@ export function invoiceRequest(o: InvoiceRequestOptions) {
 }
 
 /** Activities that do nothing (no I/O): for measuring Temporal and the workflow alone. */
-export function nullActivities(onSend?: (channel: string, input: { workflowId: string; stepId: string }) => void): ChannelActivities & JournalActivities {
+export function nullActivities(onSend?: (channel: string, input: { workflowId: string; stepId: string }) => void): ChannelActivities & JournalActivities & CalendarActivities {
   const send = (channel: string) => async (input: { workflowId: string; stepId: string }) => {
     onSend?.(channel, input);
     return { status: 'SENT' as const, provider: 'bench-double' };
@@ -580,6 +581,7 @@ export function nullActivities(onSend?: (channel: string, input: { workflowId: s
     async createPhoneTask() {
       return { taskId: 'bench' };
     },
+    ...createCalendarActivities(),
   };
 }
 

@@ -38,8 +38,8 @@ interface ChildWorker {
   stop(): Promise<void>;
 }
 
-async function startChild(stack: Stack, cache: number, bundlePath?: string): Promise<ChildWorker> {
-  const child = fork(path.join(here, 'worker-child.ts'), [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, ...(bundlePath ? [bundlePath] : [])], {
+async function startChild(stack: Stack, cache: number, bundlePath: string): Promise<ChildWorker> {
+  const child = fork(path.join(here, 'worker-child.ts'), [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, bundlePath], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...(opts['worker-heap-mb'] ? [`--max-old-space-size=${opts['worker-heap-mb']}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -73,17 +73,14 @@ runBench('sleeping', opts['max-seconds'], async () => {
   const dir = tempDir('sleeping');
   const sqlite = path.join(dir, 'temporal.sqlite');
   const stack = await startStack({ temporalDbFile: sqlite });
-  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; workflow bundle ${opts['bundle-in-worker'] ? 'built in the worker (webpack)' : 'prebuilt, passed as a file'}; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
+  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; workflow bundle prebuilt, passed as a file; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
   const gateway = { client: stack.client, taskQueue: stack.workflowTaskQueue, timeoutMs: stack.config.API_TEMPORAL_TIMEOUT_MS };
   const caches = opts.caches.split(',').map((c) => (c === 'all' ? opts.count + 100 : Number(c)));
   const run = Date.now().toString(36);
-  // The workflow bundle is built here and handed to the worker as a file (as a production
-  // image would ship it); --bundle-in-worker measures a worker that runs webpack itself.
-  let bundlePath: string | undefined;
-  if (!opts['bundle-in-worker']) {
-    bundlePath = path.join(dir, 'workflow-bundle.js');
-    writeFileSync(bundlePath, (await workflowBundle()).code);
-  }
+  // The workflow bundle is built here and handed to the worker as a file, as `npm run worker`
+  // does (WORKFLOW_BUNDLE_PATH, or a child process that bundles): no webpack in the worker.
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, (await workflowBundle()).code);
   const sizeOfServer = () => dirSize(sqlite) + dirSize(`${sqlite}-wal`) + dirSize(`${sqlite}-shm`);
 
   // The first worker (largest cache) takes the starts: every workflow runs its first task there.

@@ -1,21 +1,27 @@
-// The worker of bench/sleeping.ts, in its own process so its RSS is its own: the
-// invoiceDunning worker with the real journal (DATABASE_URL) and channel doubles.
-// argv: <temporal address> <task queue prefix> <maxCachedWorkflows> <database url|-> [<prebuilt bundle file>];
+// The worker of bench/sleeping.ts, in its own process so its RSS is its own. It is the
+// production worker's make-up (worker/main.ts): the real activities from createActivities
+// (nodemailer, Twilio, PDF, Prisma: their modules are what a worker holds), the real
+// journal on DATABASE_URL, and a prebuilt bundle file as WORKFLOW_BUNDLE_PATH gives it.
+// Nothing is sent: the invoices sleep. It imports nothing from bench/lib (whose API and
+// test-stack modules would add ~90 MB that no worker has).
+// argv: <temporal address> <task queue prefix> <maxCachedWorkflows> <database url> <bundle file>;
 // IPC: 'rss' → { rss, heap, journaled }.
-import { NativeConnection } from '@temporalio/worker';
-import { createJournalActivities } from '../activities/journal';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createActivities } from '../activities/index';
+import { loadConfig } from '../config/index';
 import { createPrisma } from '../prisma/client';
 import { createDunningWorkers } from '../worker/create-worker';
-import { nullActivities, quietRuntime } from './lib';
 
 const [address, prefix, cache, dbUrl, bundlePath] = process.argv.slice(2);
-quietRuntime();
+const level = (process.env.BENCH_LOG ?? 'ERROR') as 'ERROR' | 'WARN';
+Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } } });
+const config = loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: address, WORKFLOW_CACHE_SIZE: cache });
+const prisma = createPrisma(dbUrl, { max: 1 });
 const journaled = new Set<string>();
-const acts = nullActivities();
-const prisma = dbUrl && dbUrl !== '-' ? createPrisma(dbUrl, { max: 1 }) : undefined;
-const real = prisma ? createJournalActivities(prisma) : undefined;
+const acts = createActivities({ prisma, config });
+const journal = acts.journal;
 acts.journal = async (input) => {
-  if (real) await real.journal(input);
+  await journal(input);
   for (const e of input.events) journaled.add(e.workflowId);
 };
 const connection = await NativeConnection.connect({ address });
@@ -25,8 +31,8 @@ const workers = await createDunningWorkers({
   activities: acts,
   rates: { email: 1000, sms: 1000, letter: 1000, agency: 1000 },
   taskQueuePrefix: prefix,
-  maxCachedWorkflows: Number(cache),
-  ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+  maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE,
+  workflowBundle: { codePath: bundlePath },
 });
 const running = Promise.all(workers.map((w) => w.run()));
 process.on('message', (m: unknown) => {
@@ -38,7 +44,7 @@ process.on('message', (m: unknown) => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     void running.finally(async () => {
       await connection.close().catch(() => {});
-      await prisma?.$disconnect();
+      await prisma.$disconnect();
       process.exit(0);
     });
   }

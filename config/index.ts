@@ -117,7 +117,10 @@ const EnvSchema = z.object({
   DEFAULT_B2C_POLICY_ID: z.string().default('fr-b2c-default'),
 
   // Worker tuning.
+  /** Workflow runs kept in a worker's memory between tasks (each ~0.2-0.8 MB; docs/benchmarks.md). */
   WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
+  /** Prebuilt workflow bundle (`npm run build:bundle`) for `npm run worker`; unset: built at start in a child process. */
+  WORKFLOW_BUNDLE_PATH: optionalString,
   /** Graceful worker shutdown: how long in-flight activities may run on after SIGTERM before they are cancelled. */
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
 

@@ -1,30 +1,11 @@
-// Schedule maths: when a policy step fires, in the customer's time zone, on business days,
-// inside the send window (quiet hours), skipping public holidays. Pure and deterministic.
+// Schedule maths bound to the public holidays of date-holidays (a maintained library):
+// what the API, the activities and the tests use. The pure maths is in send-window.ts,
+// which the workflow imports with holidays it fetched itself.
 import Holidays from 'date-holidays';
-import { DateTime } from 'luxon';
-import { addIsoDuration, assertTimeZone, parseInstant, toUtcIso } from './duration';
-import type { DunningPolicy, InvoiceSnapshot, PolicyStep, SendWindow } from './types';
+import * as sw from './send-window';
+import type { DunningPolicy, SendWindow } from './types';
 
-const LOCAL_DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-
-function parseLocalDate(localDate: string, timeZone = 'UTC'): DateTime {
-  const dt = LOCAL_DATE_RE.test(localDate) ? DateTime.fromISO(localDate, { zone: timeZone }) : undefined;
-  if (!dt || !dt.isValid) throw new Error(`Invalid date ${JSON.stringify(localDate)}: expected YYYY-MM-DD`);
-  return dt;
-}
-
-/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
-export function toLocalDate(instantIso: string, timeZone: string): string {
-  assertTimeZone(timeZone);
-  return parseInstant(instantIso).setZone(timeZone).toISODate() as string;
-}
-
-/** The instant the calendar starts from: `dueAt` when set, else 00:00 of dueDate in the customer's zone. */
-export function anchorInstant(invoice: Pick<InvoiceSnapshot, 'dueDate' | 'dueAt' | 'customer'>): string {
-  if (invoice.dueAt) return toUtcIso(parseInstant(invoice.dueAt));
-  assertTimeZone(invoice.customer.timeZone);
-  return toUtcIso(parseLocalDate(invoice.dueDate, invoice.customer.timeZone).startOf('day'));
-}
+export { anchorInstant, parseHHmm, toLocalDate, type HolidayLookup } from './send-window';
 
 // date-holidays is pure JS (rules and data bundled, no fs at run time). One parser per
 // country and one Set of public-holiday dates per country-year, memoised.
@@ -52,20 +33,12 @@ export function publicHolidays(country: string, year: number): ReadonlySet<strin
 }
 
 export function isPublicHoliday(localDate: string, country: string): boolean {
-  const day = parseLocalDate(localDate);
-  return publicHolidays(country, day.year).has(localDate);
+  return sw.isPublicHoliday(localDate, country, publicHolidays);
 }
 
-/**
- * Whether sends may happen on this local date under the window's rules: weekends (Sat, Sun)
- * are excluded when `businessDaysOnly`, the country's public holidays when
- * `skipPublicHolidays`.
- */
+/** See send-window.ts isBusinessDay. */
 export function isBusinessDay(localDate: string, country: string, window: SendWindow): boolean {
-  const day = parseLocalDate(localDate);
-  if (window.businessDaysOnly && day.weekday >= 6) return false;
-  if (window.skipPublicHolidays && isPublicHoliday(localDate, country)) return false;
-  return true;
+  return sw.isBusinessDay(localDate, country, window, publicHolidays);
 }
 
 /** Adds `days` business days (weekends and public holidays skipped) to a local date. */
@@ -73,106 +46,19 @@ export function addBusinessDays(
   localDate: string,
   days: number,
   country: string,
-  window: Pick<SendWindow, 'businessDaysOnly' | 'skipPublicHolidays'> = {
-    businessDaysOnly: true,
-    skipPublicHolidays: true,
-  },
+  window?: Pick<SendWindow, 'businessDaysOnly' | 'skipPublicHolidays'>,
 ): string {
-  if (!Number.isInteger(days)) throw new Error(`addBusinessDays: days must be an integer (got ${days})`);
-  const rules: SendWindow = { enabled: true, start: '00:00', end: '23:59', ...window };
-  const step = days < 0 ? -1 : 1;
-  let day = parseLocalDate(localDate);
-  for (let left = Math.abs(days); left > 0; ) {
-    day = day.plus({ days: step });
-    if (isBusinessDay(day.toISODate() as string, country, rules)) left -= 1;
-  }
-  return day.toISODate() as string;
+  return sw.addBusinessDays(localDate, days, country, publicHolidays, window);
 }
 
-const HH_MM_RE = /^([01]\d|2[0-3]):([0-5]\d)$/;
-
-/** "09:30" → 570 minutes after midnight. */
-export function parseHHmm(value: string): number {
-  const match = HH_MM_RE.exec(value);
-  if (!match) throw new Error(`Invalid local time ${JSON.stringify(value)}: expected "HH:mm"`);
-  return Number(match[1]) * 60 + Number(match[2]);
+/** See send-window.ts moveIntoSendWindow. */
+export function moveIntoSendWindow(instantIso: string, opts: { timeZone: string; country: string; window: SendWindow }): string {
+  return sw.moveIntoSendWindow(instantIso, { ...opts, holidays: publicHolidays });
 }
-
-function wallMinutes(dt: DateTime): number {
-  return dt.hour * 60 + dt.minute;
-}
-
-/** Look this many days ahead for an open window before giving up (a year of holidays). */
-const MAX_DAYS_AHEAD = 400;
-
-/**
- * The earliest instant >= `instantIso` whose local wall-clock time (in `timeZone`) lies in
- * [window.start, window.end) on a business day. Window disabled: the input, normalised to
- * UTC ISO. DST-safe: window bounds are built from local wall-clock times each day, so
- * 09:00 Paris is 08:00Z in winter and 07:00Z in summer.
- */
-export function moveIntoSendWindow(
-  instantIso: string,
-  opts: { timeZone: string; country: string; window: SendWindow },
-): string {
-  const input = parseInstant(instantIso);
-  if (!opts.window.enabled) return toUtcIso(input);
-  assertTimeZone(opts.timeZone);
-  const startMin = parseHHmm(opts.window.start);
-  const endMin = parseHHmm(opts.window.end);
-  if (startMin >= endMin) {
-    throw new Error(`Send window start ${opts.window.start} must be before end ${opts.window.end}`);
-  }
-  const local = input.setZone(opts.timeZone);
-  let day = local.startOf('day');
-  for (let i = 0; i < MAX_DAYS_AHEAD; i += 1, day = day.plus({ days: 1 }).startOf('day')) {
-    if (!isBusinessDay(day.toISODate() as string, opts.country, opts.window)) continue;
-    let candidate = DateTime.fromObject(
-      { year: day.year, month: day.month, day: day.day, hour: Math.floor(startMin / 60), minute: startMin % 60 },
-      { zone: opts.timeZone },
-    );
-    if (i === 0) {
-      const now = wallMinutes(local);
-      if (now >= startMin && now < endMin) return toUtcIso(local);
-      if (now >= endMin) continue;
-      // Before the window today. In a repeated (autumn) hour the wall-clock start may map to
-      // an instant before the input: move forward in elapsed time instead.
-      if (candidate < local) candidate = local.plus({ minutes: startMin - now }).startOf('minute');
-    }
-    // A start inside a spring-forward gap is shifted later by luxon: still check the end.
-    const wall = wallMinutes(candidate);
-    if (candidate.toISODate() === day.toISODate() && wall >= startMin && wall < endMin) {
-      return toUtcIso(candidate);
-    }
-  }
-  throw new Error(
-    `No business day with an open send window within ${MAX_DAYS_AHEAD} days after ${instantIso} (${opts.country}, ${opts.timeZone})`,
-  );
-}
-
-// The workflow asks for the same step instants on every wake-up and every status query;
-// each costs time-zone and holiday maths. A pure function, so a bounded memo is safe (the
-// worker shares this module between workflow runs, so the memo is shared too).
-const STEP_INSTANT_MEMO_MAX = 20_000;
-const stepInstantMemo = new Map<string, string>();
 
 /** When a step with this offset fires: anchor + offset (calendar-aware), then into the window. */
-export function stepInstant(args: {
-  anchor: string;
-  offset: string;
-  timeZone: string;
-  country: string;
-  window: SendWindow;
-}): string {
-  const w = args.window;
-  const key = `${args.anchor}|${args.offset}|${args.timeZone}|${args.country}|${w.enabled}|${w.start}|${w.end}|${w.businessDaysOnly}|${w.skipPublicHolidays}`;
-  let at = stepInstantMemo.get(key);
-  if (at === undefined) {
-    at = moveIntoSendWindow(addIsoDuration(args.anchor, args.offset, args.timeZone), args);
-    if (stepInstantMemo.size >= STEP_INSTANT_MEMO_MAX) stepInstantMemo.clear();
-    stepInstantMemo.set(key, at);
-  }
-  return at;
+export function stepInstant(args: { anchor: string; offset: string; timeZone: string; country: string; window: SendWindow }): string {
+  return sw.stepInstant({ ...args, holidays: publicHolidays });
 }
 
 /** The first step (in policy order) not yet completed, with the instant it fires at. */
@@ -182,16 +68,6 @@ export function nextStep(args: {
   completedStepIds: string[];
   timeZone: string;
   country: string;
-}): { step: PolicyStep; at: string } | undefined {
-  const done = new Set(args.completedStepIds);
-  const step = args.policy.steps.find((s) => !done.has(s.id));
-  if (!step) return undefined;
-  const at = stepInstant({
-    anchor: args.anchor,
-    offset: step.offset,
-    timeZone: args.timeZone,
-    country: args.country,
-    window: args.policy.sendWindow,
-  });
-  return { step, at };
+}): ReturnType<typeof sw.nextStep> {
+  return sw.nextStep({ ...args, holidays: publicHolidays });
 }

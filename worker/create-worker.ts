@@ -1,28 +1,28 @@
 // The worker process's parts: one Worker for the workflow task queue (with the
 // journal as local activities) and one per channel, each with its provider's rate limit.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { ChannelActivities, JournalActivities } from '../activities/types';
+import type { CalendarActivities, ChannelActivities, JournalActivities } from '../activities/types';
 import { TaskQueues } from '../activities/types';
 import { createSendRateLimiter } from '../activities/rate-limit';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
-/**
- * Stateless libraries evaluated once per V8 context instead of once per workflow run
- * (the reusable context re-runs every other module's top level for each new run and
- * each cache miss). date-holidays alone cost ~10 ms of CPU per workflow start, zod ~3 ms,
- * luxon ~2 ms; see docs/benchmarks.md. Only libraries without per-workflow state belong here.
- */
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 /**
- * Our own pure modules the workflow imports go there too: evaluating them per run cost
- * ~20 ms of CPU and ~1 MB of heap per cached workflow (the policy zod schemas), and the
- * holiday tables they memoise are then computed once per worker instead of once per run.
- * Sharing is safe because they hold no per-workflow state: only memo caches of pure
- * functions (domain/ is lint-fenced from I/O and clocks). Never list a workflows/ module.
+ * Modules evaluated once per V8 context instead of once per workflow run (the reusable
+ * context re-runs every other module's top level for each new run and each cache miss):
+ * the stateless libraries (zod ~3 ms, luxon ~2 ms of CPU per run) and our own pure modules
+ * the workflow imports (~20 ms and ~1 MB of heap per cached workflow before; see
+ * docs/benchmarks.md). Sharing is safe because they hold no per-workflow state, only memo
+ * caches of pure functions (domain/ is lint-fenced from I/O and clocks). The SDK freezes
+ * what they hold at load, so nothing in them may be built lazily on a frozen object
+ * (domain/policy-schema.ts). Never list a workflows/ module.
  */
 const PRELOADED_PROJECT_MODULES = [
   'activities/types.ts',
@@ -32,9 +32,29 @@ const PRELOADED_PROJECT_MODULES = [
   'domain/rates.ts',
   'domain/penalties.ts',
   'domain/policy-schema.ts',
-  'domain/schedule.ts',
+  'domain/send-window.ts',
 ].map((m) => path.join(ROOT, m));
-const PRELOADED_MODULES = ['luxon', 'date-holidays', 'zod', ...PRELOADED_PROJECT_MODULES];
+const PRELOADED_MODULES = ['luxon', 'zod', ...PRELOADED_PROJECT_MODULES];
+
+/**
+ * The bundle as a file for a long-running worker: `path` (WORKFLOW_BUNDLE_PATH, built by
+ * `npm run build:bundle`, e.g. in the image) when given, else built now by a child process
+ * so that webpack's memory (~300 MB of RSS) is not kept by the worker.
+ */
+export async function workflowBundleFile(file?: string): Promise<{ codePath: string }> {
+  if (file) {
+    if (!existsSync(file)) throw new Error(`WORKFLOW_BUNDLE_PATH=${file}: no such file (build it with \`npm run build:bundle -- ${file}\`)`);
+    return { codePath: file };
+  }
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'relance-bundle-')), 'workflow-bundle.js');
+  const script = path.join(ROOT, 'scripts', 'build-workflow-bundle.ts');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`building the workflow bundle failed (exit ${code})`))));
+  });
+  return { codePath: out };
+}
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per process (bundling takes seconds). */
@@ -62,7 +82,7 @@ export interface RateLimits {
 export interface DunningWorkersOptions {
   connection: NativeConnection;
   namespace: string;
-  activities: ChannelActivities & JournalActivities;
+  activities: ChannelActivities & JournalActivities & CalendarActivities;
   rates: RateLimits;
   /** Prefix for every task queue, so parallel tests on one server stay apart. */
   taskQueuePrefix?: string;
@@ -119,7 +139,7 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
       ...common,
       taskQueue: queueName(TaskQueues.workflow, p),
       workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
-      activities: { journal: a.journal, createPhoneTask: a.createPhoneTask },
+      activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays },
       maxCachedWorkflows: opts.maxCachedWorkflows,
       ...(opts.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
     }),

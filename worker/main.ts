@@ -5,7 +5,7 @@ import { createActivities } from '../activities/index';
 import { loadConfig, type Config } from '../config/index';
 import { connectWorkerConnection } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
-import { createDunningWorkers } from './create-worker';
+import { createDunningWorkers, workflowBundleFile } from './create-worker';
 import type { Worker } from '@temporalio/worker';
 import { setInvoiceStageSource } from '../observability/metrics';
 import { installWorkerRuntime } from '../observability/runtime';
@@ -18,7 +18,13 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
 }
 
-export async function startWorkers(opts: { config: Config; prisma: PrismaClient; taskQueuePrefix?: string }): Promise<RunningWorkers> {
+export async function startWorkers(opts: {
+  config: Config;
+  prisma: PrismaClient;
+  taskQueuePrefix?: string;
+  /** A bundle file (workflowBundleFile()); default: bundle in this process, as tests and `npm start` do. */
+  workflowBundle?: { codePath: string };
+}): Promise<RunningWorkers> {
   const { config, prisma } = opts;
   // Before the first NativeConnection: JSON logs and the SDK's Prometheus exporter (once per process).
   installWorkerRuntime(config);
@@ -31,6 +37,7 @@ export async function startWorkers(opts: { config: Config; prisma: PrismaClient;
     activities,
     taskQueuePrefix: opts.taskQueuePrefix,
     maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE,
+    workflowBundle: opts.workflowBundle,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
     rates: {
       email: config.RATE_EMAIL_PER_SEC,
@@ -56,7 +63,7 @@ async function main() {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start runs an embedded database for you)');
   const prisma = createPrisma(config.DATABASE_URL);
   const runtime = installWorkerRuntime(config, log);
-  const running = await startWorkers({ config, prisma });
+  const running = await startWorkers({ config, prisma, workflowBundle: await workflowBundleFile(config.WORKFLOW_BUNDLE_PATH) });
   // /healthz and /metrics (dunning + SDK metrics) for the container and Prometheus.
   const http =
     config.WORKER_METRICS_PORT > 0

@@ -16,13 +16,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { ChannelActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
+import type { CalendarActivities, ChannelActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
 import { PermanentFailureTypes, TaskQueues } from '../activities/types';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import { computePenalties } from '../domain/penalties';
 import { parsePolicy } from '../domain/policy-schema';
-import { anchorInstant, stepInstant } from '../domain/schedule';
+import { anchorInstant, stepInstant, type HolidayLookup } from '../domain/send-window';
 import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domain/types';
 import {
   agencyOutcomeSignal,
@@ -71,6 +71,8 @@ export interface DunningState {
   seq: number;
   /** Service notices still to send (plan confirmed, plan breached...). */
   notices: Array<{ templateId: string; stepId: string }>;
+  /** Public holidays fetched so far, by "CC:YYYY" (the send window skips them). */
+  holidays?: Record<string, string[]>;
 }
 
 const TIMELINE_KEEP = 300;
@@ -95,6 +97,23 @@ const journal = proxyLocalActivities<JournalActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
+
+// One (country, year) of public holidays per call, recorded in history: the holiday
+// library stays out of the workflow bundle (domain/send-window.ts says why).
+const calendar = proxyLocalActivities<CalendarActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/** Thrown by the holiday lookup when a year has not been fetched yet; see withHolidays(). */
+class HolidaysNeeded extends Error {
+  constructor(
+    readonly country: string,
+    readonly year: number,
+  ) {
+    super(`public holidays of ${country} ${year} not fetched yet`);
+  }
+}
 
 export function initialState(input: InvoiceDunningInput): DunningState {
   const { invoice } = input;
@@ -287,11 +306,61 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     return new Date(anchorMs + state.shiftMs).toISOString();
   }
 
+  const holidaySets = new Map<string, ReadonlySet<string>>();
+  const holidays: HolidayLookup = (country, year) => {
+    const key = `${country}:${year}`;
+    let set = holidaySets.get(key);
+    if (!set) {
+      const dates = state.holidays?.[key];
+      if (!dates) throw new HolidaysNeeded(country, year);
+      set = new Set(dates);
+      holidaySets.set(key, set);
+    }
+    return set;
+  };
+
+  /** Runs schedule maths, fetching any year of holidays it turns out to need first. */
+  async function withHolidays<T>(compute: () => T): Promise<T> {
+    // A send window looks at most a year ahead (MAX_DAYS_AHEAD): two or three years at most.
+    for (let fetched = 0; ; fetched += 1) {
+      try {
+        return compute();
+      } catch (err) {
+        if (!(err instanceof HolidaysNeeded) || fetched >= 5) throw err;
+        const dates = await calendar.publicHolidays({ country: err.country, year: err.year });
+        state.holidays = { ...state.holidays, [`${err.country}:${err.year}`]: dates };
+      }
+    }
+  }
+
+  // Step instants are asked for on every wake-up and every status query.
+  const instants = new Map<string, string>();
+  function stepAt(step: PolicyStep): string {
+    const anchor = anchorNow();
+    const key = `${policy.id}@${policy.version}|${anchor}|${step.id}`;
+    let at = instants.get(key);
+    if (at === undefined) {
+      at = stepInstant({ anchor, offset: step.offset, timeZone: tz, country: invoice.customer.country.toUpperCase(), window: policy.sendWindow, holidays });
+      instants.set(key, at);
+    }
+    return at;
+  }
+
+  /** The next step and its instant; throws HolidaysNeeded when a year is missing (see withHolidays). */
   function nextStepDue(): { step: PolicyStep; at: string } | undefined {
     const step = policy.steps.find((s) => !state.completedSteps.includes(s.id));
     if (!step) return undefined;
-    const at = stepInstant({ anchor: anchorNow(), offset: step.offset, timeZone: tz, country: invoice.customer.country, window: policy.sendWindow });
-    return { step, at };
+    return { step, at: stepAt(step) };
+  }
+
+  /** For publishing and queries, which cannot wait for holidays: the loop fetches them before it sleeps. */
+  function nextStepDueIfKnown(): { step: PolicyStep; at: string } | undefined {
+    try {
+      return nextStepDue();
+    } catch (err) {
+      if (err instanceof HolidaysNeeded) return undefined;
+      throw err;
+    }
   }
 
   /** A heads-up before the due date makes no sense once the invoice is overdue (e.g. after a hold). */
@@ -328,7 +397,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
 
   function status(): DunningStatus {
     const hold = state.outcome || state.agency ? undefined : currentHold();
-    const next = state.outcome || hold || state.agency ? undefined : nextStepDue();
+    const next = state.outcome || hold || state.agency ? undefined : nextStepDueIfKnown();
     return {
       invoiceNumber: invoice.number,
       workflowId: workflowInfo().workflowId,
@@ -352,7 +421,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   /** Search attributes and current details; no penalties maths here, it runs every loop. */
   function publish() {
     const hold = state.outcome || state.agency ? undefined : currentHold();
-    const due = state.outcome || hold || state.agency ? undefined : nextStepDue();
+    const due = state.outcome || hold || state.agency ? undefined : nextStepDueIfKnown();
     const next = due ? { stepId: due.step.id, channels: due.step.channels, at: due.at } : undefined;
     const balance = state.balanceMinor / 10 ** digits;
     upsertSearchAttributes([
@@ -494,12 +563,10 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   /** Steps already past when the workflow first starts (late import): skip all but the latest. */
-  function catchUpOnStart() {
+  async function catchUpOnStart() {
     if (input.carried) return;
     const now = Date.now();
-    const past = policy.steps.filter(
-      (s) => Date.parse(stepInstant({ anchor: anchorNow(), offset: s.offset, timeZone: tz, country: invoice.customer.country, window: policy.sendWindow })) < now,
-    );
+    const past = await withHolidays(() => policy.steps.filter((s) => Date.parse(stepAt(s)) < now));
     for (const s of past.slice(0, -1)) {
       state.completedSteps.push(s.id);
       note('step-skipped', { stepId: s.id, reason: 'already past when the invoice was issued' });
@@ -514,10 +581,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
 
   // ---- the loop ----
   if (!input.carried) note('issued', { policy: `${policy.id}@${policy.version}`, balanceMinor: state.balanceMinor });
-  catchUpOnStart();
+  await catchUpOnStart();
 
   while (!state.outcome) {
     changed = false;
+    if (!state.agency && !currentHold()) await withHolidays(nextStepDue);
     publish();
     if (pendingEvents.length > 0) await flushJournal();
 
@@ -567,7 +635,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       continue;
     }
 
-    const next = nextStepDue();
+    const next = await withHolidays(nextStepDue);
     if (!next) {
       // Calendar exhausted without an agency step: keep listening for a payment for the policy's listen period.
       const handedOverAt = nowIso();

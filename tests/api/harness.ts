@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
+import { createCalendarActivities } from '../../activities/calendar';
 import { createJournalActivities } from '../../activities/journal';
 import { TaskQueues, type ChannelActivities, type SendInput } from '../../activities/types';
 import { createApiKey } from '../../api/auth';
@@ -184,7 +185,7 @@ export async function startApiHarness(opts: { relay?: boolean; config?: Record<s
     workers = await createDunningWorkers({
       connection: env.nativeConnection,
       namespace: 'default',
-      activities: { ...createJournalActivities(prisma), ...recordingChannels(prisma, calls) },
+      activities: { ...createJournalActivities(prisma), ...createCalendarActivities(), ...recordingChannels(prisma, calls) },
       rates: { email: 100, sms: 100, letter: 100, agency: 100 },
       taskQueuePrefix,
     });

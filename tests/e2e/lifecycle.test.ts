@@ -2,19 +2,15 @@
 // timers, real task queues, real search attributes. Channel activities are doubles here
 // (the channels have their own tests against real peers). With RECORD_HISTORIES=1 the
 // runs are written to tests/replay/histories/ for the replay tests.
-import { writeFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SECONDS } from '../../domain/policy';
 import type { DunningPolicy } from '../../domain/types';
 import { workflowBundle } from '../../worker/create-worker';
 import { migratePolicyUpdate, paymentReceivedSignal, statusQuery, workflowIdFor } from '../../workflows/messages';
+import { recordHistory } from '../helpers/histories';
 import { createDevServerEnv } from '../helpers/temporal';
 import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, startTestWorker, uniqueQueue } from '../workflow/harness';
-
-const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'replay', 'histories');
 
 /** The demo calendar squeezed to one second per step, agency listening 3 s. */
 const FAST: DunningPolicy = {
@@ -35,13 +31,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function record(name: string, workflowId: string) {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  mkdirSync(HISTORIES, { recursive: true });
-  // proto3 JSON, the format `temporal workflow show --output json` writes and replay reads.
-  writeFileSync(path.join(HISTORIES, `${name}.json`), JSON.stringify(history, null, 1));
-}
+const record = (name: string, workflowId: string) => recordHistory(env.client, name, workflowId);
 
 describe('invoiceDunning on the real dev server (second-scale policy)', () => {
   it('runs the full escalation to the agency and closes after the listening period', async () => {

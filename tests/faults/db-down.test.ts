@@ -13,6 +13,7 @@ import { Client, WorkflowNotFoundError, type WorkflowClientInterceptor } from '@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCalendarActivities } from '../../activities/calendar';
 import { createJournalActivities } from '../../activities/journal';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { statusQuery } from '../../workflows/messages';
@@ -83,7 +84,7 @@ beforeAll(async () => {
   workers = await createDunningWorkers({
     connection: env.nativeConnection,
     namespace: 'default',
-    activities: { ...createJournalActivities(direct), ...recordingChannels(direct, calls) },
+    activities: { ...createJournalActivities(direct), ...createCalendarActivities(), ...recordingChannels(direct, calls) },
     rates: { email: 100, sms: 100, letter: 100, agency: 100 },
     taskQueuePrefix: prefix,
   });

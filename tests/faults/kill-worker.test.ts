@@ -21,6 +21,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestDatabase, type TestDatabase } from '../api/harness';
 import { createDevServerEnv } from '../helpers/temporal';
 import { Worker } from '@temporalio/worker';
+import { createCalendarActivities } from '../../activities/calendar';
 import { createJournalActivities } from '../../activities/journal';
 import { workflowBundle } from '../../worker/create-worker';
 import {
@@ -111,7 +112,7 @@ it(`SIGKILL after SMTP acceptance ×${KILLS}: no duplicate delivered, no step lo
       namespace: 'default',
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: { journal: journal.journal, createPhoneTask: journal.createPhoneTask },
+      activities: { journal: journal.journal, createPhoneTask: journal.createPhoneTask, ...createCalendarActivities() },
     });
     workflowRunning = workflowWorker.run();
   }

@@ -1,5 +1,5 @@
-// Determinism guard: histories recorded from real runs (tests/e2e/lifecycle.test.ts with
-// RECORD_HISTORIES=1) must replay against today's workflow code. A change to running
+// Determinism guard: histories recorded from real runs (tests/e2e/lifecycle.test.ts and
+// tests/workflow/invoice-dunning.test.ts with RECORD_HISTORIES=1) must replay against today's workflow code. A change to running
 // workflow logic must go behind patched(); the second test shows what happens otherwise.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,7 @@ const histories = readdirSync(dir)
 
 describe('replay of stored histories', () => {
   it('has recorded histories to replay', () => {
-    expect(histories.map((h) => h.name).sort()).toEqual(['full-escalation.json', 'paid-after-reminder-1.json']);
+    expect(histories.map((h) => h.name).sort()).toEqual(['christmas-holidays.json', 'full-escalation.json', 'paid-after-reminder-1.json']);
   });
 
   it.each(histories)('$name replays against the current workflow code', async ({ history }) => {

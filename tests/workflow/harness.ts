@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { DateTime } from 'luxon';
+import { createCalendarActivities } from '../../activities/calendar';
 import type * as activities from '../../activities/types';
 import type { DunningActivities, SendInput, SendResult } from '../../activities/types';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
@@ -76,6 +77,8 @@ export function makeDoubles(failing: FailingChannels = {}): Doubles {
       phoneTasks.push(input.stepId);
       return { taskId: `task-${phoneTasks.length}` };
     },
+    // The real one: pure, and what the send-window tests are about.
+    ...createCalendarActivities(),
   };
   return { sent, journal, phoneTasks, activities: acts };
 }
@@ -101,7 +104,7 @@ export async function startTestWorker(
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
-      activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask },
+      activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask, publicHolidays: acts.publicHolidays },
       ...workflowWorker,
     }),
     ...(['email', 'sms', 'letter', 'agency'] as const).map((c) =>
