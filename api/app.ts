@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(healthRouter({ prisma, temporal, metrics }, registry));
   app.use(webhooksRouter(routeDeps, registry));
 
-  app.use('/v1', requireApiKey(prisma));
+  app.use('/v1', requireApiKey(prisma, { cacheSeconds: config.API_KEY_CACHE_SECONDS }));
   app.use(express.json({ limit: config.API_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   const invoices = invoicesRouter(routeDeps, registry);
   invoiceImportRoute(invoices, routeDeps, registry);

@@ -42,17 +42,41 @@ export interface AuthenticatedKey {
   prefix: string;
 }
 
-/** Rejects requests without a valid, unrevoked key (401 problem). Sets res.locals.apiKey. */
-export function requireApiKey(prisma: PrismaClient): RequestHandler {
+/**
+ * Rejects requests without a valid, unrevoked key (401 problem). Sets res.locals.apiKey.
+ *
+ * A valid key is remembered for `cacheSeconds` (API_KEY_CACHE_SECONDS, default 5): the
+ * look-up was one of the few database round trips of every request (bench:ingest). The
+ * price is that a key revoked by another process (`relance keys revoke`) still works for
+ * up to that long; 0 turns the cache off. Unknown keys are never cached.
+ */
+export function requireApiKey(prisma: PrismaClient, opts: { cacheSeconds?: number } = {}): RequestHandler {
   const touched = new Map<string, number>();
+  const ttlMs = (opts.cacheSeconds ?? 0) * 1000;
+  const known = new Map<string, { key: AuthenticatedKey; until: number }>();
+  const KNOWN_MAX = 1_000;
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) return next(problems.unauthorized('Send an API key as "Authorization: Bearer <key>"'));
+    const keyHash = hashApiKey(match[1]);
+    const cached = known.get(keyHash);
+    if (cached && cached.until > Date.now()) {
+      res.locals.apiKey = cached.key;
+      (req as { log?: { setBindings?(b: object): void } }).log?.setBindings?.({ apiKey: cached.key.prefix });
+      return next();
+    }
     try {
-      const row = await prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(match[1]) } });
-      if (!row || row.revokedAt) return next(problems.unauthorized('Unknown or revoked API key'));
+      const row = await prisma.apiKey.findUnique({ where: { keyHash } });
+      if (!row || row.revokedAt) {
+        known.delete(keyHash);
+        return next(problems.unauthorized('Unknown or revoked API key'));
+      }
       const key: AuthenticatedKey = { id: row.id, name: row.name, prefix: row.prefix };
+      if (ttlMs > 0) {
+        if (known.size >= KNOWN_MAX) known.clear();
+        known.set(keyHash, { key, until: Date.now() + ttlMs });
+      }
       res.locals.apiKey = key;
       (req as { log?: { setBindings?(b: object): void } }).log?.setBindings?.({ apiKey: row.prefix });
       // lastUsedAt at most once a minute per key, off the request path.

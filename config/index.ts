@@ -48,6 +48,8 @@ const EnvSchema = z.object({
   /** Largest CSV accepted by POST /v1/invoices/import (streamed; bytes or '20mb'). */
   API_IMPORT_LIMIT: z.string().default('20mb'),
   /** Deadline of one API call to Temporal (start, signal, update, query), ms: past it → 503. */
+  /** How long a valid API key is remembered by an API process (a revocation elsewhere takes up to this long); 0: look up every request. */
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   API_TEMPORAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   /** How often the API re-creates invoice rows missing behind running workflows (0: never). */
   API_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),

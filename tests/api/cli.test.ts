@@ -1,6 +1,8 @@
 // `npm run relance -- …`: API keys (hashed at rest), unmatched payments, timelines.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashApiKey } from '../../api/auth';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createApiKey, hashApiKey, requireApiKey, revokeApiKey } from '../../api/auth';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { main } from '../../scripts/relance-cli';
 import { startTestDatabase, type TestDatabase } from './harness';
@@ -79,5 +81,42 @@ describe('relance CLI', () => {
     const missing = await run('timeline', 'F-NONE');
     expect(missing.code).toBe(1);
     expect(missing.out).toContain('does not exist');
+  });
+});
+
+describe('API key look-up cache (API_KEY_CACHE_SECONDS)', () => {
+  async function serve(cacheSeconds: number) {
+    const express = (await import('express')).default;
+    const app = express();
+    app.use(requireApiKey(prisma, { cacheSeconds }));
+    app.get('/x', (_req, res) => void res.json({ key: res.locals.apiKey.prefix }));
+    app.use((err: { status?: number }, _req: unknown, res: { status(n: number): { end(): void } }, _next: unknown) => res.status(err.status ?? 500).end());
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+    return { get: (key: string) => fetch(url, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status), close: () => server.close() };
+  }
+
+  it('a revoked key keeps working for at most the cache time, then gets 401; with 0 at once', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const cached = await serve(5);
+    const uncached = await serve(0);
+    try {
+      const a = await createApiKey(prisma, 'cache-a');
+      const b = await createApiKey(prisma, 'cache-b');
+      expect(await cached.get(a.key)).toBe(200);
+      expect(await uncached.get(b.key)).toBe(200);
+      await revokeApiKey(prisma, a.prefix);
+      await revokeApiKey(prisma, b.prefix);
+      expect(await uncached.get(b.key)).toBe(401);
+      expect(await cached.get(a.key)).toBe(200); // remembered
+      vi.setSystemTime(Date.now() + 5_001);
+      expect(await cached.get(a.key)).toBe(401);
+      expect(await cached.get('rlk_unknown')).toBe(401);
+    } finally {
+      vi.useRealTimers();
+      cached.close();
+      uncached.close();
+    }
   });
 });
