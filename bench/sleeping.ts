@@ -9,7 +9,7 @@
 // Size per invoice: the Temporal dev server's SQLite file (--db-filename) and the database
 // (pg_database_size), growth divided by N.
 //
-//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256] [--bundle-in-worker]
+//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256]
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +25,6 @@ const opts = flags({
   caches: { default: '100,1000,all' },
   concurrency: { default: 16 },
   'max-seconds': { default: 1800 },
-  'bundle-in-worker': { default: false },
   /** --max-old-space-size of the worker process (0: Node's default, which grows with the machine's memory). */
   'worker-heap-mb': { default: 0 },
 });

@@ -327,7 +327,15 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
         return compute();
       } catch (err) {
         if (!(err instanceof HolidaysNeeded) || fetched >= 5) throw err;
-        const dates = await calendar.publicHolidays({ country: err.country, year: err.year });
+        let dates: string[];
+        try {
+          dates = await calendar.publicHolidays({ country: err.country, year: err.year });
+        } catch (failure) {
+          // Only a malformed country gets here (transient failures retry): weekends still
+          // apply, and ops see why in the timeline rather than a failed workflow.
+          dates = [];
+          note('holidays-unavailable', { country: err.country, year: err.year, message: (failure as Error).message });
+        }
         state.holidays = { ...state.holidays, [`${err.country}:${err.year}`]: dates };
       }
     }

@@ -406,6 +406,23 @@ describe('calendar edge cases (time skipping)', () => {
     }
   });
 
+  it('holidays that cannot be fetched (malformed country) leave weekends only, noted in the timeline; the calendar goes on', async () => {
+    const base = invoiceFixture({ dueDate: '2026-01-01' });
+    const { handle, doubles, worker } = await start({ invoice: { customer: { ...base.customer, country: 'F1' } }, dueInDays: 5 });
+    try {
+      // J+7 after a due date 5 days out, plus a weekend at most.
+      await sleepUntil(DateTime.fromMillis(await env.currentTimeMs()).plus({ days: 16 }).toISO()!);
+      const st = await handle.query(statusQuery);
+      const unavailable = st.timeline.filter((t) => t.type === 'holidays-unavailable');
+      expect(unavailable.length).toBeGreaterThan(0);
+      expect(unavailable[0].detail).toMatchObject({ country: 'F1' });
+      expect(doubles.sent.map((x) => x.stepId)).toEqual(expect.arrayContaining(['courtesy', 'reminder-1']));
+      expect(st.outcome).toBeUndefined();
+    } finally {
+      await cleanup(handle, worker);
+    }
+  });
+
   it('across the spring daylight-saving change the send stays at 09:00 local (07:00Z after, 08:00Z before)', async () => {
     const now = await env.currentTimeMs();
     // Last Sunday of March: the clocks go forward at 02:00.
