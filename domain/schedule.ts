@@ -3,7 +3,7 @@
 // which the workflow imports with holidays it fetched itself.
 import Holidays from 'date-holidays';
 import * as sw from './send-window';
-import type { DunningPolicy, SendWindow } from './types';
+import type { SendWindow } from './types';
 
 export { anchorInstant, parseHHmm, toLocalDate, type HolidayLookup } from './send-window';
 
@@ -62,12 +62,6 @@ export function stepInstant(args: { anchor: string; offset: string; timeZone: st
 }
 
 /** The first step (in policy order) not yet completed, with the instant it fires at. */
-export function nextStep(args: {
-  policy: DunningPolicy;
-  anchor: string;
-  completedStepIds: string[];
-  timeZone: string;
-  country: string;
-}): ReturnType<typeof sw.nextStep> {
+export function nextStep(args: Omit<Parameters<typeof sw.nextStep>[0], 'holidays'>): ReturnType<typeof sw.nextStep> {
   return sw.nextStep({ ...args, holidays: publicHolidays });
 }
