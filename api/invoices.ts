@@ -8,7 +8,7 @@ import { getBuiltinPolicy } from '../domain/policy';
 import { DEFAULT_DEADLINE_DAYS, renderMessage, type TemplateChannel } from '../domain/templates';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
-import { statusQuery, type DunningStatus } from '../workflows/messages';
+import { policyQuery, statusQuery, type DunningStatus } from '../workflows/messages';
 import { customerDto, invoiceDto, isoDay, todayUtc, type InvoiceWithCustomer } from './format';
 import { infrastructureFailure } from './infra-errors';
 import { issueInvoice } from './invoice-service';
@@ -196,11 +196,15 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
     responses: { 200: jsonResponse('The rendered message', PreviewSchema), 404: problemResponse('Unknown invoice or step') },
     handler: async ({ res, params, query }) => {
       const invoice = await loadInvoice(prisma, params.number);
-      let policy;
-      try {
-        policy = getBuiltinPolicy(invoice.policyId);
-      } catch {
-        throw problems.notFound(`Policy ${invoice.policyId}`);
+      // The policy the invoice runs (a migration may have replaced the one it was issued
+      // with); the shipped one of the same id when the workflow cannot be asked.
+      let policy = await queryInvoice(temporal, invoice.number, policyQuery).catch(() => undefined);
+      if (!policy) {
+        try {
+          policy = getBuiltinPolicy(invoice.policyId);
+        } catch {
+          throw problems.notFound(`Policy ${invoice.policyId}`);
+        }
       }
       const step = policy.steps.find((s) => s.id === params.step);
       if (!step) {

@@ -31,6 +31,7 @@ import {
   openDisputeSignal,
   paymentReceivedSignal,
   pauseSignal,
+  policyQuery,
   proposeInstalmentPlanUpdate,
   recordPromiseToPayUpdate,
   resolveDisputeSignal,
@@ -281,6 +282,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     },
   );
   setHandler(statusQuery, (): DunningStatus => status());
+  setHandler(policyQuery, (): DunningPolicy => policy);
 
   // ---- helpers (closures over state) ----
   function penaltiesNow(): PenaltyResult | undefined {

@@ -109,6 +109,8 @@ export interface MigratePolicy {
 export const migratePolicyUpdate = defineUpdate<{ from: string; to: string; nextStep?: string }, [MigratePolicy]>('migratePolicy');
 
 export const statusQuery = defineQuery<DunningStatus>('status');
+/** The policy snapshot this invoice runs now (pinned at issue, or the one migrated to). */
+export const policyQuery = defineQuery<DunningPolicy>('policy');
 
 export interface InvoiceDunningInput {
   invoice: InvoiceSnapshot;

@@ -1,6 +1,8 @@
 // Issuing and reading invoices, ops actions and the CSV import, over HTTP against the
 // real database and a real Temporal dev server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FR_B2B_DEFAULT } from '../../domain/policy';
+import { migratePolicyUpdate, statusQuery, workflowIdFor } from '../../workflows/messages';
 import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
@@ -151,6 +153,27 @@ describe('reading invoices', () => {
     expect(sms.json.language).toBe('fr');
     expect((await h.request('GET', `/v1/invoices/${body.number}/reminders/nope/preview`)).status).toBe(404);
     expect((await h.request('GET', '/v1/invoices/UNKNOWN-1')).status).toBe(404);
+  });
+});
+
+describe('reminder preview', () => {
+  it('renders the steps of the policy the invoice runs now, also after a migration to another calendar', async () => {
+    const body = invoiceRequest();
+    expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
+    const handle = h.client.workflow.getHandle(workflowIdFor(body.number));
+    await eventually(async () => (await handle.query(statusQuery)).stage, 15_000, 'the workflow to answer');
+    const v2 = {
+      ...FR_B2B_DEFAULT,
+      version: 2,
+      steps: FR_B2B_DEFAULT.steps.map((st) => (st.id === 'reminder-1' ? { ...st, id: 'first-reminder' } : st)),
+    };
+    await handle.executeUpdate(migratePolicyUpdate, { args: [{ policy: v2, reason: 'renamed step' }] });
+    const renamed = await h.request('GET', `/v1/invoices/${body.number}/reminders/first-reminder/preview?channel=email`);
+    expect(renamed.status).toBe(200);
+    expect(renamed.json).toMatchObject({ step: 'first-reminder', templateId: 'reminder-1', channel: 'email' });
+    expect(renamed.json.text).toContain(body.number);
+    // The shipped calendar's step id is no longer one of this invoice's steps.
+    expect((await h.request('GET', `/v1/invoices/${body.number}/reminders/reminder-1/preview`)).status).toBe(404);
   });
 });
 
