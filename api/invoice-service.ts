@@ -26,6 +26,7 @@ import type { Config } from '../config/index';
 import { TaskQueues } from '../activities/types';
 import { minorUnits } from '../domain/money';
 import { getBuiltinPolicy } from '../domain/policy';
+import { anchorInstant, calendarHolidays } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
 import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../workflows/search-attributes';
@@ -173,7 +174,12 @@ export async function startInvoiceWorkflow(
   const { temporal: t } = deps;
   const { policy, ...memoValue } = memo;
   const workflowId = workflowIdFor(memo.invoice.number);
-  const input: InvoiceDunningInput = { invoice: memo.invoice, policy, creditor: { name: deps.config.creditor.name } };
+  const input: InvoiceDunningInput = {
+    invoice: memo.invoice,
+    policy,
+    creditor: { name: deps.config.creditor.name },
+    holidays: calendarHolidays({ policy, anchor: anchorInstant(memo.invoice), timeZone: memo.invoice.customer.timeZone, country: memo.invoice.customer.country }),
+  };
   try {
     await withDeadline(t, () =>
       t.client.workflow.start(WORKFLOW_TYPE, {

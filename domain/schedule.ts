@@ -2,8 +2,9 @@
 // what the API, the activities and the tests use. The pure maths is in send-window.ts,
 // which the workflow imports with holidays it fetched itself.
 import Holidays from 'date-holidays';
+import { addIsoDuration } from './duration';
 import * as sw from './send-window';
-import type { SendWindow } from './types';
+import type { DunningPolicy, SendWindow } from './types';
 
 export { anchorInstant, parseHHmm, toLocalDate, type HolidayLookup } from './send-window';
 
@@ -64,4 +65,21 @@ export function stepInstant(args: { anchor: string; offset: string; timeZone: st
 /** The first step (in policy order) not yet completed, with the instant it fires at. */
 export function nextStep(args: Omit<Parameters<typeof sw.nextStep>[0], 'holidays'>): ReturnType<typeof sw.nextStep> {
   return sw.nextStep({ ...args, holidays: publicHolidays });
+}
+
+/**
+ * The public holidays a calendar needs, by "CC:YYYY": every year from the first step (a
+ * courtesy step may fall in the year before the due date) to the year after the last one
+ * (a send pushed past New Year). Given to the workflow at start, so that its first task and
+ * its status need no fetch; years beyond (long holds) it fetches itself.
+ */
+export function calendarHolidays(args: { policy: DunningPolicy; anchor: string; timeZone: string; country: string }): Record<string, string[]> {
+  const country = args.country.toUpperCase();
+  if (!args.policy.sendWindow.enabled || !args.policy.sendWindow.skipPublicHolidays || args.policy.steps.length === 0) return {};
+  const yearOf = (offset: string) => Number(sw.toLocalDate(addIsoDuration(args.anchor, offset, args.timeZone), args.timeZone).slice(0, 4));
+  const first = yearOf(args.policy.steps[0].offset);
+  const last = yearOf(args.policy.steps[args.policy.steps.length - 1].offset) + 1;
+  const out: Record<string, string[]> = {};
+  for (let y = first; y <= last; y += 1) out[`${country}:${y}`] = [...publicHolidays(country, y)].sort();
+  return out;
 }

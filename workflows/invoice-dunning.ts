@@ -128,6 +128,7 @@ export function initialState(input: InvoiceDunningInput): DunningState {
     timeline: [],
     seq: 0,
     notices: [],
+    holidays: input.holidays ? { ...input.holidays } : undefined,
   };
 }
 

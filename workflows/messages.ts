@@ -116,6 +116,12 @@ export interface InvoiceDunningInput {
   invoice: InvoiceSnapshot;
   policy: DunningPolicy;
   creditor?: { name: string };
+  /**
+   * Public holidays of the customer's country for the years the calendar spans, by
+   * "CC:YYYY" (the API fills it from date-holidays: calendarHolidays() in domain/schedule.ts).
+   * The workflow fetches any other year it needs through a local activity.
+   */
+  holidays?: Record<string, string[]>;
   /** History length that triggers continue-as-new (default 2,000; tests lower it). */
   continueAsNewAfterEvents?: number;
   /** Carried across continue-as-new; absent on the first run. */

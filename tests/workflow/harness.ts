@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import { createCalendarActivities } from '../../activities/calendar';
+import { anchorInstant, calendarHolidays } from '../../domain/schedule';
 import type * as activities from '../../activities/types';
 import type { DunningActivities, SendInput, SendResult } from '../../activities/types';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
@@ -143,8 +144,10 @@ export function invoiceFixture(overrides: Partial<InvoiceSnapshot> & { dueDate: 
   };
 }
 
+/** The workflow input as the API builds it, holidays of the calendar's years included (pass `holidays: {}` to make the workflow fetch them). */
 export function dunningInput(invoice: InvoiceSnapshot, policy: DunningPolicy, extra: Partial<InvoiceDunningInput> = {}): InvoiceDunningInput {
-  return { invoice, policy, ...extra };
+  const holidays = calendarHolidays({ policy, anchor: anchorInstant(invoice), timeZone: invoice.customer.timeZone, country: invoice.customer.country });
+  return { invoice, policy, holidays, ...extra };
 }
 
 /** Paris wall clock of an instant, e.g. "2026-12-28 Mon 09:00". */

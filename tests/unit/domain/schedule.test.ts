@@ -3,6 +3,7 @@ import { DEMO_SECONDS, FR_B2B_DEFAULT } from '../../../domain/policy';
 import {
   addBusinessDays,
   anchorInstant,
+  calendarHolidays,
   isBusinessDay,
   isPublicHoliday,
   moveIntoSendWindow,
@@ -180,5 +181,23 @@ describe('stepInstant and nextStep', () => {
   it('toLocalDate gives the calendar date in the zone', () => {
     expect(toLocalDate('2026-03-14T23:30:00Z', 'Europe/Paris')).toBe('2026-03-15');
     expect(toLocalDate('2026-03-14T23:30:00Z', 'UTC')).toBe('2026-03-14');
+  });
+});
+
+describe('calendarHolidays (the holidays the API gives the workflow at start)', () => {
+  it('covers every year from the first step to the year after the last one', () => {
+    const anchor = anchorInstant({ dueDate: '2026-12-01', customer });
+    const h = calendarHolidays({ policy: FR_B2B_DEFAULT, anchor, timeZone: 'Europe/Paris', country: 'fr' });
+    // Courtesy J-3 in 2026, agency handover J+68 in 2027, then 2028 for a send pushed past New Year.
+    expect(Object.keys(h)).toEqual(['FR:2026', 'FR:2027', 'FR:2028']);
+    expect(h['FR:2026']).toContain('2026-12-25');
+    expect(h['FR:2027']).toContain('2027-07-14');
+  });
+
+  it('is empty when the policy does not skip holidays or has no send window', () => {
+    const anchor = anchorInstant({ dueDate: '2026-12-01', customer });
+    expect(calendarHolidays({ policy: DEMO_SECONDS, anchor, timeZone: 'Europe/Paris', country: 'FR' })).toEqual({});
+    const noSkip = { ...FR_B2B_DEFAULT, sendWindow: { ...FR_B2B_DEFAULT.sendWindow, skipPublicHolidays: false } };
+    expect(calendarHolidays({ policy: noSkip, anchor, timeZone: 'Europe/Paris', country: 'FR' })).toEqual({});
   });
 });
