@@ -227,10 +227,11 @@ async function main(): Promise<void> {
 
     const temporal = await connectClient(config);
     stoppers.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
+    // The dev key exists before the API answers: whoever sees /healthz up can use it.
+    const key = await devApiKey(config, prisma);
     const api = await startApi({ config: runtimeConfig, prisma, temporal, log });
     stoppers.push({ name: 'API', stop: () => api.close() });
 
-    const key = await devApiKey(config, prisma);
     const demoNumber = demo ? await issueDemoInvoice(api.url, key) : undefined;
     const ui = config.TEMPORAL_ADDRESS ? '(your Temporal cluster’s UI)' : `http://${config.HOST}:${config.TEMPORAL_UI_PORT}`;
     console.log(
