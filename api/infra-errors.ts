@@ -48,7 +48,11 @@ export function infrastructureFailure(err: unknown): 'temporal' | 'database' | u
   return undefined;
 }
 
-/** Prisma's unique-constraint violation. */
+/** A unique-constraint violation: Prisma's P2002, or a raw query's (P2010) driver error 23505. */
 export function isUniqueViolation(err: unknown): boolean {
-  return chain(err).some((e) => (e as { code?: unknown }).code === 'P2002' || (e as { code?: unknown }).code === '23505');
+  return chain(err).some((e) => {
+    const { code, meta } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } };
+    const driver = meta?.driverAdapterError?.cause;
+    return code === 'P2002' || code === '23505' || driver?.originalCode === '23505' || driver?.kind === 'UniqueConstraintViolation';
+  });
 }
