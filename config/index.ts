@@ -121,6 +121,8 @@ const EnvSchema = z.object({
   // Worker tuning.
   /** Workflow runs kept in a worker's memory between tasks (each ~0.2-0.8 MB; docs/benchmarks.md). */
   WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
+  /** Workflow threads per worker process (each its own V8 context and cache share); the SDK's default is 1. */
+  WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
   /** Prebuilt workflow bundle (`npm run build:bundle`) for `npm run worker`; unset: built at start in a child process. */
   WORKFLOW_BUNDLE_PATH: optionalString,
   /** Graceful worker shutdown: how long in-flight activities may run on after SIGTERM before they are cancelled. */

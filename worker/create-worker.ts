@@ -96,6 +96,8 @@ export interface DunningWorkersOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Workflow tasks the workflow worker takes at once (SDK default otherwise); see docs/benchmarks.md (burst). */
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Workflow threads, one V8 context each (SDK default: 1); more use more cores (docs/benchmarks.md, lifecycle). */
+  workflowThreads?: number;
 }
 
 export function queueName(queue: string, prefix = ''): string {
@@ -142,6 +144,7 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
       activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays },
       maxCachedWorkflows: opts.maxCachedWorkflows,
       ...(opts.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
+      ...(opts.workflowThreads !== undefined ? { workflowThreadPoolSize: opts.workflowThreads } : {}),
     }),
     channel(TaskQueues.email, opts.rates.email, { sendEmail: a.sendEmail }),
     channel(TaskQueues.sms, opts.rates.sms, { sendSms: a.sendSms }),

@@ -38,6 +38,7 @@ export async function startWorkers(opts: {
     taskQueuePrefix: opts.taskQueuePrefix,
     maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE,
     workflowBundle: opts.workflowBundle,
+    workflowThreads: config.WORKFLOW_THREADS,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
     rates: {
       email: config.RATE_EMAIL_PER_SEC,

@@ -20,6 +20,9 @@ describe('configuration', () => {
     expect(c.SMTP_HOST).toBe('127.0.0.1');
     expect(c.TWILIO_API_BASE).toBeUndefined();
     expect(c.creditor.address).toEqual({ lines: ['12 rue de la Paix'], postalCode: '75002', city: 'Paris', country: 'FR' });
+    expect(c.WORKFLOW_THREADS).toBe(1);
+    expect(c.WORKFLOW_BUNDLE_PATH).toBeUndefined();
+    expect(c.API_KEY_CACHE_SECONDS).toBe(5);
   });
 
   it('coerces and accepts valid values', () => {
@@ -44,6 +47,8 @@ describe('configuration', () => {
     [{ TWILIO_ACCOUNT_SID: 'XX123' }, 'TWILIO_ACCOUNT_SID'],
     [{ RATE_EMAIL_PER_SEC: '-3' }, 'RATE_EMAIL_PER_SEC'],
     [{ SMTP_SECURE: 'maybe' }, 'SMTP_SECURE'],
+    [{ WORKFLOW_THREADS: '0' }, 'WORKFLOW_THREADS'],
+    [{ API_KEY_CACHE_SECONDS: '-1' }, 'API_KEY_CACHE_SECONDS'],
   ])('a wrong value fails at start naming the variable: %o', (env, variable) => {
     const issues = issuesOf(env);
     expect(issues.map((i) => i.variable)).toContain(variable);
