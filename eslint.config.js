@@ -26,10 +26,14 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'child_process', 'os'], message: 'No Node I/O in workflow or domain code: it must stay deterministic.' },
             { group: ['@prisma/*', '**/prisma/*', 'pg', 'nodemailer', 'twilio', 'pdfkit'], message: 'No I/O libraries in workflow or domain code.' },
-            { group: ['**/activities/*', '!**/activities/types'], message: 'Import activity types only (activities/types).' },
             { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Not allowed inside the workflow sandbox.' },
           ],
         },
+      ],
+      // Activity interfaces as types only: a value from activities/ would pull its module into the bundle.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/activities/*'], allowTypeImports: true, message: 'Only `import type` from activities/; shared constants are in workflows/contracts.ts.' }] },
       ],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() / condition() from @temporalio/workflow.' }],
     },

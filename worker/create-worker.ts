@@ -22,10 +22,10 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
  * docs/benchmarks.md). Sharing is safe because they hold no per-workflow state, only memo
  * caches of pure functions (domain/ is lint-fenced from I/O and clocks). The SDK freezes
  * what they hold at load, so nothing in them may be built lazily on a frozen object
- * (domain/policy-schema.ts). Never list a workflows/ module.
+ * (domain/policy-schema.ts). Never list a module that defines a workflow.
  */
 const PRELOADED_PROJECT_MODULES = [
-  'activities/types.ts',
+  'workflows/contracts.ts',
   'domain/dates.ts',
   'domain/duration.ts',
   'domain/clock.ts',

@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { CalendarActivities, ChannelActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
-import { PermanentFailureTypes, TaskQueues } from '../activities/types';
+import { PermanentFailureTypes, TaskQueues } from './contracts';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import { computePenalties } from '../domain/penalties';

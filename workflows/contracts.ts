@@ -1,0 +1,37 @@
+// Names shared by the workflow, the activities and the worker: task queues and the
+// failure types channel activities throw. Plain constants, so the workflow can import
+// them without taking a value from activities/ into its bundle.
+
+/** Failure types thrown as non-retryable ApplicationFailures by channel activities. */
+export const PermanentFailureTypes = {
+  /** The customer has no address for this channel (no email, no phone...). */
+  NoRecipient: 'NoRecipient',
+  /** The address exists but the provider or validation refused it for good. */
+  InvalidRecipient: 'InvalidRecipient',
+  /** The provider refused the message (4xx other than 429). */
+  ProviderRejected: 'ProviderRejected',
+} as const;
+export type PermanentFailureType = (typeof PermanentFailureTypes)[keyof typeof PermanentFailureTypes];
+
+/**
+ * Failure types thrown as retryable ApplicationFailures by channel activities (the
+ * activity retry policy applies; `nextRetryDelay` carries a provider's Retry-After).
+ */
+export const TransientFailureTypes = {
+  /** The provider asked us to slow down (HTTP 429, SMTP 421/452...). */
+  RateLimited: 'ProviderRateLimited',
+  /** The provider is unreachable or failed (5xx, SMTP 4xx, connection errors). */
+  Unavailable: 'ProviderUnavailable',
+  /** No answer in time; the request may or may not have been processed. */
+  Timeout: 'ProviderTimeout',
+} as const;
+export type TransientFailureType = (typeof TransientFailureTypes)[keyof typeof TransientFailureTypes];
+
+/** Task queue of each channel: each gets its own worker and provider rate limit. */
+export const TaskQueues = {
+  workflow: 'dunning',
+  email: 'dunning-email',
+  sms: 'dunning-sms',
+  letter: 'dunning-letter',
+  agency: 'dunning-agency',
+} as const;
