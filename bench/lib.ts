@@ -26,6 +26,7 @@ import { startEmbeddedPostgres } from '../prisma/embedded';
 import { applyMigrations } from '../prisma/migrate';
 import { locateTemporalBinary } from '../scripts/temporal-bin';
 import { createDunningWorkers, type RateLimits } from '../worker/create-worker';
+import { daysFromToday, invoiceRequest as validInvoiceRequest } from '../tests/api/harness';
 import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
 
 export const WEBHOOK_SECRET = 'bench-webhook-secret';
@@ -535,32 +536,20 @@ export interface InvoiceRequestOptions {
   customerId?: string;
 }
 
-export const dayPlus = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+export const dayPlus = daysFromToday;
 
-/** A POST /v1/invoices body. */
+/** A POST /v1/invoices body: the tests' valid request with this benchmark's number, dates, policy and customer. */
 export function invoiceRequest(o: InvoiceRequestOptions) {
-  return {
-    number: o.number,
-    issueDate: dayPlus(0),
-    dueDate: o.dueDate,
-    ...(o.dueAt ? { dueAt: o.dueAt } : {}),
-    amount: '1200.00',
-    deposit: '200.00',
-    currency: 'EUR',
-    paymentLink: 'https://pay.example.test/i/' + o.number,
-    ...(o.policyId ? { policyId: o.policyId } : {}),
-    customer: {
-      externalId: o.customerId ?? 'CUST-1',
-      name: 'Dupont SARL',
-      kind: 'B2B',
-      email: 'compta@dupont.example',
-      phone: '+33612345678',
-      address: { lines: ['3 rue des Lilas'], postalCode: '69001', city: 'Lyon', country: 'FR' },
-      country: 'FR',
-      language: 'fr',
-      timeZone: 'Europe/Paris',
+  return validInvoiceRequest(
+    {
+      number: o.number,
+      dueDate: o.dueDate,
+      ...(o.dueAt ? { dueAt: o.dueAt } : {}),
+      paymentLink: 'https://pay.example.test/i/' + o.number,
+      ...(o.policyId ? { policyId: o.policyId } : {}),
     },
-  };
+    { externalId: o.customerId ?? 'CUST-1' },
+  );
 }
 
 /** Activities that do nothing (no I/O): for measuring Temporal and the workflow alone. */

@@ -156,6 +156,19 @@ export interface TestResponse {
   json: any;
 }
 
+/** Status, headers, the body as text and, when it is JSON, parsed. */
+export async function readTestResponse(res: Response): Promise<TestResponse> {
+  // ignoreBOM: keep a byte-order mark in the text, the tracking sheet's is asserted.
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer());
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
 let runtimeInstalled = false;
 /** Worker logs at WARN: the INFO state changes of five workers per file drown the test output. */
 function quietRuntime(): void {
@@ -228,16 +241,7 @@ export async function startApiHarness(opts: { relay?: boolean; config?: Record<s
       body = JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(baseUrl + path, { method, headers, body });
-    // ignoreBOM: keep a byte-order mark in the text, the tracking sheet's is asserted.
-    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer());
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    return readTestResponse(await fetch(baseUrl + path, { method, headers, body }));
   };
 
   return {

@@ -24,7 +24,7 @@ import type { PrismaClient } from '../../prisma/client';
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
 import { startTwilioFake, type TwilioFake } from '../../scripts/peers/sms-fake';
 import { statusQuery, type DunningStatus } from '../../workflows/messages';
-import { invoiceRequest, testConfig, type TestResponse } from '../api/harness';
+import { invoiceRequest, readTestResponse, testConfig, type TestResponse } from '../api/harness';
 
 export const SCALE = process.env.FAULT_SCALE === 'chaos' ? 'chaos' : 'ci';
 /** A number for CI, another for the chaos runs; an env variable overrides both. */
@@ -107,15 +107,7 @@ export async function startApp(opts: { prisma: PrismaClient; client: Client; con
       body = JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(baseUrl + p, { method, headers, body, signal: AbortSignal.timeout(30_000) });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    return readTestResponse(await fetch(baseUrl + p, { method, headers, body, signal: AbortSignal.timeout(30_000) }));
   };
   return {
     baseUrl,
