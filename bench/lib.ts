@@ -26,7 +26,7 @@ import { startEmbeddedPostgres } from '../prisma/embedded';
 import { applyMigrations } from '../prisma/migrate';
 import { locateTemporalBinary } from '../scripts/temporal-bin';
 import { createDunningWorkers, type RateLimits } from '../worker/create-worker';
-import { daysFromToday, invoiceRequest as validInvoiceRequest } from '../tests/api/harness';
+import { daysFromToday, readTestResponse, invoiceRequest as validInvoiceRequest } from '../tests/api/harness';
 import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
 
 export const WEBHOOK_SECRET = 'bench-webhook-secret';
@@ -436,15 +436,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(api.url + p, { method, headers: h, body: payload });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text };
+    return readTestResponse(await fetch(api.url + p, { method, headers: h, body: payload }));
   };
 
   return { temporal, db, prisma, client, config, taskQueuePrefix, workflowTaskQueue, api, workers, request };

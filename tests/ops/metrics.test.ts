@@ -16,7 +16,7 @@ import { startApi, type RunningApi } from '../../api/server';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
 import { startWorkers, type RunningWorkers } from '../../worker/main';
-import { eventually, invoiceRequest, startTestDatabase, testConfig, type TestDatabase } from '../api/harness';
+import { eventually, invoiceRequest, readTestResponse, startTestDatabase, testConfig, type TestDatabase, type TestResponse } from '../api/harness';
 import { createDevServerEnv } from '../helpers/temporal';
 
 let db: TestDatabase;
@@ -67,20 +67,13 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: any; text: string }> {
+async function call(method: string, p: string, body?: unknown): Promise<TestResponse> {
   const res = await fetch(api.url + p, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+  return readTestResponse(res);
 }
 
 async function metrics(): Promise<string> {
