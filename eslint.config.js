@@ -4,7 +4,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.data/', 'prisma/generated/', 'test-results/', 'artifacts/', '**/workflow-bundle-*.js', '.build/'] },
+  { ignores: ['node_modules/', '.tools/', '.data/', 'prisma/generated/', 'test-results/', 'artifacts/', '**/workflow-bundle-*.js', '.build/', 'dist/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -6,10 +6,9 @@
 import type { DunningActivities } from './types';
 import type { ActivityDeps } from './deps';
 import { createHandoverToAgency } from './agency';
-import { createCalendarActivities } from './calendar';
 import { createSendEmail } from './email';
 import { createSendLetter } from './letter';
-import { createRecordActivities } from './records';
+import { createLocalActivities } from './local';
 import { createSendSms } from './sms';
 
 export type { ActivityDeps } from './deps';
@@ -23,7 +22,6 @@ export function createActivities(deps: ActivityDeps): DunningActivities {
     sendSms: createSendSms(deps),
     sendLetter: createSendLetter(deps),
     handoverToAgency: createHandoverToAgency(deps),
-    ...createRecordActivities(deps),
-    ...createCalendarActivities(),
+    ...createLocalActivities(deps),
   };
 }

@@ -9,7 +9,11 @@
 // Size per invoice: the Temporal dev server's SQLite file (--db-filename) and the database
 // (pg_database_size), growth divided by N.
 //
-//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256]
+// --roles: the worker's WORKER_ROLES; default "workflows", the process type that holds the
+// sleeping invoices (the channel workers are separate processes); "all" for one process
+// with every task queue.
+//
+//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256] [--roles workflows|all]
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,6 +31,7 @@ const opts = flags({
   'max-seconds': { default: 1800 },
   /** --max-old-space-size of the worker process (0: Node's default, which grows with the machine's memory). */
   'worker-heap-mb': { default: 0 },
+  roles: { default: 'workflows' },
 });
 const RSS_TARGET = 300 * 1024 * 1024;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,7 +43,7 @@ interface ChildWorker {
 }
 
 async function startChild(stack: Stack, cache: number, bundlePath: string): Promise<ChildWorker> {
-  const child = fork(path.join(here, 'worker-child.ts'), [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, bundlePath], {
+  const child = fork(path.join(here, 'worker-child.ts'), [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, bundlePath, opts.roles === 'all' ? '' : opts.roles], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...(opts['worker-heap-mb'] ? [`--max-old-space-size=${opts['worker-heap-mb']}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -72,7 +77,7 @@ runBench('sleeping', opts['max-seconds'], async () => {
   const dir = tempDir('sleeping');
   const sqlite = path.join(dir, 'temporal.sqlite');
   const stack = await startStack({ temporalDbFile: sqlite });
-  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; workflow bundle prebuilt, passed as a file; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
+  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; worker roles: ${opts.roles}; workflow bundle prebuilt, passed as a file; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
   const gateway = { client: stack.client, taskQueue: stack.workflowTaskQueue, timeoutMs: stack.config.API_TEMPORAL_TIMEOUT_MS };
   const caches = opts.caches.split(',').map((c) => (c === 'all' ? opts.count + 100 : Number(c)));
   const run = Date.now().toString(36);
@@ -145,7 +150,7 @@ runBench('sleeping', opts['max-seconds'], async () => {
   }
   const serverBytes = sizeOfServer() - server0;
   const dbBytes = (await stack.db.size()) - db0;
-  table(`Worker RSS with ${started} sleeping invoices (one worker process)`, rows.map(({ _rss, ...r }) => r));
+  table(`Worker RSS with ${started} sleeping invoices (one worker process, roles ${opts.roles})`, rows.map(({ _rss, ...r }) => r));
   table('Size per sleeping invoice', [
     { store: 'Temporal dev server (SQLite file + WAL)', total: mb(serverBytes), 'per invoice': kb(serverBytes / started) },
     { store: `database (${stack.db.kind}, pg_database_size)`, total: mb(dbBytes), 'per invoice': kb(dbBytes / started) },

@@ -4,23 +4,26 @@
 // journal on DATABASE_URL, and a prebuilt bundle file as WORKFLOW_BUNDLE_PATH gives it.
 // Nothing is sent: the invoices sleep. It imports nothing from bench/lib (whose API and
 // test-stack modules would add ~90 MB that no worker has).
-// argv: <temporal address> <task queue prefix> <maxCachedWorkflows> <database url> <bundle file>;
+// With roles "workflows" it loads only the workflow side (activities/local.ts), as a
+// worker process with WORKER_ROLES=workflows does.
+// argv: <temporal address> <task queue prefix> <maxCachedWorkflows> <database url> <bundle file> <WORKER_ROLES>;
 // IPC: 'rss' → { rss, heap, journaled }.
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createActivities } from '../activities/index';
 import { loadConfig } from '../config/index';
 import { createPrisma } from '../prisma/client';
 import { createDunningWorkers } from '../worker/create-worker';
 
-const [address, prefix, cache, dbUrl, bundlePath] = process.argv.slice(2);
+const [address, prefix, cache, dbUrl, bundlePath, roles = ''] = process.argv.slice(2);
 const level = (process.env.BENCH_LOG ?? 'ERROR') as 'ERROR' | 'WARN';
 Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } } });
-const config = loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: address, WORKFLOW_CACHE_SIZE: cache });
+const config = loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: address, WORKFLOW_CACHE_SIZE: cache, WORKER_ROLES: roles });
 const prisma = createPrisma(dbUrl, { max: 1 });
 const journaled = new Set<string>();
-const acts = createActivities({ prisma, config });
+// As worker/main.ts: the channel modules only in a process that sends.
+const sends = config.WORKER_ROLES.some((r) => r !== 'workflows');
+const acts = sends ? (await import('../activities/index')).createActivities({ prisma, config }) : (await import('../activities/local')).createLocalActivities({ prisma });
 const journal = acts.journal;
-acts.journal = async (input) => {
+acts.journal = async (input: Parameters<typeof journal>[0]) => {
   await journal(input);
   for (const e of input.events) journaled.add(e.workflowId);
 };
@@ -29,6 +32,7 @@ const workers = await createDunningWorkers({
   connection,
   namespace: 'default',
   activities: acts,
+  roles: config.WORKER_ROLES,
   rates: { email: 1000, sms: 1000, letter: 1000, agency: 1000 },
   taskQueuePrefix: prefix,
   maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE,

@@ -3,6 +3,10 @@
 import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+/** The task-queue groups a worker process can poll (WORKER_ROLES). */
+export const WORKER_ROLE_NAMES = ['workflows', 'email', 'sms', 'letter', 'agency'] as const;
+export type WorkerRole = (typeof WORKER_ROLE_NAMES)[number];
+
 const optionalString = z
   .string()
   .optional()
@@ -125,6 +129,26 @@ const EnvSchema = z.object({
   WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
   /** Prebuilt workflow bundle (`npm run build:bundle`) for `npm run worker`; unset: built at start in a child process. */
   WORKFLOW_BUNDLE_PATH: optionalString,
+  /**
+   * Which task queues `npm run worker` polls, comma-separated: workflows (the dunning
+   * workflows and their local activities), email, sms, letter, agency. Default: all of them.
+   * Splitting lets the process that holds the sleeping invoices load no channel modules
+   * (pdfkit, Twilio, nodemailer: ~75 MB) and lets channel workers scale on their own.
+   */
+  WORKER_ROLES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      // Unset or blank: every role, as before the variable existed.
+      if (v === undefined || v.trim() === '') return [...WORKER_ROLE_NAMES];
+      const roles = v.split(',').map((r) => r.trim()).filter(Boolean);
+      const unknown = roles.filter((r) => !(WORKER_ROLE_NAMES as readonly string[]).includes(r));
+      if (unknown.length || roles.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${WORKER_ROLE_NAMES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}` });
+        return z.NEVER;
+      }
+      return [...new Set(roles)] as WorkerRole[];
+    }),
   /** Graceful worker shutdown: how long in-flight activities may run on after SIGTERM before they are cancelled. */
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
 

@@ -1,5 +1,7 @@
 // The worker process's parts: one Worker for the workflow task queue (with the
 // journal as local activities) and one per channel, each with its provider's rate limit.
+// A process runs all of them or only some (roles, WORKER_ROLES): the workflows in one
+// process type, the channels in another, each scaled on its own.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +11,7 @@ import { Context } from '@temporalio/activity';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { CalendarActivities, ChannelActivities, JournalActivities } from '../activities/types';
 import { TaskQueues } from '../activities/types';
+import { WORKER_ROLE_NAMES, type WorkerRole } from '../config/index';
 import { createSendRateLimiter } from '../activities/rate-limit';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
@@ -82,8 +85,11 @@ export interface RateLimits {
 export interface DunningWorkersOptions {
   connection: NativeConnection;
   namespace: string;
-  activities: ChannelActivities & JournalActivities & CalendarActivities;
+  /** The activities of the roles run here: journal + calendar for `workflows`, the channel's send for each channel. */
+  activities: Partial<ChannelActivities & JournalActivities & CalendarActivities>;
   rates: RateLimits;
+  /** Which task queues this process polls (default: all; WORKER_ROLES). */
+  roles?: readonly WorkerRole[];
   /** Prefix for every task queue, so parallel tests on one server stay apart. */
   taskQueuePrefix?: string;
   maxCachedWorkflows?: number;
@@ -104,9 +110,22 @@ export function queueName(queue: string, prefix = ''): string {
   return `${prefix}${queue}`;
 }
 
+/** The activities each role needs, so a process started with a role but not its activities fails at once. */
+const ROLE_ACTIVITIES: Record<WorkerRole, ReadonlyArray<keyof DunningWorkersOptions['activities']>> = {
+  workflows: ['journal', 'createPhoneTask', 'publicHolidays'],
+  email: ['sendEmail'],
+  sms: ['sendSms'],
+  letter: ['sendLetter'],
+  agency: ['handoverToAgency'],
+};
+
 export async function createDunningWorkers(opts: DunningWorkersOptions): Promise<Worker[]> {
   const p = opts.taskQueuePrefix ?? '';
   const { activities: a } = opts;
+  const roles = new Set(opts.roles ?? WORKER_ROLE_NAMES);
+  if (roles.size === 0) throw new Error('createDunningWorkers: no role given');
+  const missing = [...roles].flatMap((r) => ROLE_ACTIVITIES[r].filter((name) => typeof a[name] !== 'function').map((name) => `${r}: ${name}`));
+  if (missing.length) throw new Error(`createDunningWorkers: missing activities for the roles asked (${missing.join(', ')})`);
   // An explicit `shutdownGraceTime: undefined` would override the SDK's default and make
   // Worker.create throw ("Value is not a string or number"): set it only when given.
   const common = {
@@ -136,21 +155,28 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
     );
     return Worker.create({ ...common, taskQueue: queueName(queue, p), activities: limited, maxTaskQueueActivitiesPerSecond: rate, maxActivitiesPerSecond: rate });
   };
-  return Promise.all([
-    Worker.create({
-      ...common,
-      taskQueue: queueName(TaskQueues.workflow, p),
-      workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
-      activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays },
-      maxCachedWorkflows: opts.maxCachedWorkflows,
-      ...(opts.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
-      ...(opts.workflowThreads !== undefined ? { workflowThreadPoolSize: opts.workflowThreads } : {}),
-    }),
-    channel(TaskQueues.email, opts.rates.email, { sendEmail: a.sendEmail }),
-    channel(TaskQueues.sms, opts.rates.sms, { sendSms: a.sendSms }),
-    channel(TaskQueues.letter, opts.rates.letter, { sendLetter: a.sendLetter }),
-    channel(TaskQueues.agency, opts.rates.agency, { handoverToAgency: a.handoverToAgency }),
-  ]);
+  const workers: Array<Promise<Worker>> = [];
+  if (roles.has('workflows')) {
+    workers.push(
+      (async () =>
+        Worker.create({
+          ...common,
+          taskQueue: queueName(TaskQueues.workflow, p),
+          workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
+          activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays },
+          maxCachedWorkflows: opts.maxCachedWorkflows,
+          ...(opts.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
+          ...(opts.workflowThreads !== undefined ? { workflowThreadPoolSize: opts.workflowThreads } : {}),
+        }))(),
+    );
+  }
+  // Each send function is present: checked against ROLE_ACTIVITIES above.
+  const send = <K extends keyof ChannelActivities>(name: K) => ({ [name]: a[name] as ChannelActivities[K] });
+  if (roles.has('email')) workers.push(channel(TaskQueues.email, opts.rates.email, send('sendEmail')));
+  if (roles.has('sms')) workers.push(channel(TaskQueues.sms, opts.rates.sms, send('sendSms')));
+  if (roles.has('letter')) workers.push(channel(TaskQueues.letter, opts.rates.letter, send('sendLetter')));
+  if (roles.has('agency')) workers.push(channel(TaskQueues.agency, opts.rates.agency, send('handoverToAgency')));
+  return Promise.all(workers);
 }
 
 /** Runs all workers until the signal aborts, then drains in-flight activities. */

@@ -1,7 +1,6 @@
-// The worker process: every task queue of Relance, graceful on SIGTERM/SIGINT
-// (stop polling, let in-flight activities finish, then exit).
+// The worker process: the task queues of its WORKER_ROLES (default: all of Relance's),
+// graceful on SIGTERM/SIGINT (stop polling, let in-flight activities finish, then exit).
 import { pino } from 'pino';
-import { createActivities } from '../activities/index';
 import { loadConfig, type Config } from '../config/index';
 import { connectWorkerConnection } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
@@ -26,15 +25,21 @@ export async function startWorkers(opts: {
   workflowBundle?: { codePath: string };
 }): Promise<RunningWorkers> {
   const { config, prisma } = opts;
+  const roles = config.WORKER_ROLES;
   // Before the first NativeConnection: JSON logs and the SDK's Prometheus exporter (once per process).
   installWorkerRuntime(config);
   setInvoiceStageSource(prisma);
   const connection = await connectWorkerConnection(config);
-  const activities = createActivities({ prisma, config });
+  // Channel modules (pdfkit, Twilio, nodemailer) are imported only by a process that sends.
+  const sends = roles.some((r) => r !== 'workflows');
+  const activities = sends
+    ? (await import('../activities/index')).createActivities({ prisma, config })
+    : (await import('../activities/local')).createLocalActivities({ prisma });
   const workers = await createDunningWorkers({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     activities,
+    roles,
     taskQueuePrefix: opts.taskQueuePrefix,
     maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE,
     workflowBundle: opts.workflowBundle,
@@ -64,7 +69,8 @@ async function main() {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start runs an embedded database for you)');
   const prisma = createPrisma(config.DATABASE_URL);
   const runtime = installWorkerRuntime(config, log);
-  const running = await startWorkers({ config, prisma, workflowBundle: await workflowBundleFile(config.WORKFLOW_BUNDLE_PATH) });
+  const bundle = config.WORKER_ROLES.includes('workflows') ? await workflowBundleFile(config.WORKFLOW_BUNDLE_PATH) : undefined;
+  const running = await startWorkers({ config, prisma, workflowBundle: bundle });
   // /healthz and /metrics (dunning + SDK metrics) for the container and Prometheus.
   const http =
     config.WORKER_METRICS_PORT > 0
@@ -75,7 +81,7 @@ async function main() {
           sdkMetricsAddress: runtime.sdkMetricsAddress,
         })
       : undefined;
-  log.info({ queues: running.workers.length, http: http?.url, sdkMetrics: runtime.sdkMetricsAddress }, 'Relance worker running');
+  log.info({ roles: config.WORKER_ROLES, queues: running.workers.length, http: http?.url, sdkMetrics: runtime.sdkMetricsAddress }, 'Relance worker running');
   // The SDK's Runtime handles SIGINT/SIGTERM by shutting the workers down gracefully: polling
   // stops, in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish, then the process exits.
   process.once('SIGTERM', () => log.info('SIGTERM: draining in-flight activities'));

@@ -234,6 +234,9 @@ describe('ops actions', () => {
 
     expect((await h.request('POST', `${base}/cancel`, { body: { reason: 'write-off' } })).status).toBe(202);
     await eventually(async () => (await h.prisma.invoice.findUnique({ where: { number: body.number } }))?.outcome === 'written-off', 10_000, 'closed');
+    // The row shows the outcome as soon as the workflow journals it, a moment before the
+    // workflow completes (a signal in between is still accepted): wait for the close itself.
+    await eventually(async () => (await h.client.workflow.getHandle(`invoice-${body.number}`).describe()).status.name !== 'RUNNING', 10_000, 'workflow closed');
     const late = await h.request('POST', `${base}/pause`, { body: { reason: 'too late' } });
     expect(late.status).toBe(409);
     expect((await h.request('POST', `/v1/invoices/NOPE-1/pause`, { body: { reason: 'x' } })).status).toBe(404);

@@ -19,13 +19,12 @@
 // it waits for a line "GO <json>" on stdin ({ stall?: boolean, skip?: string[] }, which
 // override the env settings) before connecting; "READY" once the workers poll.
 import { createInterface } from 'node:readline';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
-import { TaskQueues } from '../../activities/types';
 import type { SendHooks } from '../../activities/communication-log';
 import { loadConfig } from '../../config/index';
 import { createPrisma } from '../../prisma/client';
-import { createDunningWorkers, queueName, workflowBundle } from '../../worker/create-worker';
+import { createDunningWorkers, workflowBundle } from '../../worker/create-worker';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -63,26 +62,15 @@ if (process.env.FAULT_WAIT_GO === '1') {
 const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
 const activities = createActivities({ prisma, config, log: quiet, hooks });
 const prefix = process.env.FAULT_TASK_QUEUE_PREFIX ?? '';
-const workers = channelsOnly
-  ? await Promise.all(
-      (
-        [
-          [TaskQueues.email, { sendEmail: activities.sendEmail }],
-          [TaskQueues.sms, { sendSms: activities.sendSms }],
-          [TaskQueues.letter, { sendLetter: activities.sendLetter }],
-          [TaskQueues.agency, { handoverToAgency: activities.handoverToAgency }],
-        ] as const
-      ).map(([queue, acts]) =>
-        Worker.create({ connection, namespace: 'default', taskQueue: queueName(queue, prefix), activities: acts, maxTaskQueueActivitiesPerSecond: 200 }),
-      ),
-    )
-  : await createDunningWorkers({
-      connection,
-      namespace: 'default',
-      activities,
-      rates: { email: 200, sms: 200, letter: 200, agency: 200 },
-      taskQueuePrefix: prefix,
-    });
+// Channels only: the workflows run elsewhere (the chaos command's own worker), as with WORKER_ROLES.
+const workers = await createDunningWorkers({
+  connection,
+  namespace: 'default',
+  activities,
+  roles: channelsOnly ? ['email', 'sms', 'letter', 'agency'] : undefined,
+  rates: { email: 200, sms: 200, letter: 200, agency: 200 },
+  taskQueuePrefix: prefix,
+});
 const running = Promise.all(workers.map((w) => w.run()));
 process.stdout.write('READY\n');
 await running;

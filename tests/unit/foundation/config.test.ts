@@ -23,6 +23,13 @@ describe('configuration', () => {
     expect(c.WORKFLOW_THREADS).toBe(1);
     expect(c.WORKFLOW_BUNDLE_PATH).toBeUndefined();
     expect(c.API_KEY_CACHE_SECONDS).toBe(5);
+    expect(c.WORKER_ROLES).toEqual(['workflows', 'email', 'sms', 'letter', 'agency']);
+  });
+
+  it('WORKER_ROLES: a list of task-queue groups, blank meaning all, duplicates dropped', () => {
+    expect(loadConfig({ WORKER_ROLES: 'workflows' }).WORKER_ROLES).toEqual(['workflows']);
+    expect(loadConfig({ WORKER_ROLES: ' email, sms ,email' }).WORKER_ROLES).toEqual(['email', 'sms']);
+    expect(loadConfig({ WORKER_ROLES: '  ' }).WORKER_ROLES).toHaveLength(5);
   });
 
   it('coerces and accepts valid values', () => {
@@ -49,6 +56,8 @@ describe('configuration', () => {
     [{ SMTP_SECURE: 'maybe' }, 'SMTP_SECURE'],
     [{ WORKFLOW_THREADS: '0' }, 'WORKFLOW_THREADS'],
     [{ API_KEY_CACHE_SECONDS: '-1' }, 'API_KEY_CACHE_SECONDS'],
+    [{ WORKER_ROLES: 'workflows,fax' }, 'WORKER_ROLES'],
+    [{ WORKER_ROLES: ',' }, 'WORKER_ROLES'],
   ])('a wrong value fails at start naming the variable: %o', (env, variable) => {
     const issues = issuesOf(env);
     expect(issues.map((i) => i.variable)).toContain(variable);
