@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # The relance image: one image, three roles (deploy/entrypoint.sh setup | api | worker).
-# The code runs through tsx as in development (no separate build). The build stage runs the
-# same commands as scripts/install.sh and CI (the locked npm install, db:generate, typecheck),
-# then drops the dev dependencies; the runtime stage is a slim Node with the app, as `node`.
+# The API and the worker run compiled (npm run build:dist: esbuild bundles of our TypeScript,
+# no tsx loader at run time, ~35 MB less per process); the setup commands still run through
+# tsx. The build stage runs the same commands as scripts/install.sh and CI (the locked npm
+# install, db:generate, typecheck), then drops the dev dependencies; the runtime stage is a
+# slim Node with the app, as `node`.
 ARG NODE_IMAGE=node:20.19.5-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -16,6 +18,7 @@ RUN npm run db:generate
 RUN npm run typecheck
 # The workflow bundle, built once here: workers load it instead of running webpack at start.
 RUN npm run build:bundle -- /app/.build/workflow-bundle.js
+RUN npm run build:dist
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
@@ -39,6 +42,7 @@ COPY --from=build /app/scripts ./scripts
 COPY --from=build /app/worker ./worker
 COPY --from=build /app/workflows ./workflows
 COPY --from=build /app/.build ./.build
+COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000 9465

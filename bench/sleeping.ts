@@ -9,17 +9,20 @@
 // Size per invoice: the Temporal dev server's SQLite file (--db-filename) and the database
 // (pg_database_size), growth divided by N.
 //
+// The worker runs as the image runs it: compiled (npm run build:dist: no tsx loader) with
+// --max-semi-space-size=2 (--runtime tsx and --semi-space-mb 0 for the development form).
 // --roles: the worker's WORKER_ROLES; default "workflows", the process type that holds the
 // sleeping invoices (the channel workers are separate processes); "all" for one process
 // with every task queue.
 //
-//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256] [--roles workflows|all]
+//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256] [--roles workflows|all] [--runtime compiled|tsx] [--semi-space-mb 2]
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normaliseIssueRequest, startInvoiceWorkflow, writeInvoiceRow } from '../api/invoice-service';
 import type { IssueInvoiceRequest } from '../api/schemas';
+import { buildDist } from '../scripts/build-dist';
 import { workflowBundle } from '../worker/create-worker';
 import { statusQuery, workflowIdFor } from '../workflows/messages';
 import { dayPlus, dirSize, flags, invoiceRequest, log, machineNote, mb, kb, onStop, pool, runBench, sleep, startStack, table, tempDir, verdict, type Stack } from './lib';
@@ -32,6 +35,9 @@ const opts = flags({
   /** --max-old-space-size of the worker process (0: Node's default, which grows with the machine's memory). */
   'worker-heap-mb': { default: 0 },
   roles: { default: 'workflows' },
+  runtime: { default: 'compiled' },
+  /** V8's --max-semi-space-size for the worker (as deploy/entrypoint.sh); 0: Node's default (16 MB). */
+  'semi-space-mb': { default: 2 },
 });
 const RSS_TARGET = 300 * 1024 * 1024;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -42,9 +48,22 @@ interface ChildWorker {
   stop(): Promise<void>;
 }
 
-async function startChild(stack: Stack, cache: number, bundlePath: string): Promise<ChildWorker> {
-  const child = fork(path.join(here, 'worker-child.ts'), [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, bundlePath, opts.roles === 'all' ? '' : opts.roles], {
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(opts['worker-heap-mb'] ? [`--max-old-space-size=${opts['worker-heap-mb']}`] : [])],
+/** The worker child's entry: compiled like dist/worker.mjs (into .build/), or the TypeScript source through tsx. */
+async function childEntry(): Promise<{ file: string; execArgv: string[] }> {
+  if (opts.runtime === 'tsx') return { file: path.join(here, 'worker-child.ts'), execArgv: ['--import', 'tsx'] };
+  if (opts.runtime !== 'compiled') throw new Error(`--runtime must be compiled or tsx, got ${opts.runtime}`);
+  const [file] = await buildDist({ outdir: path.join(here, '..', '.build'), entries: { 'bench-worker-child': 'bench/worker-child.ts' } });
+  return { file, execArgv: [] };
+}
+
+async function startChild(stack: Stack, cache: number, bundlePath: string, entry: { file: string; execArgv: string[] }): Promise<ChildWorker> {
+  const v8Flags = [
+    '--expose-gc',
+    ...(opts['worker-heap-mb'] ? [`--max-old-space-size=${opts['worker-heap-mb']}`] : []),
+    ...(opts['semi-space-mb'] ? [`--max-semi-space-size=${opts['semi-space-mb']}`] : []),
+  ];
+  const child = fork(entry.file, [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, bundlePath, opts.roles === 'all' ? '' : opts.roles], {
+    execArgv: [...entry.execArgv, ...v8Flags],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const kill = () => {
@@ -77,7 +96,7 @@ runBench('sleeping', opts['max-seconds'], async () => {
   const dir = tempDir('sleeping');
   const sqlite = path.join(dir, 'temporal.sqlite');
   const stack = await startStack({ temporalDbFile: sqlite });
-  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; worker roles: ${opts.roles}; workflow bundle prebuilt, passed as a file; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
+  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; worker roles: ${opts.roles}; worker runtime: ${opts.runtime}, semi-space ${opts['semi-space-mb'] || 'default'} MB; workflow bundle prebuilt, passed as a file; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
   const gateway = { client: stack.client, taskQueue: stack.workflowTaskQueue, timeoutMs: stack.config.API_TEMPORAL_TIMEOUT_MS };
   const caches = opts.caches.split(',').map((c) => (c === 'all' ? opts.count + 100 : Number(c)));
   const run = Date.now().toString(36);
@@ -85,6 +104,7 @@ runBench('sleeping', opts['max-seconds'], async () => {
   // does (WORKFLOW_BUNDLE_PATH, or a child process that bundles): no webpack in the worker.
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, (await workflowBundle()).code);
+  const entry = await childEntry();
   const sizeOfServer = () => dirSize(sqlite) + dirSize(`${sqlite}-wal`) + dirSize(`${sqlite}-shm`);
 
   // The first worker (largest cache) takes the starts: every workflow runs its first task there.
@@ -94,7 +114,7 @@ runBench('sleeping', opts['max-seconds'], async () => {
   const db0 = await stack.db.size();
   let started = 0;
   for (const [idx, cache] of order.entries()) {
-    const w = await startChild(stack, cache, bundlePath);
+    const w = await startChild(stack, cache, bundlePath, entry);
     await sleep(2_000);
     const before = await w.rss();
     const t0 = Date.now();

@@ -3,9 +3,14 @@
 #   setup    apply database migrations, then register the search attributes on TEMPORAL_NAMESPACE
 #            (both idempotent: safe on every deploy, one-shot before api/worker start)
 #   api      the REST API (graceful on SIGTERM: drains in-flight requests, API_SHUTDOWN_TIMEOUT_MS)
-#   worker   the Temporal worker (graceful on SIGTERM: drains in-flight activities, WORKER_SHUTDOWN_GRACE_MS)
+#   worker   the Temporal worker, the task queues of WORKER_ROLES (graceful on SIGTERM: drains
+#            in-flight activities, WORKER_SHUTDOWN_GRACE_MS)
 #   anything else is run as given (e.g. `npm run relance -- api-key create ops`)
-# api and worker are exec'd so that they, not a shell, receive the container's SIGTERM.
+# api and worker are exec'd so that they, not a shell, receive the container's SIGTERM. They run
+# the compiled dist/ (npm run build:dist). The worker caps V8's young generation
+# (--max-semi-space-size=2, MB): ~35-65 MB less RSS for a worker holding cached workflows,
+# at the cost of more frequent minor GCs (docs/benchmarks.md, sleeping invoices). The command
+# line wins over NODE_OPTIONS, so change the value here.
 set -eu
 cd "$(dirname "$0")/.."
 case "${1:-}" in
@@ -14,10 +19,10 @@ case "${1:-}" in
     npm run --silent setup:search-attributes
     ;;
   api)
-    exec node --import tsx api/server.ts
+    exec node dist/api.mjs
     ;;
   worker)
-    exec node --import tsx worker/main.ts
+    exec node --max-semi-space-size=2 dist/worker.mjs
     ;;
   "")
     echo "usage: entrypoint.sh setup|api|worker|<command>" >&2

@@ -8,7 +8,8 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { ENV_VARIABLES, loadConfig } from '../../config/index';
+import { ENV_VARIABLES, loadConfig, WORKER_ROLE_NAMES } from '../../config/index';
+import { DIST_ENTRIES } from '../../scripts/build-dist';
 import { PROJECT_ROOT } from '../../scripts/temporal-bin';
 
 const read = (p: string) => readFileSync(path.join(PROJECT_ROOT, p), 'utf8');
@@ -48,7 +49,7 @@ function seconds(d: string | undefined): number {
 describe('docker-compose.yml', () => {
   test('the full topology is there', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['mailpit', 'postgresql', 'relance-api', 'relance-setup', 'relance-worker', 'sms-fake', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui'].sort(),
+      ['mailpit', 'postgresql', 'relance-api', 'relance-channel-worker', 'relance-setup', 'relance-worker', 'sms-fake', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui'].sort(),
     );
     expect(services.temporal.image).toMatch(/^temporalio\/server:/);
     expect(services['temporal-schema'].image).toMatch(/^temporalio\/admin-tools:/);
@@ -78,6 +79,7 @@ describe('docker-compose.yml', () => {
     expect(services['temporal-ui'].ports).toContain('8080:8080');
     expect(services.mailpit.ports).toContain('8025:8025');
     expect(services['relance-worker'].ports).toContain('9465:9465');
+    expect(services['relance-channel-worker'].ports).toContain('9466:9466');
   });
 
   test('every variable set for a Relance service is one config/index.ts validates, and the set loads', () => {
@@ -99,7 +101,7 @@ describe('docker-compose.yml', () => {
 
   test('Relance services point at services of the topology', () => {
     const hosts = new Set(Object.keys(services));
-    for (const name of ['relance-setup', 'relance-api', 'relance-worker']) {
+    for (const name of ['relance-setup', 'relance-api', 'relance-worker', 'relance-channel-worker']) {
       const env = services[name].environment!;
       const config = loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v))])));
       expect(hosts.has(new URL(config.DATABASE_URL!).hostname), name).toBe(true);
@@ -107,11 +109,18 @@ describe('docker-compose.yml', () => {
       expect(config.HOST, name).toBe('0.0.0.0');
     }
     const worker = services['relance-worker'].environment!;
-    expect(worker.SMTP_HOST).toBe('mailpit');
-    expect(hosts.has(new URL(worker.TWILIO_API_BASE).hostname)).toBe(true);
+    const channels = services['relance-channel-worker'].environment!;
+    expect(channels.SMTP_HOST).toBe('mailpit');
+    expect(hosts.has(new URL(channels.TWILIO_API_BASE).hostname)).toBe(true);
+    // The two worker services split the task queues between them: together, every role once.
+    const roles = [worker, channels].flatMap((e) => loadConfig({ WORKER_ROLES: e.WORKER_ROLES }).WORKER_ROLES);
+    expect(loadConfig({ WORKER_ROLES: worker.WORKER_ROLES }).WORKER_ROLES).toEqual(['workflows']);
+    expect([...roles].sort()).toEqual([...WORKER_ROLE_NAMES].sort());
     // The healthchecks probe the ports the processes listen on.
     expect(services['relance-worker'].healthcheck!.test).toEqual(['CMD', 'node', 'deploy/healthcheck.mjs', 'worker']);
+    expect(services['relance-channel-worker'].healthcheck!.test).toEqual(['CMD', 'node', 'deploy/healthcheck.mjs', 'worker']);
     expect(worker.WORKER_METRICS_PORT).toBe('9465');
+    expect(channels.WORKER_METRICS_PORT).toBe('9466');
     expect(services['relance-api'].healthcheck!.test).toEqual(['CMD', 'node', 'deploy/healthcheck.mjs', 'api']);
     expect(services['relance-api'].environment!.API_PORT).toBe('3000');
   });
@@ -129,10 +138,10 @@ describe('docker-compose.yml', () => {
     expect(services.temporal.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
     expect(services['temporal-namespace'].depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
     expect(services['relance-setup'].depends_on!['temporal-namespace']).toEqual({ condition: 'service_completed_successfully' });
-    for (const name of ['relance-api', 'relance-worker']) {
+    for (const name of ['relance-api', 'relance-worker', 'relance-channel-worker']) {
       expect(services[name].depends_on!['relance-setup'], name).toEqual({ condition: 'service_completed_successfully' });
     }
-    for (const name of ['postgresql', 'temporal', 'mailpit', 'sms-fake', 'relance-api', 'relance-worker']) {
+    for (const name of ['postgresql', 'temporal', 'mailpit', 'sms-fake', 'relance-api', 'relance-worker', 'relance-channel-worker']) {
       expect(services[name].healthcheck?.test, name).toBeDefined();
     }
   });
@@ -146,8 +155,10 @@ describe('docker-compose.yml', () => {
   });
 
   test('graceful stop: compose waits longer than the processes drain', () => {
-    const worker = services['relance-worker'];
-    expect(seconds(worker.stop_grace_period) * 1000).toBeGreaterThan(Number(worker.environment!.WORKER_SHUTDOWN_GRACE_MS));
+    for (const name of ['relance-worker', 'relance-channel-worker']) {
+      const worker = services[name];
+      expect(seconds(worker.stop_grace_period) * 1000, name).toBeGreaterThan(Number(worker.environment!.WORKER_SHUTDOWN_GRACE_MS));
+    }
     const api = services['relance-api'];
     expect(seconds(api.stop_grace_period) * 1000).toBeGreaterThan(Number(api.environment!.API_SHUTDOWN_TIMEOUT_MS));
   });
@@ -169,6 +180,7 @@ describe('docker-compose.yml', () => {
     expect([...declared].sort()).toEqual([...used].sort());
     expect(services.postgresql.volumes).toContain('pgdata:/var/lib/postgresql/data');
     expect(services['relance-worker'].volumes).toContain('relance-data:/data');
+    expect(services['relance-channel-worker'].volumes).toContain('relance-data:/data'); // letters and dossiers outbox
   });
 });
 
@@ -199,7 +211,8 @@ describe('Dockerfile', () => {
     const npmRuns = runs.flatMap((r) => [...r.matchAll(/npm run (?:--silent )?([\w:-]+)/g)].map((m) => m[1]));
     // build:bundle is the image's own step (workers load the bundle instead of running webpack);
     // CI runs the same script through tests/workflow/bundle.test.ts (workflowBundleFile).
-    expect(npmRuns).toEqual(['db:generate', 'typecheck', 'build:bundle']);
+    // build:dist likewise (the compiled API and worker); CI runs it through tests/ops/dist-processes.test.ts.
+    expect(npmRuns).toEqual(['db:generate', 'typecheck', 'build:bundle', 'build:dist']);
     for (const s of npmRuns) expect(pkg.scripts[s], s).toBeDefined();
     // The dependency install is install.sh's own command, word for word.
     const install = read('scripts/install.sh');
@@ -232,6 +245,10 @@ describe('Dockerfile', () => {
         expect(read('Dockerfile')).toContain('npm run build:bundle -- /app/.build/workflow-bundle.js');
         continue;
       }
+      if (p === 'dist') {
+        expect(read('Dockerfile')).toContain('RUN npm run build:dist');
+        continue;
+      }
       expect(existsSync(path.join(PROJECT_ROOT, p)), p).toBe(true);
       expect(ignored.includes(p), `${p} is in .dockerignore`).toBe(false);
     }
@@ -240,8 +257,8 @@ describe('Dockerfile', () => {
 
   test('code copied into the runtime imports production dependencies only (dev ones are pruned)', () => {
     const runtimeDirs = ['activities', 'api', 'config', 'deploy', 'domain', 'observability', 'prisma', 'worker', 'workflows', 'scripts'];
-    // Files that never run in the image (the embedded launcher and its binary locator, Prisma's CLI config).
-    const notInImage = new Set(['scripts/dev.ts', 'scripts/temporal-bin.ts', 'scripts/test-summary.mjs', 'scripts/db-start.ts', 'prisma/drift.ts']);
+    // Files that never run in the image (the build stage's compiler, the embedded launcher and its binary locator, Prisma's CLI config).
+    const notInImage = new Set(['scripts/build-dist.ts', 'scripts/dev.ts', 'scripts/temporal-bin.ts', 'scripts/test-summary.mjs', 'scripts/db-start.ts', 'prisma/drift.ts']);
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
     const offenders: string[] = [];
     const walk = (dir: string) => {
@@ -262,17 +279,19 @@ describe('Dockerfile', () => {
     };
     for (const d of runtimeDirs) walk(d);
     expect(offenders).toEqual([]);
-    expect(pkg.dependencies.tsx, 'the image runs the code through tsx').toBeDefined();
+    expect(pkg.dependencies.tsx, 'the image runs its setup commands through tsx').toBeDefined();
   });
 
   test('entrypoint: every npm script and file it runs exists', () => {
     const entry = read('deploy/entrypoint.sh');
     expect(entry.startsWith('#!/bin/sh')).toBe(true);
     for (const [, script] of entry.matchAll(/npm run (?:--silent )?([\w:-]+)/g)) expect(pkg.scripts[script], script).toBeDefined();
-    for (const [, file] of entry.matchAll(/node --import tsx (\S+)/g)) expect(existsSync(path.join(PROJECT_ROOT, file)), file).toBe(true);
-    // api and worker are exec'd: the process, not a shell, gets the container's SIGTERM.
-    expect(entry).toMatch(/exec node --import tsx api\/server\.ts/);
-    expect(entry).toMatch(/exec node --import tsx worker\/main\.ts/);
+    // api and worker are exec'd (the process, not a shell, gets the container's SIGTERM), compiled
+    // by build:dist from the sources of DIST_ENTRIES.
+    expect(entry).toMatch(/exec node dist\/api\.mjs$/m);
+    expect(entry).toMatch(/exec node --max-semi-space-size=\d+ dist\/worker\.mjs$/m);
+    expect(DIST_ENTRIES).toEqual({ api: 'api/server.ts', worker: 'worker/main.ts' });
+    for (const src of Object.values(DIST_ENTRIES)) expect(existsSync(path.join(PROJECT_ROOT, src)), src).toBe(true);
     const sms = services['sms-fake'].command!;
     expect(existsSync(path.join(PROJECT_ROOT, sms[sms.length - 1]))).toBe(true);
   });
