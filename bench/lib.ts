@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +25,7 @@ import { startEmbeddedPostgres } from '../prisma/embedded';
 import { applyMigrations } from '../prisma/migrate';
 import { locateTemporalBinary } from '../scripts/temporal-bin';
 import { createDunningWorkers, type RateLimits } from '../worker/create-worker';
+import { freePort } from '../tests/helpers/processes';
 import { daysFromToday, invoiceRequest as validInvoiceRequest } from '../tests/api/harness';
 import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
 
@@ -125,16 +125,7 @@ export function log(...args: unknown[]): void {
 // ---------------------------------------------------------------------------------------
 // ports, temp dirs
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `relance-bench-${prefix}-`));

@@ -8,7 +8,6 @@
 // with exit code 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -19,18 +18,8 @@ import { buildDist, DIST_DIR } from '../../scripts/build-dist';
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
 import { PROJECT_ROOT } from '../../scripts/temporal-bin';
 import { eventually, invoiceRequest, startTestDatabase, type TestDatabase } from '../api/harness';
+import { collectLines, freePort } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   name: string;
@@ -41,16 +30,7 @@ interface Proc {
 
 function startProcess(name: string, args: string[], env: Record<string, string>): Proc {
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const lines: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
-    let buf = '';
-    stream.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      lines.push(...parts.filter(Boolean));
-    });
-  }
+  const lines = collectLines(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { name, child, lines, exited };
 }

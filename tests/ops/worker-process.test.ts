@@ -16,18 +16,8 @@ import { normaliseIssueRequest, startInvoiceWorkflow } from '../../api/invoice-s
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
 import { PROJECT_ROOT } from '../../scripts/temporal-bin';
 import { eventually, invoiceRequest, startTestDatabase, testConfig, type TestDatabase } from '../api/harness';
+import { collectLines, freePort } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let db: TestDatabase;
 let env: TestWorkflowEnvironment;
@@ -80,15 +70,7 @@ beforeAll(async () => {
     },
   });
   exited = new Promise((resolve) => child!.once('exit', (code) => resolve(code)));
-  for (const stream of [child.stdout!, child.stderr!]) {
-    let buf = '';
-    stream.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      lines.push(...parts.filter(Boolean));
-    });
-  }
+  collectLines(child, lines);
   await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.ok, 45_000, `worker /healthz (output: ${lines.slice(-5).join(' | ')})`);
 });
 
