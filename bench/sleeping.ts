@@ -15,7 +15,7 @@
 // sleeping invoices (the channel workers are separate processes); "all" for one process
 // with every task queue.
 //
-//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb 256] [--roles workflows|all] [--runtime compiled|tsx] [--semi-space-mb 2]
+//   npm run bench:sleeping -- [--count 10000] [--caches 100,1000,all] [--concurrency 16] [--worker-heap-mb auto|0|256] [--roles workflows|all] [--runtime compiled|tsx] [--semi-space-mb 2]
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +24,7 @@ import { normaliseIssueRequest, startInvoiceWorkflow, writeInvoiceRow } from '..
 import type { IssueInvoiceRequest } from '../api/schemas';
 import { buildDist } from '../scripts/build-dist';
 import { workflowBundle } from '../worker/create-worker';
+import { workerHeapMb } from '../worker/heap';
 import { statusQuery, workflowIdFor } from '../workflows/messages';
 import { dayPlus, dirSize, flags, invoiceRequest, log, machineNote, mb, kb, onStop, pool, runBench, sleep, startStack, table, tempDir, verdict, type Stack } from './lib';
 
@@ -32,8 +33,8 @@ const opts = flags({
   caches: { default: '100,1000,all' },
   concurrency: { default: 16 },
   'max-seconds': { default: 1800 },
-  /** --max-old-space-size of the worker process (0: Node's default, which grows with the machine's memory). */
-  'worker-heap-mb': { default: 0 },
+  /** --max-old-space-size of the worker: auto = as deploy/entrypoint.sh (worker/heap.ts, from the cache size); 0 = Node's default. */
+  'worker-heap-mb': { default: 'auto' },
   roles: { default: 'workflows' },
   runtime: { default: 'compiled' },
   /** V8's --max-semi-space-size for the worker (as deploy/entrypoint.sh); 0: Node's default (16 MB). */
@@ -48,6 +49,14 @@ interface ChildWorker {
   stop(): Promise<void>;
 }
 
+/** The worker's --max-old-space-size for a cache size (0: none). */
+function heapMb(cache: number): number {
+  if (opts['worker-heap-mb'] === 'auto') return workerHeapMb(cache);
+  const mb = Number(opts['worker-heap-mb']);
+  if (!Number.isInteger(mb) || mb < 0) throw new Error(`--worker-heap-mb must be auto or a number of MB, got ${opts['worker-heap-mb']}`);
+  return mb;
+}
+
 /** The worker child's entry: compiled like dist/worker.mjs (into .build/), or the TypeScript source through tsx. */
 async function childEntry(): Promise<{ file: string; execArgv: string[] }> {
   if (opts.runtime === 'tsx') return { file: path.join(here, 'worker-child.ts'), execArgv: ['--import', 'tsx'] };
@@ -59,7 +68,7 @@ async function childEntry(): Promise<{ file: string; execArgv: string[] }> {
 async function startChild(stack: Stack, cache: number, bundlePath: string, entry: { file: string; execArgv: string[] }): Promise<ChildWorker> {
   const v8Flags = [
     '--expose-gc',
-    ...(opts['worker-heap-mb'] ? [`--max-old-space-size=${opts['worker-heap-mb']}`] : []),
+    ...(heapMb(cache) ? [`--max-old-space-size=${heapMb(cache)}`] : []),
     ...(opts['semi-space-mb'] ? [`--max-semi-space-size=${opts['semi-space-mb']}`] : []),
   ];
   const child = fork(entry.file, [stack.temporal.address, stack.taskQueuePrefix, String(cache), stack.db.url, bundlePath, opts.roles === 'all' ? '' : opts.roles], {
@@ -96,7 +105,7 @@ runBench('sleeping', opts['max-seconds'], async () => {
   const dir = tempDir('sleeping');
   const sqlite = path.join(dir, 'temporal.sqlite');
   const stack = await startStack({ temporalDbFile: sqlite });
-  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; worker roles: ${opts.roles}; worker runtime: ${opts.runtime}, semi-space ${opts['semi-space-mb'] || 'default'} MB; workflow bundle prebuilt, passed as a file; worker heap limit ${opts['worker-heap-mb'] ? `${opts['worker-heap-mb']} MB` : "Node's default"}`);
+  console.log(`database: ${stack.db.kind}; Temporal dev server with --db-filename ${sqlite}; worker roles: ${opts.roles}; worker runtime: ${opts.runtime}, semi-space ${opts['semi-space-mb'] || 'default'} MB; workflow bundle prebuilt, passed as a file; worker heap limit ${opts['worker-heap-mb'] === 'auto' ? '128 MB + 0.5 MB per cached workflow (as the image)' : opts['worker-heap-mb'] === '0' ? "Node's default" : `${opts['worker-heap-mb']} MB`}`);
   const gateway = { client: stack.client, taskQueue: stack.workflowTaskQueue, timeoutMs: stack.config.API_TEMPORAL_TIMEOUT_MS };
   const caches = opts.caches.split(',').map((c) => (c === 'all' ? opts.count + 100 : Number(c)));
   const run = Date.now().toString(36);

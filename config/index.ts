@@ -125,6 +125,12 @@ const EnvSchema = z.object({
   // Worker tuning.
   /** Workflow runs kept in a worker's memory between tasks (each ~0.2-0.8 MB; docs/benchmarks.md). */
   WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
+  /**
+   * V8 heap cap of the image's worker process, in MB (deploy/entrypoint.sh passes it as
+   * --max-old-space-size); unset: 128 + WORKFLOW_CACHE_SIZE / 2 (worker/heap.ts). Read by the
+   * entrypoint; validated here so that a wrong value fails at start.
+   */
+  WORKER_HEAP_MB: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(96).max(65_536).optional()),
   /** Workflow threads per worker process (each its own V8 context and cache share); the SDK's default is 1. */
   WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
   /** Prebuilt workflow bundle (`npm run build:bundle`) for `npm run worker`; unset: built at start in a child process. */

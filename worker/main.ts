@@ -1,5 +1,6 @@
 // The worker process: the task queues of its WORKER_ROLES (default: all of Relance's),
 // graceful on SIGTERM/SIGINT (stop polling, let in-flight activities finish, then exit).
+import v8 from 'node:v8';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../config/index';
 import { connectWorkerConnection } from '../config/temporal';
@@ -81,7 +82,9 @@ async function main() {
           sdkMetricsAddress: runtime.sdkMetricsAddress,
         })
       : undefined;
-  log.info({ roles: config.WORKER_ROLES, queues: running.workers.length, http: http?.url, sdkMetrics: runtime.sdkMetricsAddress }, 'Relance worker running');
+  // The heap cap the process runs with (deploy/entrypoint.sh sets it from the cache size).
+  const heapLimitMb = Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
+  log.info({ roles: config.WORKER_ROLES, queues: running.workers.length, heapLimitMb, http: http?.url, sdkMetrics: runtime.sdkMetricsAddress }, 'Relance worker running');
   // The SDK's Runtime handles SIGINT/SIGTERM by shutting the workers down gracefully: polling
   // stops, in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish, then the process exits.
   process.once('SIGTERM', () => log.info('SIGTERM: draining in-flight activities'));

@@ -3,6 +3,7 @@
 // conditions, healthchecks, volumes, files it mounts), the Dockerfile (stages, pinned base,
 // non-root, healthcheck, RUN steps = the npm scripts install/CI run, runtime imports only
 // production dependencies) and the entrypoint.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig, WORKER_ROLE_NAMES } from '../../config/index';
 import { DIST_ENTRIES } from '../../scripts/build-dist';
+import { workerHeapMb } from '../../worker/heap';
 import { PROJECT_ROOT } from '../../scripts/temporal-bin';
 
 const read = (p: string) => readFileSync(path.join(PROJECT_ROOT, p), 'utf8');
@@ -289,10 +291,29 @@ describe('Dockerfile', () => {
     // api and worker are exec'd (the process, not a shell, gets the container's SIGTERM), compiled
     // by build:dist from the sources of DIST_ENTRIES.
     expect(entry).toMatch(/exec node dist\/api\.mjs$/m);
-    expect(entry).toMatch(/exec node --max-semi-space-size=\d+ dist\/worker\.mjs$/m);
     expect(DIST_ENTRIES).toEqual({ api: 'api/server.ts', worker: 'worker/main.ts' });
+    expect(entry).toMatch(/exec node --max-semi-space-size=\d+ --max-old-space-size="\$heap_mb" dist\/worker\.mjs$/m);
     for (const src of Object.values(DIST_ENTRIES)) expect(existsSync(path.join(PROJECT_ROOT, src)), src).toBe(true);
     const sms = services['sms-fake'].command!;
     expect(existsSync(path.join(PROJECT_ROOT, sms[sms.length - 1]))).toBe(true);
+  });
+});
+
+describe('worker heap cap', () => {
+  // The entrypoint's shell arithmetic, run by sh, against worker/heap.ts (which the benchmark uses).
+  const line = /^\s*(heap_mb=.*)$/m.exec(read('deploy/entrypoint.sh'))?.[1];
+  const shell = (env: Record<string, string>) =>
+    execFileSync('sh', ['-c', `${line}; echo "$heap_mb"`], { env: { PATH: process.env.PATH ?? '', ...env } }).toString().trim();
+
+  test.each([[{}, 1000], [{ WORKFLOW_CACHE_SIZE: '100' }, 100], [{ WORKFLOW_CACHE_SIZE: '0' }, 0]])('%o: the entrypoint computes workerHeapMb', (env, cache) => {
+    expect(line).toBeDefined();
+    expect(Number(shell(env))).toBe(workerHeapMb(cache));
+  });
+
+  test('WORKER_HEAP_MB overrides it, and config validates it', () => {
+    expect(shell({ WORKER_HEAP_MB: '300', WORKFLOW_CACHE_SIZE: '100' })).toBe('300');
+    expect(loadConfig({ WORKER_HEAP_MB: '300' }).WORKER_HEAP_MB).toBe(300);
+    expect(loadConfig({ WORKER_HEAP_MB: '' }).WORKER_HEAP_MB).toBeUndefined();
+    expect(() => loadConfig({ WORKER_HEAP_MB: '32' })).toThrow(/WORKER_HEAP_MB/);
   });
 });

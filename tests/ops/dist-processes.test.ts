@@ -1,5 +1,5 @@
-// The production form of the processes, as the image runs them (deploy/entrypoint.sh): the
-// API and the worker compiled by `npm run build:dist` (no tsx), and the worker split in two
+// The production form of the processes, as the image runs them (deploy/entrypoint.sh api |
+// worker): the API and the worker compiled by `npm run build:dist` (no tsx), and the worker split in two
 // processes by WORKER_ROLES as docker-compose.yml does: one for the workflows, one for the
 // channels. An invoice issued through the compiled API is dunned by the workflows worker and
 // its emails (the courtesy one, then reminder-2 with its PDF extract, pdfkit being loaded in
@@ -18,6 +18,7 @@ import { buildDist, DIST_DIR } from '../../scripts/build-dist';
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
 import { PROJECT_ROOT } from '../../scripts/temporal-bin';
 import { eventually, invoiceRequest, startTestDatabase, type TestDatabase } from '../api/harness';
+import { workerHeapMb } from '../../worker/heap';
 import { collectLines, freePort } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 
@@ -28,8 +29,9 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-function startProcess(name: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/** `deploy/entrypoint.sh <role>`: the image's own command (it execs node, so signals reach it). */
+function startProcess(name: string, role: 'api' | 'worker', env: Record<string, string>): Proc {
+  const child = spawn('sh', ['deploy/entrypoint.sh', role], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines = collectLines(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { name, child, lines, exited };
@@ -72,11 +74,11 @@ beforeAll(async () => {
     WORKER_SHUTDOWN_GRACE_MS: '3000',
     API_RECONCILE_INTERVAL_SECONDS: '0',
   };
-  // The entrypoint's command lines; the workflows worker builds its bundle itself (no WORKFLOW_BUNDLE_PATH).
+  // The workflows worker builds its bundle itself (no WORKFLOW_BUNDLE_PATH); its heap cap comes from its cache size.
   procs.push(
-    startProcess('workflows worker', ['--max-semi-space-size=2', 'dist/worker.mjs'], { ...common, WORKER_ROLES: 'workflows', WORKER_METRICS_PORT: String(ports.workflows) }),
-    startProcess('channel worker', ['--max-semi-space-size=2', 'dist/worker.mjs'], { ...common, WORKER_ROLES: 'email,sms,letter,agency', WORKER_METRICS_PORT: String(ports.channels) }),
-    startProcess('api', ['dist/api.mjs'], { ...common, API_PORT: String(ports.api) }),
+    startProcess('workflows worker', 'worker', { ...common, WORKER_ROLES: 'workflows', WORKFLOW_CACHE_SIZE: '100', WORKER_METRICS_PORT: String(ports.workflows) }),
+    startProcess('channel worker', 'worker', { ...common, WORKER_ROLES: 'email,sms,letter,agency', WORKER_METRICS_PORT: String(ports.channels) }),
+    startProcess('api', 'api', { ...common, API_PORT: String(ports.api) }),
   );
   for (const port of Object.values(ports)) {
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok, 60_000, `/healthz on ${port}\n${tail()}`);
@@ -102,9 +104,14 @@ describe('compiled processes, workers split by role', () => {
     const workers = async (port: number) => ((await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { workers: string[] }).workers;
     expect(await workers(ports.workflows)).toEqual(['RUNNING']);
     expect(await workers(ports.channels)).toEqual(Array(4).fill('RUNNING'));
-    const started = (name: string) => procs.find((p) => p.name === name)!.lines.map((l) => JSON.parse(l) as { msg?: string; roles?: string[] }).find((j) => j.msg === 'Relance worker running');
+    const started = (name: string) =>
+      procs.find((p) => p.name === name)!.lines.map((l) => JSON.parse(l) as { msg?: string; roles?: string[]; heapLimitMb?: number }).find((j) => j.msg === 'Relance worker running');
     expect(started('workflows worker')?.roles).toEqual(['workflows']);
     expect(started('channel worker')?.roles).toEqual(['email', 'sms', 'letter', 'agency']);
+    // The entrypoint's heap cap (V8 adds its young generation to the old-space cap it was given).
+    expect(started('workflows worker')?.heapLimitMb).toBeGreaterThanOrEqual(workerHeapMb(100));
+    expect(started('workflows worker')?.heapLimitMb).toBeLessThan(workerHeapMb(100) + 32);
+    expect(started('channel worker')?.heapLimitMb).toBeLessThan(workerHeapMb(1000) + 32);
   });
 
   test('an invoice issued through the compiled API is dunned across the two workers, then paid', async () => {
