@@ -3,6 +3,13 @@
 import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+/**
+ * Cached workflow runs per worker (~0.3 MB each). An invoice sleeps for days between steps,
+ * so a large cache mostly holds sleepers; a miss costs one replay of a short history. 250
+ * keeps a workflows worker near 250 MB and changed nothing measurable in the month-end burst
+ * against 1,000 (docs/benchmarks.md). deploy/entrypoint.sh repeats it for the heap cap.
+ */
+export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
 /** The task-queue groups a worker process can poll (WORKER_ROLES). */
 export const WORKER_ROLE_NAMES = ['workflows', 'email', 'sms', 'letter', 'agency'] as const;
 export type WorkerRole = (typeof WORKER_ROLE_NAMES)[number];
@@ -123,8 +130,8 @@ const EnvSchema = z.object({
   DEFAULT_B2C_POLICY_ID: z.string().default('fr-b2c-default'),
 
   // Worker tuning.
-  /** Workflow runs kept in a worker's memory between tasks (each ~0.2-0.8 MB; docs/benchmarks.md). */
-  WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
+  /** Workflow runs kept in a worker's memory between tasks (each ~0.3 MB; see DEFAULT_WORKFLOW_CACHE_SIZE). */
+  WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(DEFAULT_WORKFLOW_CACHE_SIZE),
   /**
    * V8 heap cap of the image's worker process, in MB (deploy/entrypoint.sh passes it as
    * --max-old-space-size); unset: 128 + WORKFLOW_CACHE_SIZE / 2 (worker/heap.ts). Read by the

@@ -24,7 +24,7 @@ case "${1:-}" in
     exec node dist/api.mjs
     ;;
   worker)
-    heap_mb="${WORKER_HEAP_MB:-$((128 + ${WORKFLOW_CACHE_SIZE:-1000} / 2))}"
+    heap_mb="${WORKER_HEAP_MB:-$((128 + ${WORKFLOW_CACHE_SIZE:-250} / 2))}"
     exec node --max-semi-space-size=2 --max-old-space-size="$heap_mb" dist/worker.mjs
     ;;
   "")

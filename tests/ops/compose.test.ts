@@ -9,7 +9,7 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { ENV_VARIABLES, loadConfig, WORKER_ROLE_NAMES } from '../../config/index';
+import { DEFAULT_WORKFLOW_CACHE_SIZE, ENV_VARIABLES, loadConfig, WORKER_ROLE_NAMES } from '../../config/index';
 import { DIST_ENTRIES } from '../../scripts/build-dist';
 import { workerHeapMb } from '../../worker/heap';
 import { PROJECT_ROOT } from '../../scripts/temporal-bin';
@@ -305,7 +305,7 @@ describe('worker heap cap', () => {
   const shell = (env: Record<string, string>) =>
     execFileSync('sh', ['-c', `${line}; echo "$heap_mb"`], { env: { PATH: process.env.PATH ?? '', ...env } }).toString().trim();
 
-  test.each([[{}, 1000], [{ WORKFLOW_CACHE_SIZE: '100' }, 100], [{ WORKFLOW_CACHE_SIZE: '0' }, 0]])('%o: the entrypoint computes workerHeapMb', (env, cache) => {
+  test.each([[{}, DEFAULT_WORKFLOW_CACHE_SIZE], [{ WORKFLOW_CACHE_SIZE: '1000' }, 1000], [{ WORKFLOW_CACHE_SIZE: '100' }, 100], [{ WORKFLOW_CACHE_SIZE: '0' }, 0]])('%o: the entrypoint computes workerHeapMb', (env, cache) => {
     expect(line).toBeDefined();
     expect(Number(shell(env))).toBe(workerHeapMb(cache));
   });

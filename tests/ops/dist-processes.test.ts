@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../../api/auth';
+import { DEFAULT_WORKFLOW_CACHE_SIZE } from '../../config/index';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { buildDist, DIST_DIR } from '../../scripts/build-dist';
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
@@ -111,7 +112,7 @@ describe('compiled processes, workers split by role', () => {
     // The entrypoint's heap cap (V8 adds its young generation to the old-space cap it was given).
     expect(started('workflows worker')?.heapLimitMb).toBeGreaterThanOrEqual(workerHeapMb(100));
     expect(started('workflows worker')?.heapLimitMb).toBeLessThan(workerHeapMb(100) + 32);
-    expect(started('channel worker')?.heapLimitMb).toBeLessThan(workerHeapMb(1000) + 32);
+    expect(started('channel worker')?.heapLimitMb).toBeLessThan(workerHeapMb(DEFAULT_WORKFLOW_CACHE_SIZE) + 32);
   });
 
   test('an invoice issued through the compiled API is dunned across the two workers, then paid', async () => {
