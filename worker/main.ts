@@ -29,7 +29,9 @@ export async function startWorkers(opts: {
   const roles = config.WORKER_ROLES;
   // Before the first NativeConnection: JSON logs and the SDK's Prometheus exporter (once per process).
   installWorkerRuntime(config);
-  setInvoiceStageSource(prisma);
+  // The stage gauge reads the whole Invoice table: one process type serves it (the one with
+  // the workflows), so that summing over worker instances does not count invoices twice.
+  if (roles.includes('workflows')) setInvoiceStageSource(prisma);
   const connection = await connectWorkerConnection(config);
   // Channel modules (pdfkit, Twilio, nodemailer) are imported only by a process that sends.
   const sends = roles.some((r) => r !== 'workflows');

@@ -125,6 +125,10 @@ describe('compiled processes, workers split by role', () => {
     const withPdf = await eventually(async () => to().find((m) => m.attachments.some((a) => a.contentType === 'application/pdf')), 45_000, `reminder-2 with its PDF\n${tail()}`);
     expect(withPdf.attachments.find((a) => a.contentType === 'application/pdf')!.content.subarray(0, 5).toString()).toBe('%PDF-');
     expect(to().length).toBeGreaterThanOrEqual(3); // courtesy, reminder-1, reminder-2
+    // Open invoices per stage are served by the workflows worker only (no double count across the split).
+    const stageSamples = async (port: number) => [...(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).matchAll(/^relance_invoices_by_stage\{stage="[^"]+"\} (\d+)$/gm)].length;
+    expect(await stageSamples(ports.workflows)).toBeGreaterThan(0);
+    expect(await stageSamples(ports.channels)).toBe(0);
 
     const paid = await api('POST', `/v1/invoices/${req.number}/payments`, { amount: '1000.00', reference: 'DIST-1' });
     expect(paid.status).toBe(201);
