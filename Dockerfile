@@ -45,7 +45,7 @@ COPY --from=build /app/.build ./.build
 COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
-EXPOSE 3000 9465
+EXPOSE 3000 9465 9466
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=5 CMD ["node", "deploy/healthcheck.mjs"]
 ENTRYPOINT ["sh", "/app/deploy/entrypoint.sh"]
 CMD ["api"]
