@@ -17,7 +17,7 @@ import { invoiceImportRoute } from './invoice-import';
 import { invoicesRouter } from './invoices';
 import { createMetrics, type ApiMetrics } from './metrics';
 import { opsActionsRouter } from './ops-actions';
-import { Problem, problemErrorHandler } from './problem';
+import { Problem, problemErrorHandler, rejectNulCharacters } from './problem';
 import { reportsRouter } from './reports';
 import { createRegistry } from './schemas';
 import type { TemporalGateway } from './temporal';
@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps): express.Application {
 
   app.use('/v1', requireApiKey(prisma, { cacheSeconds: config.API_KEY_CACHE_SECONDS }));
   app.use(express.json({ limit: config.API_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(rejectNulCharacters());
   const invoices = invoicesRouter(routeDeps, registry);
   invoiceImportRoute(invoices, routeDeps, registry);
   app.use(invoices);

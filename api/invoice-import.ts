@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { infrastructureFailure } from './infra-errors';
 import { issueInvoice } from './invoice-service';
 import type { InvoiceRouteDeps } from './invoices';
-import { fieldErrorsOf, Problem, problems, type FieldError } from './problem';
+import { fieldErrorsOf, nulCharacterPaths, Problem, problems, type FieldError } from './problem';
 import { defineRoute, jsonResponse, problemResponse } from './route';
 import { ImportResultSchema, IssueInvoiceRequestSchema } from './schemas';
 
@@ -168,8 +168,14 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
       try {
         for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
           const line = info.lines;
-          const parsed = IssueInvoiceRequestSchema.safeParse(rowToRequest(record));
           const number = typeof record.number === 'string' && record.number ? record.number : undefined;
+          // The database cannot store U+0000: refused here, before any workflow starts.
+          const nul = nulCharacterPaths(record);
+          if (nul.length) {
+            results.push({ line, number: number?.replace(/\u0000/g, ''), status: 'error', errors: nul.map((field) => ({ field, message: 'must not contain the NUL character (U+0000)' })) });
+            continue;
+          }
+          const parsed = IssueInvoiceRequestSchema.safeParse(rowToRequest(record));
           if (!parsed.success) {
             results.push({ line, number, status: 'error', errors: toColumns(fieldErrorsOf(parsed.error)) });
             continue;

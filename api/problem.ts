@@ -1,7 +1,7 @@
 // Errors as application/problem+json (RFC 9457): type, title, status, detail, plus
 // `errors: [{ field, message }]` naming the offending fields. Route handlers throw a
 // Problem; the error handler at the end of the app turns anything thrown into one.
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { infrastructureFailure } from './infra-errors';
@@ -104,6 +104,32 @@ interface BodyParserError extends Error {
   type?: string;
   status?: number;
   limit?: number;
+}
+
+/**
+ * The paths of the strings in a parsed JSON body that hold U+0000. PostgreSQL text and
+ * jsonb cannot store that character, so such a value would fail in the database as an
+ * internal error (found by the Schemathesis fuzz: a bank reference with a NUL byte → 500).
+ */
+export function nulCharacterPaths(value: unknown, path = ''): string[] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [path || '(body)'] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulCharacterPaths(v, path ? `${path}.${i}` : String(i)));
+  if (value && typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => [
+      ...(k.includes('\u0000') ? [path ? `${path}.${k}` : k] : []),
+      ...nulCharacterPaths(v, path ? `${path}.${k}` : k),
+    ]);
+  }
+  return [];
+}
+
+/** Middleware after the JSON parser: a body or query string holding U+0000 is a 422 naming the field. */
+export function rejectNulCharacters(): RequestHandler {
+  return (req, _res, next) => {
+    const fields = [...nulCharacterPaths(req.body), ...nulCharacterPaths(req.query).map((f) => `query.${f}`)];
+    if (fields.length === 0) return next();
+    next(problems.validation(fields.map((field) => ({ field, message: 'must not contain the NUL character (U+0000)' }))));
+  };
 }
 
 /** Turns whatever was thrown into a Problem (never leaks internals for 5xx). */

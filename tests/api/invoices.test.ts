@@ -99,6 +99,17 @@ describe('POST /v1/invoices', () => {
     const huge = await h.request('POST', '/v1/invoices', { body: invoiceRequest({ paymentLink: `https://x.test/${'a'.repeat(70_000)}` }) });
     expect(huge.status).toBe(413);
     expect(huge.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+
+    // U+0000 cannot be stored by PostgreSQL: a 422 naming the field, before any workflow starts
+    // (the fuzzer found it as a 500 on a payment reference).
+    const nul = invoiceRequest({}, { name: 'Dupont\u0000SARL' });
+    const nulRes = await h.request('POST', '/v1/invoices', { body: nul });
+    expect(nulRes.status).toBe(422);
+    expect(nulRes.json.errors).toEqual([{ field: 'customer.name', message: expect.stringMatching(/U\+0000/) }]);
+    await expect(h.client.workflow.getHandle(`invoice-${nul.number}`).describe()).rejects.toThrow();
+    const nulQuery = await h.request('GET', '/v1/invoices?customerId=C%00X');
+    expect(nulQuery.status).toBe(422);
+    expect(nulQuery.json.errors[0].field).toBe('query.customerId');
     expect(await h.prisma.invoice.count({ where: { number: { startsWith: 'nope' } } })).toBe(0);
   });
 
@@ -237,6 +248,9 @@ describe('ops actions', () => {
     // The row shows the outcome as soon as the workflow journals it, a moment before the
     // workflow completes (a signal in between is still accepted): wait for the close itself.
     await eventually(async () => (await h.client.workflow.getHandle(`invoice-${body.number}`).describe()).status.name !== 'RUNNING', 10_000, 'workflow closed');
+    const nulRef = await h.request('POST', `${base}/payments`, { body: { amount: '1.00', reference: 'VIR\u0000-2' } });
+    expect(nulRef.status).toBe(422);
+    expect(nulRef.json.errors).toEqual([{ field: 'reference', message: expect.stringMatching(/U\+0000/) }]);
     const late = await h.request('POST', `${base}/pause`, { body: { reason: 'too late' } });
     expect(late.status).toBe(409);
     expect((await h.request('POST', `/v1/invoices/NOPE-1/pause`, { body: { reason: 'x' } })).status).toBe(404);
@@ -268,6 +282,13 @@ describe('POST /v1/invoices/import', () => {
     // Re-import: idempotent.
     const again = await h.request('POST', '/v1/invoices/import', { raw: csv, headers: { 'content-type': 'text/csv' } });
     expect(again.json).toMatchObject({ created: 0, existing: 2, failed: 2 });
+
+    // A NUL byte in a cell fails its row (naming the column) before its workflow starts.
+    const nulCsv = [csv.split('\n')[0], `${n}-5,${daysFromToday(0)},${daysFromToday(30)},100.00,0,EUR,IMP-C5,Eps\u0000ilon,B2B,e@eps.example,,5 rue E,75005,Paris,FR,fr,Europe/Paris`].join('\n');
+    const nulRow = await h.request('POST', '/v1/invoices/import', { raw: nulCsv, headers: { 'content-type': 'text/csv' } });
+    expect(nulRow.json).toMatchObject({ rows: 1, created: 0, failed: 1 });
+    expect(nulRow.json.results[0]).toMatchObject({ line: 2, status: 'error', errors: [{ field: 'customer_name', message: expect.stringMatching(/U\+0000/) }] });
+    await expect(h.client.workflow.getHandle(`invoice-${n}-5`).describe()).rejects.toThrow();
 
     const notCsv = await h.request('POST', '/v1/invoices/import', { body: { number: 1 } });
     expect(notCsv.status).toBe(415);
