@@ -110,6 +110,8 @@ describe('POST /v1/invoices', () => {
     const nulQuery = await h.request('GET', '/v1/invoices?customerId=C%00X');
     expect(nulQuery.status).toBe(422);
     expect(nulQuery.json.errors[0].field).toBe('query.customerId');
+    const nulPath = await h.request('GET', '/v1/invoices/A%00B');
+    expect([404, 422]).toContain(nulPath.status);
     expect(await h.prisma.invoice.count({ where: { number: { startsWith: 'nope' } } })).toBe(0);
   });
 
