@@ -11,7 +11,7 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/index';
 import { createPrisma } from '../prisma/client';
-import { createDunningWorkers } from '../worker/create-worker';
+import { activitiesForRoles, createDunningWorkers } from '../worker/create-worker';
 
 const [address, prefix, cache, dbUrl, bundlePath, roles = ''] = process.argv.slice(2);
 const level = (process.env.BENCH_LOG ?? 'ERROR') as 'ERROR' | 'WARN';
@@ -19,9 +19,7 @@ Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging:
 const config = loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: address, WORKFLOW_CACHE_SIZE: cache, WORKER_ROLES: roles });
 const prisma = createPrisma(dbUrl, { max: 1 });
 const journaled = new Set<string>();
-// As worker/main.ts: the channel modules only in a process that sends.
-const sends = config.WORKER_ROLES.some((r) => r !== 'workflows');
-const acts = sends ? (await import('../activities/index')).createActivities({ prisma, config }) : (await import('../activities/local')).createLocalActivities({ prisma });
+const acts = await activitiesForRoles(config.WORKER_ROLES, { prisma, config });
 const journal = acts.journal;
 acts.journal = async (input: Parameters<typeof journal>[0]) => {
   await journal(input);

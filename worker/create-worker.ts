@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { CalendarActivities, ChannelActivities, JournalActivities } from '../activities/types';
+import type { ActivityDeps } from '../activities/deps';
+import type { CalendarActivities, ChannelActivities, JournalActivities, RecordActivities } from '../activities/types';
 import { TaskQueues } from '../activities/types';
 import { WORKER_ROLE_NAMES, type WorkerRole } from '../config/index';
 import { createSendRateLimiter } from '../activities/rate-limit';
@@ -119,6 +120,19 @@ const ROLE_ACTIVITIES: Record<WorkerRole, ReadonlyArray<keyof DunningWorkersOpti
   agency: ['handoverToAgency'],
 };
 
+/**
+ * The activities a process with these roles registers. The channel modules (pdfkit, Twilio,
+ * nodemailer: ~75 MB) are imported only by a process that sends; a workflows-only process
+ * gets activities/local.ts (and dist/ keeps them in separate chunks).
+ */
+export async function activitiesForRoles(
+  roles: readonly WorkerRole[],
+  deps: ActivityDeps,
+): Promise<RecordActivities & JournalActivities & CalendarActivities & Partial<ChannelActivities>> {
+  if (roles.some((r) => r !== 'workflows')) return (await import('../activities/index')).createActivities(deps);
+  return (await import('../activities/local')).createLocalActivities(deps);
+}
+
 export async function createDunningWorkers(opts: DunningWorkersOptions): Promise<Worker[]> {
   const p = opts.taskQueuePrefix ?? '';
   const { activities: a } = opts;
@@ -170,12 +184,13 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
         }))(),
     );
   }
-  // Each send function is present: checked against ROLE_ACTIVITIES above.
-  const send = <K extends keyof ChannelActivities>(name: K) => ({ [name]: a[name] as ChannelActivities[K] });
-  if (roles.has('email')) workers.push(channel(TaskQueues.email, opts.rates.email, send('sendEmail')));
-  if (roles.has('sms')) workers.push(channel(TaskQueues.sms, opts.rates.sms, send('sendSms')));
-  if (roles.has('letter')) workers.push(channel(TaskQueues.letter, opts.rates.letter, send('sendLetter')));
-  if (roles.has('agency')) workers.push(channel(TaskQueues.agency, opts.rates.agency, send('handoverToAgency')));
+  // Each channel role polls the task queue of the same name with its provider's rate; its
+  // send function is present (checked against ROLE_ACTIVITIES above).
+  for (const role of ['email', 'sms', 'letter', 'agency'] as const) {
+    if (!roles.has(role)) continue;
+    const acts = Object.fromEntries(ROLE_ACTIVITIES[role].map((name) => [name, a[name]])) as Record<string, (arg: never) => Promise<unknown>>;
+    workers.push(channel(TaskQueues[role], opts.rates[role], acts));
+  }
   return Promise.all(workers);
 }
 

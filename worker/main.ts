@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../config/index';
 import { connectWorkerConnection } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
-import { createDunningWorkers, workflowBundleFile } from './create-worker';
+import { activitiesForRoles, createDunningWorkers, workflowBundleFile } from './create-worker';
 import type { Worker } from '@temporalio/worker';
 import { setInvoiceStageSource } from '../observability/metrics';
 import { installWorkerRuntime } from '../observability/runtime';
@@ -33,11 +33,7 @@ export async function startWorkers(opts: {
   // the workflows), so that summing over worker instances does not count invoices twice.
   if (roles.includes('workflows')) setInvoiceStageSource(prisma);
   const connection = await connectWorkerConnection(config);
-  // Channel modules (pdfkit, Twilio, nodemailer) are imported only by a process that sends.
-  const sends = roles.some((r) => r !== 'workflows');
-  const activities = sends
-    ? (await import('../activities/index')).createActivities({ prisma, config })
-    : (await import('../activities/local')).createLocalActivities({ prisma });
+  const activities = await activitiesForRoles(roles, { prisma, config });
   const workers = await createDunningWorkers({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
