@@ -1,0 +1,198 @@
+// Renders one message (email, SMS, letter body) from a template of a language file. Pure: no
+// I/O, no clock (asOf is an argument).
+import { formatMoney, localeFor } from '../money';
+import { addDays } from '../dates';
+import type { InvoiceSnapshot, Language, PenaltyResult, PostalAddress } from '../types';
+import { en } from './en';
+import { fr } from './fr';
+import { hasTemplate, TEMPLATE_CHANNELS, TEMPLATE_IDS, type LanguageFiles, type LanguagePack, type TemplateChannel, type TemplateText } from './types';
+
+// A new language is one more file here and one more member of `Language`.
+const LANGUAGES: LanguageFiles = { fr, en };
+export const TEMPLATE_LANGUAGES = Object.keys(LANGUAGES) as readonly Language[];
+
+/** Days a formal notice gives the debtor when the caller passes no explicit deadline. */
+export const DEFAULT_DEADLINE_DAYS = 8;
+/** Hard limit for SMS bodies (two concatenated segments). */
+export const SMS_MAX_LENGTH = 320;
+
+export interface RenderArgs {
+  templateId: string;
+  channel: TemplateChannel;
+  language: Language;
+  invoice: InvoiceSnapshot;
+  /** Current remaining balance (after partial payments), minor units. */
+  balanceMinor: number;
+  penalties?: PenaltyResult;
+  /** YYYY-MM-DD: the day the message is written. */
+  asOf: string;
+  creditor: { name: string; email?: string; phone?: string; address?: PostalAddress };
+  /** YYYY-MM-DD; defaults to asOf + 8 days. */
+  deadline?: string;
+  /** For plan-confirmed: the agreed instalments. */
+  plan?: { instalments: Array<{ dueDate: string; amountMinor: number }> };
+}
+
+export interface RenderedMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+type Block = { kind: 'p'; text: string } | { kind: 'list'; items: string[] } | { kind: 'link'; label: string; href: string };
+
+type Vars = Record<string, string>;
+
+function fill(template: string, vars: Vars): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => {
+    const value = vars[key];
+    if (value === undefined) throw new Error(`Template placeholder {${key}} has no value`);
+    return value;
+  });
+}
+
+export function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+function toText(blocks: Block[]): string {
+  return blocks
+    .map((b) => (b.kind === 'p' ? b.text : b.kind === 'list' ? b.items.map((i) => `- ${i}`).join('\n') : `${b.label} ${b.href}`))
+    .join('\n\n');
+}
+
+function toHtml(blocks: Block[], language: Language): string {
+  const inline = (s: string) => escapeHtml(s).replace(/\n/g, '<br>');
+  const body = blocks.map((b) => {
+    if (b.kind === 'p') return `<p>${inline(b.text)}</p>`;
+    if (b.kind === 'list') return `<ul>${b.items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
+    // Only http(s) links become anchors; anything else is shown as text.
+    const link = /^https?:\/\//i.test(b.href)
+      ? `<a href="${escapeHtml(b.href)}">${escapeHtml(b.href)}</a>`
+      : escapeHtml(b.href);
+    return `<p>${inline(b.label)} ${link}</p>`;
+  });
+  return `<div lang="${language}">\n${body.join('\n')}\n</div>`;
+}
+
+function lookup(templateId: string, language: string): { text: TemplateText; pack: LanguagePack } {
+  if (!hasTemplate(templateId)) {
+    throw new Error(`Unknown template ${JSON.stringify(templateId)}; known: ${TEMPLATE_IDS.join(', ')}`);
+  }
+  if (!Object.prototype.hasOwnProperty.call(LANGUAGES, language)) {
+    throw new Error(`No template ${JSON.stringify(templateId)} in language ${JSON.stringify(language)}`);
+  }
+  const lang = language as Language;
+  return { text: LANGUAGES[lang].templates[templateId], pack: LANGUAGES[lang].pack };
+}
+
+function buildVars(args: RenderArgs, pack: LanguagePack): Vars {
+  const { invoice, creditor, language } = args;
+  const fmt = (minor: number) => formatMoney({ amountMinor: minor, currency: invoice.currency }, language);
+  const penaltiesTotal = args.penalties?.totalMinor ?? 0;
+  const contactKey = creditor.email && creditor.phone ? 'both' : creditor.email ? 'email' : creditor.phone ? 'phone' : 'none';
+  const base: Vars = { email: creditor.email ?? '', phone: creditor.phone ?? '' };
+  return {
+    customerName: invoice.customer.name,
+    creditorName: creditor.name,
+    number: invoice.number,
+    issueDate: pack.formatDate(invoice.issueDate),
+    dueDate: pack.formatDate(invoice.dueDate),
+    asOf: pack.formatDate(args.asOf),
+    deadline: pack.formatDate(args.deadline ?? addDays(args.asOf, DEFAULT_DEADLINE_DAYS)),
+    balance: fmt(args.balanceMinor),
+    invoiceTotal: fmt(invoice.amountMinor),
+    interest: fmt(args.penalties?.interestMinor ?? 0),
+    indemnity: fmt(args.penalties?.indemnityMinor ?? 0),
+    totalClaim: fmt(args.balanceMinor + penaltiesTotal),
+    contact: fill(pack.contact[contactKey], base),
+    smsContact: creditor.phone ?? creditor.email ?? '',
+    link: invoice.paymentLink ?? '',
+  };
+}
+
+function penaltyBlocks(args: RenderArgs, pack: LanguagePack, vars: Vars): Block[] {
+  const b2b = args.invoice.customer.kind === 'B2B';
+  const p = args.penalties;
+  if (!p || p.totalMinor <= 0) return b2b ? [{ kind: 'p', text: pack.penalties.b2bReminder }] : [];
+  const rate = new Intl.NumberFormat(localeFor(args.language), {
+    style: 'percent',
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 4,
+  });
+  const blocks: Block[] = [];
+  if (p.lines.length > 0) {
+    blocks.push({ kind: 'p', text: fill(b2b ? pack.penalties.b2bIntro : pack.penalties.b2cIntro, vars) });
+    blocks.push({
+      kind: 'list',
+      items: p.lines.map((line) =>
+        fill(pack.penalties.line, {
+          from: pack.formatDate(line.from),
+          to: pack.formatDate(line.to),
+          days: pack.days(line.days),
+          dayCount: String(line.days),
+          lineBalance: formatMoney({ amountMinor: line.balanceMinor, currency: p.currency }, args.language),
+          rate: rate.format(line.ratePercent / 100),
+          lineInterest: formatMoney({ amountMinor: line.interestMinor, currency: p.currency }, args.language),
+        }),
+      ),
+    });
+  }
+  if (p.indemnityMinor > 0) blocks.push({ kind: 'p', text: fill(pack.penalties.indemnity, vars) });
+  blocks.push({ kind: 'p', text: fill(pack.penalties.total, vars) });
+  return blocks;
+}
+
+function renderSms(text: TemplateText, pack: LanguagePack, vars: Vars): string {
+  const core = fill(text.sms, vars);
+  const link = vars.link && text.smsLink !== false ? ` ${fill(pack.sms.pay, vars)}` : '';
+  const contact = vars.smsContact ? ` ${fill(pack.sms.contact, { contact: vars.smsContact })}` : '';
+  if ((core + link + contact).length <= SMS_MAX_LENGTH) return core + link + contact;
+  if ((core + link).length <= SMS_MAX_LENGTH) return core + link;
+  // Keep the link whole; shorten the sentence.
+  return `${core.slice(0, Math.max(0, SMS_MAX_LENGTH - link.length - 1))}…${link}`.slice(0, SMS_MAX_LENGTH);
+}
+
+/** Renders one message. Throws an Error naming an unknown templateId, language or channel. */
+export function renderMessage(args: RenderArgs): RenderedMessage {
+  const { text, pack } = lookup(args.templateId, args.language);
+  if (!TEMPLATE_CHANNELS.includes(args.channel)) {
+    throw new Error(`Template ${JSON.stringify(args.templateId)} has no channel ${JSON.stringify(args.channel)}`);
+  }
+  const vars = buildVars(args, pack);
+  if (args.channel === 'sms') return { subject: '', text: renderSms(text, pack, vars), html: '' };
+
+  const kind = args.channel === 'letter' ? 'letter' : 'email';
+  const s = pack.summary;
+  const blocks: Block[] = [
+    { kind: 'p', text: fill(pack.greeting[kind], vars) },
+    ...text.intro.map((t): Block => ({ kind: 'p', text: fill(t, vars) })),
+  ];
+  if (text.instalments && args.plan && args.plan.instalments.length > 0) {
+    blocks.push({
+      kind: 'list',
+      items: args.plan.instalments.map((i) =>
+        fill(pack.instalment, {
+          date: pack.formatDate(i.dueDate),
+          amount: formatMoney({ amountMinor: i.amountMinor, currency: args.invoice.currency }, args.language),
+        }),
+      ),
+    });
+  }
+  blocks.push({
+    kind: 'list',
+    items: [s.invoice, s.issued, s.due, text.summary === 'paid' ? s.paid : s.balance].map((t) => fill(t, vars)),
+  });
+  if (text.penalties) blocks.push(...penaltyBlocks(args, pack, vars));
+  if (vars.link && text.summary !== 'paid') blocks.push({ kind: 'link', label: pack.payOnline, href: vars.link });
+  for (const c of text.consequences ?? []) blocks.push({ kind: 'p', text: fill(c, vars) });
+  blocks.push({ kind: 'p', text: fill(pack[text.outro], vars) });
+  blocks.push({ kind: 'p', text: fill(pack.signOff[kind], vars) });
+
+  return { subject: fill(text.subject, vars), text: toText(blocks), html: toHtml(blocks, args.language) };
+}

@@ -1,0 +1,72 @@
+// The shapes every language file fills in: the template ids, one template's text, and a
+// language pack (the phrases shared by all templates of a language).
+import type { Language } from '../types';
+
+export const TEMPLATE_IDS = [
+  'courtesy',
+  'reminder-1',
+  'reminder-2',
+  'formal-notice',
+  'final-notice',
+  'agency-handover',
+  'receipt',
+  'plan-confirmed',
+  'plan-breached',
+] as const;
+export type TemplateId = (typeof TEMPLATE_IDS)[number];
+export type TemplateChannel = 'email' | 'sms' | 'letter';
+export const TEMPLATE_CHANNELS: readonly TemplateChannel[] = ['email', 'sms', 'letter'];
+
+export function hasTemplate(id: string): id is TemplateId {
+  return (TEMPLATE_IDS as readonly string[]).includes(id);
+}
+
+export interface TemplateText {
+  subject: string;
+  /** Paragraphs after the greeting. */
+  intro: string[];
+  /** Invoice summary shows the remaining balance (default) or the invoice total (receipt). */
+  summary?: 'balance' | 'paid';
+  /** List the instalments of `plan` after the intro. */
+  instalments?: boolean;
+  /** Show the late-interest computation and the indemnity (or, B2B without figures, the legal reminder). */
+  penalties?: boolean;
+  /** Polite statement of consequences (formal steps). */
+  consequences?: string[];
+  /** Closing offer: help with difficulties, or just questions. */
+  outro: 'help' | 'questions';
+  sms: string;
+  /** Append the payment link to the SMS (default true). */
+  smsLink?: boolean;
+}
+
+export interface LanguagePack {
+  formatDate: (isoDate: string) => string;
+  greeting: { email: string; letter: string };
+  signOff: { email: string; letter: string };
+  summary: { invoice: string; issued: string; due: string; balance: string; paid: string };
+  payOnline: string;
+  help: string;
+  questions: string;
+  contact: { email: string; phone: string; both: string; none: string };
+  days: (n: number) => string;
+  penalties: {
+    b2bIntro: string;
+    b2cIntro: string;
+    line: string;
+    indemnity: string;
+    total: string;
+    b2bReminder: string;
+  };
+  instalment: string;
+  sms: { pay: string; contact: string };
+}
+
+/** One language file: its pack and the text of every template. */
+export interface LanguageTemplates {
+  pack: LanguagePack;
+  templates: Record<TemplateId, TemplateText>;
+}
+
+/** Type-level reminder that `Language` and the language files agree. */
+export type LanguageFiles = Record<Language, LanguageTemplates>;
