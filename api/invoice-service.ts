@@ -277,6 +277,8 @@ type RawRow = Record<string, unknown>;
 const str = (v: unknown) => v as string;
 const optStr = (v: unknown) => (v ?? null) as string | null;
 const instant = (v: unknown) => new Date(v as string);
+const optInstant = (v: unknown) => (v == null ? null : instant(v));
+const optInt = (v: unknown) => (v == null ? null : Number(v));
 /** DATE columns come back as "YYYY-MM-DD"; Prisma's own reads give UTC midnight. */
 const day = (v: unknown) => dayToDate(v as string);
 
@@ -319,6 +321,23 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
     country: str(r.country),
     language: str(r.language),
     timeZone: str(r.timeZone),
+    preferredChannels: (r.preferredChannels ?? []) as string[],
+    doNotSms: Boolean(r.doNotSms),
+    doNotCall: Boolean(r.doNotCall),
+    tags: (r.tags ?? []) as string[],
+    paymentTermDays: optInt(r.paymentTermDays),
+    paymentTermAgreedBy: optStr(r.paymentTermAgreedBy),
+    paymentTermAgreedAt: optInstant(r.paymentTermAgreedAt),
+    gracePeriodDays: optInt(r.gracePeriodDays),
+    gracePeriodAgreedBy: optStr(r.gracePeriodAgreedBy),
+    gracePeriodAgreedAt: optInstant(r.gracePeriodAgreedAt),
+    agreedPolicyId: optStr(r.agreedPolicyId),
+    agreedPolicyAgreedBy: optStr(r.agreedPolicyAgreedBy),
+    agreedPolicyAgreedAt: optInstant(r.agreedPolicyAgreedAt),
+    earlyPaymentDiscountBps: optInt(r.earlyPaymentDiscountBps),
+    earlyPaymentDiscountDays: optInt(r.earlyPaymentDiscountDays),
+    earlyPaymentDiscountAgreedBy: optStr(r.earlyPaymentDiscountAgreedBy),
+    earlyPaymentDiscountAgreedAt: optInstant(r.earlyPaymentDiscountAgreedAt),
     createdAt: instant(r.createdAt),
     updatedAt: instant(r.updatedAt),
   };

@@ -4,7 +4,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client';
 
-export { PrismaClient, Prisma, $Enums, CustomerKind, CommunicationStatus } from './generated/client';
+export { PrismaClient, Prisma, $Enums, CustomerKind, CommunicationStatus, ContactRole, CallOutcomeKind } from './generated/client';
 export type {
   Customer,
   Invoice,
@@ -14,6 +14,9 @@ export type {
   WebhookDelivery,
   UnmatchedPayment,
   ApiKey,
+  CustomerContact,
+  Note,
+  CallOutcome,
 } from './generated/client';
 
 export interface CreatePrismaOptions {
