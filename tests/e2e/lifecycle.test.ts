@@ -105,6 +105,7 @@ describe('invoiceDunning on the real dev server (second-scale policy)', () => {
       const st = await handle.query(statusQuery);
       expect(st.policy).toEqual({ id: 'e2e-fast', version: 2 });
       expect([...new Set(doubles.sent.map((s) => s.stepId))]).toEqual(['courtesy', 'reminder-2']);
+      await record('migrate-policy', handle.workflowId);
       await handle.terminate('test over');
     } finally {
       await worker.stop();

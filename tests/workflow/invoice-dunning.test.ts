@@ -8,12 +8,15 @@ import { FR_B2B_DEFAULT, TEN_TWENTY } from '../../domain/policy';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
 import { workflowBundle } from '../../worker/create-worker';
 import {
+  agencyOutcomeSignal,
   cancelInvoiceSignal,
   openDisputeSignal,
+  pauseSignal,
   paymentReceivedSignal,
   proposeInstalmentPlanUpdate,
   recordPromiseToPayUpdate,
   resolveDisputeSignal,
+  resumeSignal,
   statusQuery,
   workflowIdFor,
 } from '../../workflows/messages';
@@ -44,6 +47,8 @@ afterAll(async () => {
 });
 
 const DAY = 86_400_000;
+/** With RECORD_HISTORIES=1, the run joins the replay corpus (tests/replay). */
+const record = (name: string, handle: { workflowId: string }, runId?: string) => recordHistory(env.client, name, handle.workflowId, runId);
 
 async function start(opts: {
   policy?: DunningPolicy;
@@ -120,6 +125,7 @@ describe('invoiceDunning (time skipping)', () => {
       expectInSendWindow(courtesy.at);
       expect(DateTime.fromISO(courtesy.at, { zone: 'Europe/Paris' }).toISODate()! >= DateTime.fromISO(invoice.dueDate).minus({ days: 3 }).toISODate()!).toBe(true);
       expect(courtesy.idempotencyKey).toBe(`invoice-${invoice.number}/courtesy/email`);
+      await record('paid-before-due', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -138,6 +144,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect((await handle.result()).outcome).toBe('paid');
       expect(steps(doubles)).toEqual(['courtesy/email', 'reminder-1/email', 'receipt/email']);
       for (const s of doubles.sent) expectInSendWindow(s.at);
+      await record('paid-after-reminder-1-phone-task', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -159,6 +166,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(r1?.penaltiesMinor, 'late interest + €40 indemnity accrue after the due date').toBeGreaterThan(4000);
       await handle.signal(paymentReceivedSignal, pay('p2', 70_000));
       expect(await handle.result()).toEqual({ outcome: 'paid', balanceMinor: 0 });
+      await record('partial-payment-duplicate-signal', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -178,6 +186,7 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(paymentReceivedSignal, pay('i2', 50_000));
       expect((await handle.result()).outcome).toBe('paid');
       expect(steps(doubles)).toEqual([expect.stringMatching(/^plan-confirmed-\d+\/email$/), 'receipt/email']);
+      await record('plan-met', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -204,6 +213,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(st.nextAction?.stepId).toBe('reminder-2');
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       expect((await handle.result()).outcome).toBe('written-off');
+      await record('plan-breached', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -233,6 +243,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(st.timeline.map((t) => t.type)).not.toContain('plan-agreed');
       await handle.signal(cancelInvoiceSignal, { reason: 'issued-in-error' });
       expect((await handle.result()).outcome).toBe('cancelled');
+      await record('plan-rejected', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -248,6 +259,7 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(paymentReceivedSignal, pay('p', 100_000));
       expect((await handle.result()).outcome).toBe('paid');
       expect(steps(doubles)).toEqual(['receipt/email']);
+      await record('promise-kept', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -267,6 +279,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(Date.parse(doubles.sent[0].at)).toBeGreaterThan(startedAt + 27 * DAY);
       await handle.signal(cancelInvoiceSignal, { reason: 'credit-note' });
       expect((await handle.result()).outcome).toBe('cancelled');
+      await record('promise-broken', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -285,6 +298,7 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       expect(await handle.result()).toEqual({ outcome: 'written-off', balanceMinor: 100_000 });
       expect(steps(doubles)).toEqual(['reminder-1/email']);
+      await record('dispute-resolved-creditor', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -297,6 +311,7 @@ describe('invoiceDunning (time skipping)', () => {
       await handle.signal(resolveDisputeSignal, { outcome: 'credit-note', creditNoteMinor: 100_000 });
       expect((await handle.result()).outcome).toBe('cancelled');
       expect(steps(doubles)).toEqual([]);
+      await record('dispute-credit-note', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -330,6 +345,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(st.penalties?.indemnityMinor).toBe(4000);
       await handle.signal(paymentReceivedSignal, pay('late', 100_000));
       expect((await handle.result()).outcome).toBe('paid');
+      await record('agency-handover-then-paid', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -340,6 +356,7 @@ describe('invoiceDunning (time skipping)', () => {
     try {
       await env.sleep(120 * DAY);
       expect(await handle.result()).toEqual({ outcome: 'agency-closed', balanceMinor: 100_000 });
+      await record('agency-listening-closed', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -357,6 +374,7 @@ describe('invoiceDunning (time skipping)', () => {
       expect(st.timeline.filter((t) => t.type === 'send-failed').map((t) => t.detail?.stepId)).toEqual(['courtesy', 'reminder-1', 'reminder-2', 'formal-notice']);
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       await handle.result();
+      await record('fallback-email-to-letter', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -383,6 +401,65 @@ describe('invoiceDunning (time skipping)', () => {
       await env.client.workflow.getHandle(handle.workflowId).signal(paymentReceivedSignal, pay('c', 80_000));
       expect((await env.client.workflow.getHandle(handle.workflowId).result()).outcome).toBe('paid');
       expect(steps(doubles).filter((s) => s.startsWith('reminder'))).toEqual(['reminder-1/email', 'reminder-2/email']);
+      await record('continue-as-new-run-1', handle, handle.firstExecutionRunId);
+      await record('continue-as-new', handle);
+    } finally {
+      await cleanup(handle, worker);
+    }
+  });
+
+  it('a pause without an end holds until resumed; a pause with an end expires by itself', async () => {
+    const { handle, doubles, worker } = await start({ dueInDays: 10 });
+    try {
+      await handle.signal(pauseSignal, { reason: 'customer in hospital' });
+      await env.sleep(40 * DAY);
+      expect(steps(doubles)).toEqual([]);
+      expect((await handle.query(statusQuery)).holding).toMatchObject({ kind: 'pause', reason: 'customer in hospital' });
+      await handle.signal(resumeSignal, { note: 'back' });
+      await env.sleep(4 * DAY);
+      expect(steps(doubles)).toEqual(['reminder-1/email']);
+      const until = parisDatePlus(await env.currentTimeMs(), 10);
+      await handle.signal(pauseSignal, { reason: 'customer on holiday', until });
+      expect((await handle.query(statusQuery)).holding?.kind).toBe('pause');
+      await env.sleep(12 * DAY);
+      const st = await handle.query(statusQuery);
+      expect(st.timeline.map((t) => t.type)).toEqual(expect.arrayContaining(['paused', 'resumed', 'pause-expired']));
+      expect(st.holding).toBeUndefined();
+      await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
+      expect((await handle.result()).outcome).toBe('written-off');
+      await record('pause-resume-and-expiry', handle);
+    } finally {
+      await cleanup(handle, worker);
+    }
+  });
+
+  it('the agency reports a partial recovery then the file closed as recovered: the balance drops, the invoice closes as recovered', async () => {
+    const { handle, doubles, worker } = await start({});
+    try {
+      await env.sleep(85 * DAY);
+      expect(steps(doubles)).toContain('agency-handover/agency');
+      await handle.signal(agencyOutcomeSignal, { status: 'partially-recovered', amountRecoveredMinor: 30_000 });
+      expect((await handle.query(statusQuery)).balanceMinor).toBe(70_000);
+      // The agency settles the rest with the customer itself (a discount, its fee): no amount reported.
+      await handle.signal(agencyOutcomeSignal, { status: 'recovered', note: 'settled' });
+      expect(await handle.result()).toEqual({ outcome: 'agency-recovered', balanceMinor: 70_000 });
+      await record('agency-recovered', handle);
+    } finally {
+      await cleanup(handle, worker);
+    }
+  });
+
+  it('imported late: the steps already past are skipped but the latest, which goes out at once', async () => {
+    const { handle, doubles, worker } = await start({ dueInDays: -20 });
+    try {
+      await env.sleep(1 * DAY);
+      const st = await handle.query(statusQuery);
+      const skipped = st.timeline.filter((t) => t.type === 'step-skipped').map((t) => t.detail?.stepId);
+      expect(skipped).toEqual(['courtesy', 'reminder-1']);
+      expect(steps(doubles)).toEqual(['reminder-2/email', 'reminder-2/sms']);
+      await handle.signal(cancelInvoiceSignal, { reason: 'issued-in-error' });
+      expect((await handle.result()).outcome).toBe('cancelled');
+      await record('imported-late', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -432,6 +509,7 @@ describe('calendar edge cases (time skipping)', () => {
       expect(unavailable[0].detail).toMatchObject({ country: 'F1' });
       expect(doubles.sent.map((x) => x.stepId)).toEqual(expect.arrayContaining(['courtesy', 'reminder-1']));
       expect(st.outcome).toBeUndefined();
+      await record('holidays-unavailable', handle);
     } finally {
       await cleanup(handle, worker);
     }
@@ -454,6 +532,7 @@ describe('calendar edge cases (time skipping)', () => {
       expect(new Date(courtesy.at).getUTCHours()).toBe(8);
       await handle.signal(cancelInvoiceSignal, { reason: 'write-off' });
       await handle.result();
+      await record('dst-spring', handle);
     } finally {
       await cleanup(handle, worker);
     }
