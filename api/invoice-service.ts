@@ -23,7 +23,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Config } from '../config/index';
-import { TaskQueues } from '../activities/types';
 import { minorUnits } from '../domain/money';
 import { getBuiltinPolicy } from '../domain/policy';
 import { anchorInstant, calendarHolidays } from '../domain/schedule';
@@ -368,8 +367,13 @@ export interface ReconcileResult {
 /**
  * Finds running invoiceDunning workflows without an invoice row and recreates the row
  * from the workflow's memo. Safe to run at any time and concurrently with the API.
+ * `startedAfter` bounds the scan to workflows started since then (api/reconciler.ts);
+ * without it, every running invoice of the task queue is checked (`relance reconcile`).
  */
-export async function reconcileInvoices(deps: Pick<IssueDeps, 'prisma' | 'temporal'>): Promise<ReconcileResult> {
+export async function reconcileInvoices(
+  deps: Pick<IssueDeps, 'prisma' | 'temporal'>,
+  opts: { startedAfter?: Date } = {},
+): Promise<ReconcileResult> {
   const { prisma, temporal: t } = deps;
   const result: ReconcileResult = { scanned: 0, recreated: [] };
   const batch: IssueMemo[] = [];
@@ -393,12 +397,15 @@ export async function reconcileInvoices(deps: Pick<IssueDeps, 'prisma' | 'tempor
     }
     batch.length = 0;
   };
-  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+  // Only what can lack a row: this deployment's running invoices, started in the window.
+  // The server filters (TaskQueue and StartTime are built-in search attributes), so a
+  // run costs what it finds, not every workflow of the namespace.
+  const window = opts.startedAfter ? ` AND StartTime >= '${opts.startedAfter.toISOString()}'` : '';
+  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${t.taskQueue}'${window}`;
   await withDeadline(
     t,
     async () => {
       for await (const wf of t.client.workflow.list({ query, pageSize: 200 })) {
-        if (!wf.taskQueue.endsWith(TaskQueues.workflow)) continue;
         result.scanned++;
         const memo = wf.memo?.[MEMO_KEY] as IssueMemo | undefined;
         if (!memo?.invoice?.number) continue;

@@ -9,6 +9,8 @@ export interface ApiMetrics {
   invoicesIssued: Counter<'via'>;
   payments: Counter<'result' | 'source'>;
   webhooksRejected: Counter<'source' | 'reason'>;
+  reconcileRuns: Counter<'outcome'>;
+  reconcileRepaired: Counter;
   middleware: RequestHandler;
 }
 
@@ -42,6 +44,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): ApiMe
     labelNames: ['source', 'reason'] as const,
     registers: [registry],
   });
+  const reconcileRuns = new Counter({
+    name: 'relance_reconciler_runs_total',
+    help: 'Reconciler ticks of this process: ran (it held the interval), skipped (another process did), failed',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const reconcileRepaired = new Counter({
+    name: 'relance_reconciler_repaired_total',
+    help: 'Invoice rows the reconciler recreated behind running workflows',
+    registers: [registry],
+  });
   const middleware: RequestHandler = (req, res, next) => {
     const end = httpDuration.startTimer();
     res.on('finish', () => {
@@ -51,5 +64,5 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): ApiMe
     });
     next();
   };
-  return { registry, httpDuration, invoicesIssued, payments, webhooksRejected, middleware };
+  return { registry, httpDuration, invoicesIssued, payments, webhooksRejected, reconcileRuns, reconcileRepaired, middleware };
 }

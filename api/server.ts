@@ -1,6 +1,7 @@
-// The API process: connects to the database and Temporal, listens, reconciles invoice
-// rows periodically, and shuts down gracefully on SIGTERM/SIGINT: stop accepting, let
-// in-flight requests finish (up to API_SHUTDOWN_TIMEOUT_MS), then close connections.
+// The API process: connects to the database and Temporal, listens, takes its turn at
+// reconciling invoice rows (api/reconciler.ts: one run per interval for the deployment),
+// and shuts down gracefully on SIGTERM/SIGINT: stop accepting, let in-flight requests
+// finish (up to API_SHUTDOWN_TIMEOUT_MS), then close connections.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
@@ -10,7 +11,8 @@ import { loadConfig, type Config } from '../config/index';
 import { connectClient } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { createApp } from './app';
-import { reconcileInvoices } from './invoice-service';
+import { createMetrics } from './metrics';
+import { startReconciler } from './reconciler';
 
 export interface RunningApi {
   server: Server;
@@ -30,7 +32,8 @@ export async function startApi(opts: {
 }): Promise<RunningApi> {
   const { config, prisma, temporal } = opts;
   const log = opts.log ?? pino({ level: config.LOG_LEVEL, base: { service: 'relance-api' } });
-  const app = createApp({ prisma, temporal, config, log, workflowTaskQueue: opts.workflowTaskQueue });
+  const metrics = createMetrics();
+  const app = createApp({ prisma, temporal, config, log, metrics, workflowTaskQueue: opts.workflowTaskQueue });
   const server = app.listen(opts.port ?? config.API_PORT, opts.host ?? config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -41,22 +44,21 @@ export async function startApi(opts: {
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url }, 'Relance API listening');
 
-  let timer: NodeJS.Timeout | undefined;
-  if (config.API_RECONCILE_INTERVAL_SECONDS > 0) {
-    const gateway = { client: temporal, taskQueue: opts.workflowTaskQueue ?? TaskQueues.workflow, timeoutMs: config.API_TEMPORAL_TIMEOUT_MS };
-    const tick = () =>
-      reconcileInvoices({ prisma, temporal: gateway })
-        .then((r) => r.recreated.length && log.warn({ recreated: r.recreated }, 'invoice rows recreated from workflows'))
-        .catch((err: unknown) => log.warn({ err }, 'reconcile failed; will retry'));
-    timer = setInterval(tick, config.API_RECONCILE_INTERVAL_SECONDS * 1000);
-    timer.unref();
-    setTimeout(tick, 2_000).unref();
-  }
+  const reconciler =
+    config.API_RECONCILE_INTERVAL_SECONDS > 0
+      ? startReconciler({
+          prisma,
+          temporal: { client: temporal, taskQueue: opts.workflowTaskQueue ?? TaskQueues.workflow, timeoutMs: config.API_TEMPORAL_TIMEOUT_MS },
+          intervalSeconds: config.API_RECONCILE_INTERVAL_SECONDS,
+          metrics,
+          log,
+        })
+      : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
-      if (timer) clearInterval(timer);
+      reconciler?.stop();
       log.info('shutting down: no new connections, draining in-flight requests');
       const force = setTimeout(() => server.closeAllConnections(), config.API_SHUTDOWN_TIMEOUT_MS);
       force.unref();
