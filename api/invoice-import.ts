@@ -1,113 +1,38 @@
-// POST /v1/invoices/import: many invoices as CSV (text/csv), streamed through csv-parse;
-// each row is issued like POST /v1/invoices (same validation, idempotent on the number),
-// one after the other. Invalid rows are reported with their line number and the column
-// at fault; valid rows are imported. If Temporal or the database goes down midway the
-// import stops with 503 (the rows done so far are listed): re-uploading is safe.
+// POST /v1/invoices/import: a small CSV of invoices, issued while the client waits.
+// All or nothing: the whole file is decoded, parsed and validated first (api/csv-upload.ts);
+// one invalid row and nothing is issued (422 listing every refused row by line and column).
+// A valid file's rows are issued by issueInvoice, as POST /v1/invoices does (idempotent on
+// the number: a re-upload creates nothing twice). If Temporal or the database goes down
+// midway the import stops with 503 listing the rows done: re-uploading finishes it. Files
+// above IMPORT_SYNC_MAX_ROWS rows go to POST /v1/imports (a background job).
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { CsvError, parse } from 'csv-parse';
 import { Router } from 'express';
 import { z } from 'zod';
+import { decodeCsv, IMPORT_COLUMNS, invalidRowsProblem, mapWithConcurrency, parseByteLimit, parseCsv, readCsvBody, toColumns, validateRows } from './csv-upload';
 import { infrastructureFailure } from './infra-errors';
 import { issueInvoice } from './invoice-service';
 import type { InvoiceRouteDeps } from './invoices';
-import { fieldErrorsOf, nulCharacterPaths, Problem, problems, type FieldError } from './problem';
+import { Problem, problems, type FieldError } from './problem';
 import { defineRoute, jsonResponse, problemResponse } from './route';
-import { ImportResultSchema, IssueInvoiceRequestSchema } from './schemas';
+import { ImportResultSchema } from './schemas';
 
-/** CSV columns (header names are matched case-insensitively, ignoring spaces, "_" and "-"). */
-export const IMPORT_COLUMNS = [
-  'number',
-  'issue_date',
-  'due_date',
-  'due_at',
-  'amount',
-  'deposit',
-  'currency',
-  'payment_link',
-  'policy_id',
-  'customer_id',
-  'customer_name',
-  'customer_kind',
-  'customer_email',
-  'customer_phone',
-  'address_line1',
-  'address_line2',
-  'postal_code',
-  'city',
-  'customer_country',
-  'language',
-  'time_zone',
-] as const;
-type Column = (typeof IMPORT_COLUMNS)[number];
+export { IMPORT_COLUMNS, parseByteLimit } from './csv-upload';
 
-/** Body field → CSV column, to name the column in row errors. */
-const FIELD_TO_COLUMN: Record<string, Column> = {
-  number: 'number',
-  issueDate: 'issue_date',
-  dueDate: 'due_date',
-  dueAt: 'due_at',
-  amount: 'amount',
-  deposit: 'deposit',
-  currency: 'currency',
-  paymentLink: 'payment_link',
-  policyId: 'policy_id',
-  'customer.externalId': 'customer_id',
-  'customer.name': 'customer_name',
-  'customer.kind': 'customer_kind',
-  'customer.email': 'customer_email',
-  'customer.phone': 'customer_phone',
-  'customer.address.lines': 'address_line1',
-  'customer.address.lines.0': 'address_line1',
-  'customer.address.lines.1': 'address_line2',
-  'customer.address.postalCode': 'postal_code',
-  'customer.address.city': 'city',
-  'customer.address.country': 'customer_country',
-  'customer.country': 'customer_country',
-  'customer.language': 'language',
-  'customer.timeZone': 'time_zone',
-};
-const normaliseHeader = (h: string) => h.toLowerCase().replace(/[\s_-]/g, '');
-const HEADER_LOOKUP = new Map(IMPORT_COLUMNS.map((c) => [normaliseHeader(c), c]));
+export const CSV_QUERY = z.object({
+  delimiter: z
+    .enum([',', ';'])
+    .optional()
+    .openapi({ description: 'Field separator; default: the one the header row uses ("," or ";" as French spreadsheets write)' }),
+});
 
-function rowToRequest(row: Partial<Record<Column, string>>): unknown {
-  const v = (c: Column) => (row[c] === undefined || row[c] === '' ? undefined : row[c]);
-  const lines = [v('address_line1'), v('address_line2')].filter((l): l is string => !!l);
-  return {
-    number: v('number'),
-    issueDate: v('issue_date'),
-    dueDate: v('due_date'),
-    dueAt: v('due_at'),
-    amount: v('amount'),
-    deposit: v('deposit'),
-    currency: v('currency'),
-    paymentLink: v('payment_link'),
-    policyId: v('policy_id'),
-    customer: {
-      externalId: v('customer_id'),
-      name: v('customer_name'),
-      kind: v('customer_kind')?.toUpperCase(),
-      email: v('customer_email'),
-      phone: v('customer_phone'),
-      address:
-        lines.length || v('postal_code') || v('city')
-          ? { lines, postalCode: v('postal_code'), city: v('city'), country: v('customer_country') }
-          : undefined,
-      country: v('customer_country'),
-      language: v('language'),
-      timeZone: v('time_zone'),
-    },
-  };
-}
+export const CSV_FORMAT_DESCRIPTION =
+  `Header row with the columns ${IMPORT_COLUMNS.join(', ')} (case-insensitive, "_" optional; ` +
+  'address_line2, due_at, deposit, payment_link, policy_id, customer_email, customer_phone, language, time_zone optional). ' +
+  'UTF-8 (BOM accepted) unless the Content-Type declares another charset (`text/csv; charset=iso-8859-1`); ' +
+  'bytes that are not UTF-8 in an undeclared file are refused naming their lines. Separator "," or ";" (detected), ' +
+  'decimal comma accepted in amounts ("1 234,56"). The whole file is validated before any invoice is issued.';
 
-const toColumns = (errors: FieldError[]): FieldError[] =>
-  errors.map((e) => ({ field: FIELD_TO_COLUMN[e.field] ?? e.field, message: e.message }));
-
-export function parseByteLimit(limit: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
-  if (!m) throw new Error(`invalid size ${limit}`);
-  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
-  return Math.floor(Number(m[1]) * unit);
-}
+type RowResult = { line: number; number?: string; status: 'created' | 'existing' | 'error'; errors?: FieldError[] };
 
 export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, registry: OpenAPIRegistry): void {
   const { prisma, temporal, config, metrics } = deps;
@@ -117,108 +42,64 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
     method: 'post',
     path: '/v1/invoices/import',
     operationId: 'importInvoices',
-    summary: 'Issue many invoices from a CSV upload (streamed)',
+    summary: 'Issue a small CSV of invoices, all or nothing',
     description:
-      `Header row with the columns ${IMPORT_COLUMNS.join(', ')} (case-insensitive, "_" optional; ` +
-      'address_line2, due_at, deposit, payment_link, policy_id, customer_email, customer_phone optional). ' +
-      'Each row is issued like POST /v1/invoices (idempotent on the number). Rows with errors are reported ' +
-      'with their line number and column; the other rows are imported. UTF-8, with or without BOM; `?delimiter=;` for semicolon-separated files.',
+      `${CSV_FORMAT_DESCRIPTION} One invalid row and nothing is issued (422 naming every line and column). ` +
+      `Each row is issued like POST /v1/invoices (idempotent on the number). At most IMPORT_SYNC_MAX_ROWS (${config.IMPORT_SYNC_MAX_ROWS}) rows; ` +
+      'larger files: POST /v1/imports.',
     tags: ['invoices'],
-    query: z.object({
-      delimiter: z.enum([',', ';']).default(',').openapi({ description: 'Field separator (";" for French Excel exports)' }),
-    }),
+    query: CSV_QUERY,
     rawBody: {
       required: true,
       content: { 'text/csv': { schema: { type: 'string', example: `${IMPORT_COLUMNS.join(',')}\n` } } },
     },
     responses: {
-      200: jsonResponse('Per-row results', ImportResultSchema),
-      400: problemResponse('Malformed CSV (unbalanced quotes, missing header)'),
-      415: problemResponse('Not text/csv'),
+      200: jsonResponse('Every row issued (created, or existing with the same content)', ImportResultSchema),
+      400: problemResponse('Malformed CSV (unbalanced quotes, column count, missing columns), naming the line'),
+      413: problemResponse('File too large, or more rows than IMPORT_SYNC_MAX_ROWS (use POST /v1/imports)'),
+      415: problemResponse('Not text/csv, or an unknown charset'),
+      422: problemResponse('Invalid rows (every one, by line and column) or bytes that are not UTF-8; nothing imported'),
     },
     handler: async ({ req, res, query }) => {
-      if (!req.is('text/csv')) throw new Problem(415, 'Unsupported media type', 'Send the invoices as text/csv');
-      const declared = Number(req.get('content-length') ?? 0);
-      if (declared > maxBytes) throw new Problem(413, 'Payload too large', `The CSV exceeds ${config.API_IMPORT_LIMIT}`);
-      let received = 0;
-      let tooLarge = false;
-      let unknownColumns: string[] = [];
-      const parser = parse({
-        bom: true,
-        trim: true,
-        skip_empty_lines: true,
-        info: true,
-        delimiter: query.delimiter,
-        columns: (header: string[]) => {
-          unknownColumns = header.filter((h) => !HEADER_LOOKUP.has(normaliseHeader(h)));
-          return header.map((h) => HEADER_LOOKUP.get(normaliseHeader(h)) ?? h);
-        },
-      });
-      req.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > maxBytes && !tooLarge) {
-          tooLarge = true;
-          req.unpipe(parser);
-          parser.destroy(new Problem(413, 'Payload too large', `The CSV exceeds ${config.API_IMPORT_LIMIT}`));
-        }
-      });
-      req.pipe(parser);
-
-      const results: Array<{ line: number; number?: string; status: 'created' | 'existing' | 'error'; errors?: FieldError[] }> = [];
-      try {
-        for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-          const line = info.lines;
-          const number = typeof record.number === 'string' && record.number ? record.number : undefined;
-          // The database cannot store U+0000: refused here, before any workflow starts.
-          const nul = nulCharacterPaths(record);
-          if (nul.length) {
-            results.push({ line, number: number?.replace(/\u0000/g, ''), status: 'error', errors: nul.map((field) => ({ field, message: 'must not contain the NUL character (U+0000)' })) });
-            continue;
-          }
-          const parsed = IssueInvoiceRequestSchema.safeParse(rowToRequest(record));
-          if (!parsed.success) {
-            results.push({ line, number, status: 'error', errors: toColumns(fieldErrorsOf(parsed.error)) });
-            continue;
-          }
-          try {
-            const r = await issueInvoice({ prisma, temporal, config }, parsed.data);
-            if (r.created) metrics.invoicesIssued.inc({ via: 'import' });
-            results.push({ line, number, status: r.created ? 'created' : 'existing' });
-          } catch (err) {
-            if (err instanceof Problem && err.status < 500) {
-              results.push({ line, number, status: 'error', errors: toColumns(err.options.errors ?? [{ field: '(row)', message: err.detail ?? err.title }]) });
-              continue;
-            }
-            if (infrastructureFailure(err)) {
-              const p = problems.unavailable(infrastructureFailure(err) === 'temporal' ? 'Temporal' : 'The database');
-              throw new Problem(503, p.title, `${p.detail} (stopped at line ${line}; re-upload the file: rows are idempotent)`, {
-                ...p.options,
-                extra: { results },
-              });
-            }
-            throw err;
-          }
-        }
-      } catch (err) {
-        req.unpipe(parser);
-        req.resume();
-        if (err instanceof Problem) throw err;
-        const csvErr = err as { code?: string; message?: string; lines?: number };
-        // Not every csv-parse code has the CSV_ prefix (INVALID_OPENING_QUOTE has not).
-        if (err instanceof CsvError || (typeof csvErr.code === 'string' && csvErr.code.startsWith('CSV_'))) {
-          throw new Problem(400, 'Malformed CSV', csvErr.message, {
-            errors: [{ field: `line ${csvErr.lines ?? '?'}`, message: csvErr.message ?? 'malformed' }],
-          });
-        }
-        throw err;
+      const bytes = await readCsvBody(req, maxBytes, config.API_IMPORT_LIMIT);
+      const csv = parseCsv(decodeCsv(bytes, req.get('content-type')), query.delimiter);
+      if (csv.rows.length > config.IMPORT_SYNC_MAX_ROWS) {
+        throw new Problem(413, 'Payload too large', `${csv.rows.length} rows: more than ${config.IMPORT_SYNC_MAX_ROWS}; send the file to POST /v1/imports (a background job)`);
       }
+      const { valid, refused } = await validateRows(csv.rows, { prisma, config });
+      if (refused.length) throw invalidRowsProblem(csv.rows.length, refused);
+
+      const results: RowResult[] = [];
+      try {
+        await mapWithConcurrency(valid, config.IMPORT_CONCURRENCY, async (row) => {
+          try {
+            const r = await issueInvoice({ prisma, temporal, config }, row.request);
+            if (r.created) metrics.invoicesIssued.inc({ via: 'import' });
+            results.push({ line: row.line, number: row.number, status: r.created ? 'created' : 'existing' });
+          } catch (err) {
+            // Validated a moment ago: only a concurrent issue of the same number lands here.
+            if (!(err instanceof Problem) || err.status >= 500) throw err;
+            results.push({ line: row.line, number: row.number, status: 'error', errors: toColumns(err.options.errors ?? [{ field: 'number', message: err.detail ?? err.title }]) });
+          }
+        });
+      } catch (err) {
+        const infra = infrastructureFailure(err);
+        if (!infra) throw err;
+        const p = problems.unavailable(infra === 'temporal' ? 'Temporal' : 'The database');
+        results.sort((a, b) => a.line - b.line);
+        throw new Problem(503, p.title, `${p.detail} (${results.length} of ${valid.length} rows done; re-upload the file: rows are idempotent)`, {
+          ...p.options,
+          extra: { results },
+        });
+      }
+      results.sort((a, b) => a.line - b.line);
       const count = (s: string) => results.filter((r) => r.status === s).length;
       res.json({
         rows: results.length,
         created: count('created'),
         existing: count('existing'),
         failed: count('error'),
-        ...(unknownColumns.length ? { ignoredColumns: unknownColumns } : {}),
+        ...(csv.unknownColumns.length ? { ignoredColumns: csv.unknownColumns } : {}),
         results,
       });
     },

@@ -208,6 +208,7 @@ export const ImportResultSchema = z
     created: z.number().int(),
     existing: z.number().int(),
     failed: z.number().int(),
+    ignoredColumns: z.array(z.string()).optional().openapi({ description: 'Header columns that are not invoice columns' }),
     results: z.array(ImportRowResultSchema),
   })
   .openapi('ImportResult');

@@ -8,7 +8,7 @@
 // No worker polls the workflow queue: this measures the ingest path, not the workflows.
 //
 //   npm run bench:ingest -- [--count 2000] [--concurrency 16] [--rounds 4] [--csv-rows 10000]
-import { IMPORT_COLUMNS } from '../api/invoice-import';
+import { IMPORT_COLUMNS } from '../api/csv-upload';
 import { normaliseIssueRequest, startInvoiceWorkflow } from '../api/invoice-service';
 import type { IssueInvoiceRequest } from '../api/schemas';
 import { cpuSnapshot, dayPlus, flags, fmt, invoiceRequest, log, machineNote, pool, runBench, startStack, summary, table, verdict, type Stack } from './lib';

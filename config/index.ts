@@ -56,8 +56,14 @@ const EnvSchema = z.object({
   API_PORT: port(3000),
   PUBLIC_BASE_URL: optionalString.pipe(z.string().url().optional()),
   API_BODY_LIMIT: z.string().default('1mb'),
-  /** Largest CSV accepted by POST /v1/invoices/import (streamed; bytes or '20mb'). */
+  /** Largest CSV accepted by POST /v1/invoices/import and POST /v1/imports (bytes or '20mb'). */
   API_IMPORT_LIMIT: z.string().default('20mb'),
+  /** Most rows POST /v1/invoices/import issues while the client waits; larger files go to POST /v1/imports. */
+  IMPORT_SYNC_MAX_ROWS: z.coerce.number().int().min(1).default(500),
+  /** Rows of one import (synchronous or job) issued at the same time. */
+  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** How long an API process holds an import job without renewing it; a crashed process's job is taken over after it. */
+  IMPORT_JOB_LEASE_MS: z.coerce.number().int().min(500).default(30_000),
   /** Deadline of one API call to Temporal (start, signal, update, query), ms: past it → 503. */
   /** How long a valid API key is remembered by an API process (a revocation elsewhere takes up to this long); 0: look up every request. */
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),

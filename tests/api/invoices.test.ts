@@ -1,4 +1,4 @@
-// Issuing and reading invoices, ops actions and the CSV import, over HTTP against the
+// Issuing and reading invoices and ops actions (the CSV import: csv-import.test.ts), over HTTP against the
 // real database and a real Temporal dev server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FR_B2B_DEFAULT } from '../../domain/policy';
@@ -256,45 +256,5 @@ describe('ops actions', () => {
     const late = await h.request('POST', `${base}/pause`, { body: { reason: 'too late' } });
     expect(late.status).toBe(409);
     expect((await h.request('POST', `/v1/invoices/NOPE-1/pause`, { body: { reason: 'x' } })).status).toBe(404);
-  });
-});
-
-describe('POST /v1/invoices/import', () => {
-  it('imports valid rows and reports bad rows with their line numbers', async () => {
-    const n = `IMP-${Date.now().toString(36)}`;
-    const csv = [
-      'number,issue_date,due_date,amount,deposit,currency,customer_id,customer_name,customer_kind,customer_email,customer_phone,address_line1,postal_code,city,customer_country,language,time_zone',
-      `${n}-1,${daysFromToday(0)},${daysFromToday(30)},100.00,0,EUR,IMP-C1,Alpha SAS,B2B,a@alpha.example,,1 rue A,75001,Paris,FR,fr,Europe/Paris`,
-      `${n}-2,${daysFromToday(0)},${daysFromToday(30)},99.999,0,EUR,IMP-C2,"Beta, Gamma & Co",B2B,b@beta.example,,2 rue B,75002,Paris,FR,fr,Europe/Paris`,
-      `${n}-3,${daysFromToday(0)},${daysFromToday(30)},250.50,50,EUR,IMP-C3,Delta,B2C,d@delta.example,+33612345678,,,,FR,en,Mars/Olympus`,
-      '',
-      `${n}-4,${daysFromToday(0)},${daysFromToday(45)},80,0,EUR,IMP-C1,Alpha SAS,B2B,a@alpha.example,,1 rue A,75001,Paris,FR,fr,Europe/Paris`,
-    ].join('\n');
-    const r = await h.request('POST', '/v1/invoices/import', { raw: csv, headers: { 'content-type': 'text/csv' } });
-    expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ rows: 4, created: 2, existing: 0, failed: 2 });
-    expect(r.json.results).toEqual([
-      { line: 2, number: `${n}-1`, status: 'created' },
-      { line: 3, number: `${n}-2`, status: 'error', errors: [{ field: 'amount', message: expect.stringMatching(/decimals/) }] },
-      { line: 4, number: `${n}-3`, status: 'error', errors: [{ field: 'time_zone', message: expect.any(String) }] },
-      { line: 6, number: `${n}-4`, status: 'created' },
-    ]);
-    expect(await h.prisma.invoice.count({ where: { number: { startsWith: n } } })).toBe(2);
-
-    // Re-import: idempotent.
-    const again = await h.request('POST', '/v1/invoices/import', { raw: csv, headers: { 'content-type': 'text/csv' } });
-    expect(again.json).toMatchObject({ created: 0, existing: 2, failed: 2 });
-
-    // A NUL byte in a cell fails its row (naming the column) before its workflow starts.
-    const nulCsv = [csv.split('\n')[0], `${n}-5,${daysFromToday(0)},${daysFromToday(30)},100.00,0,EUR,IMP-C5,Eps\u0000ilon,B2B,e@eps.example,,5 rue E,75005,Paris,FR,fr,Europe/Paris`].join('\n');
-    const nulRow = await h.request('POST', '/v1/invoices/import', { raw: nulCsv, headers: { 'content-type': 'text/csv' } });
-    expect(nulRow.json).toMatchObject({ rows: 1, created: 0, failed: 1 });
-    expect(nulRow.json.results[0]).toMatchObject({ line: 2, status: 'error', errors: [{ field: 'customer_name', message: expect.stringMatching(/U\+0000/) }] });
-    await expect(h.client.workflow.getHandle(`invoice-${n}-5`).describe()).rejects.toThrow();
-
-    const notCsv = await h.request('POST', '/v1/invoices/import', { body: { number: 1 } });
-    expect(notCsv.status).toBe(415);
-    const broken = await h.request('POST', '/v1/invoices/import', { raw: 'number,amount\n"unclosed,1\n', headers: { 'content-type': 'text/csv' } });
-    expect(broken.status).toBe(400);
   });
 });
