@@ -11,6 +11,7 @@ import { pinoHttp } from 'pino-http';
 import { TaskQueues } from '../activities/types';
 import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
+import { auditRouter } from './audit';
 import { requireApiKey } from './auth';
 import { healthRouter } from './health';
 import { invoiceImportRoute } from './invoice-import';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(opsActionsRouter(routeDeps, registry));
   app.use(unmatchedPaymentsRouter(routeDeps, registry));
   app.use(reportsRouter(routeDeps, registry));
+  app.use(auditRouter(routeDeps, registry));
 
   app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
   app.use(problemErrorHandler(log));

@@ -8,6 +8,22 @@ import { problems } from './problem';
 
 export const API_KEY_PREFIX = 'rlk_';
 
+/**
+ * What a key may do, each role including the ones before it: viewer reads; collector also
+ * runs every ops action (issue, pause, payments, imports); admin also manages keys,
+ * policies and erasure. The same roles are meant for the cockpit's staff accounts.
+ */
+export const API_KEY_ROLES = ['viewer', 'collector', 'admin'] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
+export function roleAllows(held: ApiKeyRole, required: ApiKeyRole): boolean {
+  return API_KEY_ROLES.indexOf(held) >= API_KEY_ROLES.indexOf(required);
+}
+
+export function isApiKeyRole(v: string): v is ApiKeyRole {
+  return (API_KEY_ROLES as readonly string[]).includes(v);
+}
+
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
@@ -16,15 +32,17 @@ export interface CreatedApiKey {
   id: string;
   name: string;
   prefix: string;
+  role: ApiKeyRole;
   /** The secret: shown once, never stored. */
   key: string;
 }
 
-export async function createApiKey(prisma: PrismaClient, name: string): Promise<CreatedApiKey> {
+/** Default role admin: the callers that omit it are tests, benches and the dev launcher; the CLI always names one. */
+export async function createApiKey(prisma: PrismaClient, name: string, role: ApiKeyRole = 'admin'): Promise<CreatedApiKey> {
   const key = API_KEY_PREFIX + randomBytes(24).toString('base64url');
   const prefix = key.slice(0, API_KEY_PREFIX.length + 6);
-  const row = await prisma.apiKey.create({ data: { name, keyHash: hashApiKey(key), prefix } });
-  return { id: row.id, name: row.name, prefix, key };
+  const row = await prisma.apiKey.create({ data: { name, keyHash: hashApiKey(key), prefix, role } });
+  return { id: row.id, name: row.name, prefix, role, key };
 }
 
 export async function revokeApiKey(prisma: PrismaClient, idOrPrefix: string): Promise<number> {
@@ -40,6 +58,7 @@ export interface AuthenticatedKey {
   id: string;
   name: string;
   prefix: string;
+  role: ApiKeyRole;
 }
 
 /**
@@ -72,7 +91,7 @@ export function requireApiKey(prisma: PrismaClient, opts: { cacheSeconds?: numbe
         known.delete(keyHash);
         return next(problems.unauthorized('Unknown or revoked API key'));
       }
-      const key: AuthenticatedKey = { id: row.id, name: row.name, prefix: row.prefix };
+      const key: AuthenticatedKey = { id: row.id, name: row.name, prefix: row.prefix, role: row.role };
       if (ttlMs > 0) {
         if (known.size >= KNOWN_MAX) known.clear();
         known.set(keyHash, { key, until: Date.now() + ttlMs });
@@ -90,4 +109,27 @@ export function requireApiKey(prisma: PrismaClient, opts: { cacheSeconds?: numbe
       next(err);
     }
   };
+}
+
+/**
+ * 403 unless the request's key (set by requireApiKey) holds `role` or a higher one. The
+ * reason names both roles, so a caller knows which key to ask for.
+ */
+export function requireRole(role: ApiKeyRole): RequestHandler {
+  return (_req, res, next) => {
+    const key = res.locals.apiKey as AuthenticatedKey | undefined;
+    if (!key) return next(problems.unauthorized('Send an API key as "Authorization: Bearer <key>"'));
+    if (roleAllows(key.role, role)) return next();
+    next(
+      problems.forbidden(`This action needs the ${role} role; API key "${key.name}" (${key.prefix}) has the ${key.role} role`, {
+        requiredRole: role,
+        role: key.role,
+      }),
+    );
+  };
+}
+
+/** The authenticated key of a request (after requireApiKey). */
+export function actorOf(res: { locals: Record<string, unknown> }): AuthenticatedKey | undefined {
+  return res.locals.apiKey as AuthenticatedKey | undefined;
 }

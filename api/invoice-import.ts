@@ -42,6 +42,7 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
     method: 'post',
     path: '/v1/invoices/import',
     operationId: 'importInvoices',
+    role: 'collector',
     summary: 'Issue a small CSV of invoices, all or nothing',
     description:
       `${CSV_FORMAT_DESCRIPTION} One invalid row and nothing is issued (422 naming every line and column). ` +

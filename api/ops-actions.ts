@@ -16,6 +16,7 @@ import {
   resolveDisputeSignal,
   resumeSignal,
 } from '../workflows/messages';
+import { recordAudit, requestActor } from './audit';
 import { decimalField, type InvoiceWithCustomer } from './format';
 import { loadInvoice, type InvoiceRouteDeps } from './invoices';
 import { recordIncomingPayment } from './payments';
@@ -61,6 +62,7 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
       method: 'post',
       path: `${base}/${spec.path}`,
       operationId: spec.operationId,
+      role: 'collector',
       summary: spec.summary,
       tags,
       params: NumberParams,
@@ -74,6 +76,14 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
       handler: async ({ res, params, body }) => {
         const invoice = await loadInvoice(prisma, params.number);
         const result = await spec.forward(body, invoice);
+        // After the workflow accepted it: the log holds what happened, not what was tried.
+        await recordAudit(prisma, {
+          actor: requestActor(res),
+          action: `invoice.${spec.operationId}`,
+          targetType: 'invoice',
+          targetId: invoice.number,
+          detail: body as Record<string, unknown>,
+        });
         const ack = { invoiceNumber: invoice.number, action: spec.operationId };
         if (spec.kind === 'signal') res.status(202).json({ accepted: true, ...ack });
         else res.json({ ...ack, result });
@@ -87,6 +97,7 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
     method: 'post',
     path: `${base}/payments`,
     operationId: 'recordManualPayment',
+    role: 'collector',
     summary: 'Record a payment received outside the webhooks (bank transfer, cheque)',
     description:
       'Journaled as a Payment (source `manual`, external id = reference or a new id) before the workflow is ' +
@@ -112,6 +123,15 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
         currency: invoice.currency,
         receivedAt: body.receivedAt ? new Date(body.receivedAt) : new Date(),
       });
+      if (outcome.status !== 'duplicate') {
+        await recordAudit(prisma, {
+          actor: requestActor(res),
+          action: 'invoice.recordManualPayment',
+          targetType: 'invoice',
+          targetId: invoice.number,
+          detail: { ...body, paymentId: outcome.paymentId },
+        });
+      }
       res.status(outcome.status === 'duplicate' ? 200 : 201).json(outcome);
     },
   });

@@ -52,6 +52,7 @@ function slugOf(status: number): string {
   switch (status) {
     case 400: return 'bad-request';
     case 401: return 'unauthorized';
+    case 403: return 'forbidden';
     case 404: return 'not-found';
     case 409: return 'conflict';
     case 413: return 'payload-too-large';
@@ -75,6 +76,7 @@ export const problems = {
   field: (field: string, message: string) => problems.validation([{ field, message }]),
   unauthorized: (detail: string) =>
     new Problem(401, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer realm="relance"' } }),
+  forbidden: (detail: string, extra?: Record<string, unknown>) => new Problem(403, 'Forbidden', detail, { extra }),
   unavailable: (what: string) =>
     new Problem(503, 'Service unavailable', `${what} is unreachable; retry later (requests are idempotent)`, {
       headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },

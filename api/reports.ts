@@ -204,6 +204,7 @@ export function reportsRouter(deps: { prisma: PrismaClient }, registry: OpenAPIR
     method: 'get',
     path: '/v1/reports/aging',
     operationId: 'agingReport',
+    role: 'viewer',
     summary: 'Open balances by days past due (not due, 1–30, 31–60, 61–90, >90), per currency, minor units',
     tags,
     query: AgingQuery,
@@ -217,6 +218,7 @@ export function reportsRouter(deps: { prisma: PrismaClient }, registry: OpenAPIR
     method: 'get',
     path: '/v1/reports/dso',
     operationId: 'dsoReport',
+    role: 'viewer',
     summary: 'Days sales outstanding over a period, per currency',
     tags,
     query: DsoQuery,
@@ -231,6 +233,7 @@ export function reportsRouter(deps: { prisma: PrismaClient }, registry: OpenAPIR
     method: 'get',
     path: '/v1/reports/tracking-sheet.csv',
     operationId: 'trackingSheet',
+    role: 'viewer',
     summary: 'The tracking sheet: one row per invoice, chronological (CSV, UTF-8 with BOM)',
     description:
       'Columns: client, invoice number, invoice date, due date, amount, deposit, surcharge (penalties and ' +

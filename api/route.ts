@@ -4,13 +4,14 @@
 import type { OpenAPIRegistry, ResponseConfig, RouteConfig, ZodRequestBody } from '@asteasolutions/zod-to-openapi';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
+import { API_KEY_ROLES, requireRole, type ApiKeyRole } from './auth';
 import { fieldErrorsOf, PROBLEM_CONTENT_TYPE, problems, type FieldError } from './problem';
 import { ProblemSchema } from './schemas';
 
 type AnyObject = z.ZodType<Record<string, unknown>>;
 
 export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI template, e.g. /v1/invoices/{number}. */
   path: string;
   operationId: string;
@@ -19,6 +20,11 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   tags: string[];
   /** Document the bearer API key requirement (enforcement is the router's middleware). Default true. */
   auth?: boolean;
+  /**
+   * The least role an API key needs (viewer < collector < admin): enforced here (403 with
+   * the reason) and documented in the operation. Required whenever `auth` is on.
+   */
+  role?: ApiKeyRole;
   params?: P;
   query?: Q;
   body?: B;
@@ -58,8 +64,12 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
   spec: RouteSpec<P, Q, B>,
 ): void {
   const auth = spec.auth ?? true;
+  if (auth && !spec.role) throw new Error(`route ${spec.operationId}: an authenticated route names its role (viewer, collector or admin)`);
+  const role = auth ? spec.role : undefined;
+  const accepted = role ? API_KEY_ROLES.slice(API_KEY_ROLES.indexOf(role)) : [];
   const responses: RouteConfig['responses'] = { ...spec.responses };
   if (auth) responses['401'] ??= problemResponse('Missing, unknown or revoked API key');
+  if (role) responses['403'] ??= problemResponse(`The API key's role is below ${role}`);
   if (spec.params || spec.query || spec.body) responses['422'] ??= problemResponse('Validation failed');
   if (spec.body || spec.rawBody) responses['413'] ??= problemResponse('Request body too large');
   responses['503'] ??= problemResponse('Database or Temporal unreachable (Retry-After)');
@@ -70,9 +80,13 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
     path: spec.path,
     operationId: spec.operationId,
     summary: spec.summary,
-    description: spec.description,
+    description: role
+      ? [spec.description, `**Role:** ${accepted.join(' or ')} (an API key with a lower role gets 403).`].filter(Boolean).join('\n\n')
+      : spec.description,
     tags: spec.tags,
-    security: auth ? [{ apiKey: [] }] : [],
+    // OpenAPI 3.1 lets a non-OAuth requirement list role names: the least role it needs.
+    security: auth ? [{ apiKey: role ? [role] : [] }] : [],
+    ...(role ? { 'x-relance-role': role } : {}),
     request: {
       params: spec.params as never,
       query: spec.query as never,
@@ -83,7 +97,8 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
   });
 
   const expressPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
-  router[spec.method](expressPath, async (req, res, next) => {
+  const handlers = role ? [requireRole(role)] : [];
+  router[spec.method](expressPath, ...handlers, async (req, res, next) => {
     try {
       const errors: FieldError[] = [];
       const params = parse(spec.params, req.params, '', errors);

@@ -422,7 +422,7 @@ export function createRegistry(): OpenAPIRegistry {
   registry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
     scheme: 'bearer',
-    description: 'API key created with `npm run relance -- api-key create <name>`',
+    description: 'API key created with `npm run relance -- api-key create <name> --role <viewer|collector|admin>`; each operation names the least role it needs (x-relance-role)',
   });
   registry.register('Problem', ProblemSchema);
   return registry;

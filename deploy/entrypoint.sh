@@ -5,7 +5,7 @@
 #   api      the REST API (graceful on SIGTERM: drains in-flight requests, API_SHUTDOWN_TIMEOUT_MS)
 #   worker   the Temporal worker, the task queues of WORKER_ROLES (graceful on SIGTERM: drains
 #            in-flight activities, WORKER_SHUTDOWN_GRACE_MS)
-#   anything else is run as given (e.g. `npm run relance -- api-key create ops`)
+#   anything else is run as given (e.g. `npm run relance -- api-key create ops --role collector`)
 # api and worker are exec'd so that they, not a shell, receive the container's SIGTERM. They run
 # the compiled dist/ (npm run build:dist). The worker caps V8's young generation
 # (--max-semi-space-size=2, MB): ~35-65 MB less RSS for a worker holding cached workflows,

@@ -1,5 +1,6 @@
 // npm run relance -- <command>
-//   api-key create <name>        create an API key (the secret is printed once)
+//   api-key create <name> --role <viewer|collector|admin>
+//                                create an API key (the secret is printed once)
 //   api-key list                 list keys (prefix, name, created, last used, revoked)
 //   api-key revoke <id|prefix>   revoke a key
 //   unmatched [--all]            list unmatched payments (open ones by default)
@@ -10,7 +11,8 @@ import { loadConfig } from '../config/index';
 import { connectClient } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { TaskQueues } from '../activities/types';
-import { createApiKey, revokeApiKey } from '../api/auth';
+import { recordAudit } from '../api/audit';
+import { API_KEY_ROLES, createApiKey, isApiKeyRole, revokeApiKey } from '../api/auth';
 import { minorToDecimal } from '../api/format';
 import { invoiceTimeline } from '../api/invoices';
 import { reconcileInvoices } from '../api/invoice-service';
@@ -18,7 +20,9 @@ import { unmatchedDto } from '../api/payments';
 import { Problem } from '../api/problem';
 
 const USAGE = `usage: npm run relance -- <command>
-  api-key create <name>        create an API key (printed once)
+  api-key create <name> --role <viewer|collector|admin>
+                               create an API key (printed once): viewer reads, collector
+                               also runs ops actions, admin also keys, policies, erasure
   api-key list                 list API keys
   api-key revoke <id|prefix>   revoke an API key
   unmatched [--all]            list unmatched payments
@@ -38,10 +42,19 @@ function table(rows: Array<Record<string, unknown>>): void {
   for (const r of rows) console.log(line(cols.map((c) => String(r[c] ?? ''))));
 }
 
-async function apiKey(prisma: PrismaClient, [sub, arg]: string[]): Promise<number> {
+const CLI_ACTOR = { system: 'cli' };
+
+async function apiKey(prisma: PrismaClient, [sub, arg, ...opts]: string[]): Promise<number> {
   if (sub === 'create' && arg) {
-    const k = await createApiKey(prisma, arg);
-    console.log(`API key "${k.name}" created (id ${k.id}, prefix ${k.prefix}). Store it now, it is not shown again:`);
+    const roleAt = opts.indexOf('--role');
+    const role = roleAt >= 0 ? opts[roleAt + 1] : undefined;
+    if (!role || !isApiKeyRole(role)) {
+      console.error(`api-key create needs --role ${API_KEY_ROLES.join('|')}${role ? ` (not "${role}")` : ''}`);
+      return 2;
+    }
+    const k = await createApiKey(prisma, arg, role);
+    await recordAudit(prisma, { actor: CLI_ACTOR, action: 'apiKey.create', targetType: 'apiKey', targetId: k.id, detail: { name: k.name, prefix: k.prefix, role } });
+    console.log(`API key "${k.name}" (${k.role}) created (id ${k.id}, prefix ${k.prefix}). Store it now, it is not shown again:`);
     console.log(k.key);
     return 0;
   }
@@ -52,6 +65,7 @@ async function apiKey(prisma: PrismaClient, [sub, arg]: string[]): Promise<numbe
         id: k.id,
         prefix: k.prefix,
         name: k.name,
+        role: k.role,
         created: k.createdAt.toISOString(),
         lastUsed: k.lastUsedAt?.toISOString() ?? '',
         revoked: k.revokedAt?.toISOString() ?? '',
@@ -61,6 +75,7 @@ async function apiKey(prisma: PrismaClient, [sub, arg]: string[]): Promise<numbe
   }
   if (sub === 'revoke' && arg) {
     const n = await revokeApiKey(prisma, arg);
+    if (n) await recordAudit(prisma, { actor: CLI_ACTOR, action: 'apiKey.revoke', targetType: 'apiKey', targetId: arg, detail: { revoked: n } });
     console.log(n ? `revoked ${n} key(s)` : 'no active key matches');
     return n ? 0 : 1;
   }

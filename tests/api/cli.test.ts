@@ -37,7 +37,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string }> {
 
 describe('relance CLI', () => {
   it('creates API keys stored only as their sha256, lists and revokes them', async () => {
-    const created = await run('api-key', 'create', 'billing-system');
+    const created = await run('api-key', 'create', 'billing-system', '--role', 'collector');
     expect(created.code).toBe(0);
     const key = created.out.split('\n').pop()!;
     expect(key).toMatch(/^rlk_[A-Za-z0-9_-]{32}$/);

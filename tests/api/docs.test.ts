@@ -134,6 +134,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/reports/aging',
         'GET /v1/reports/dso',
         'GET /v1/reports/tracking-sheet.csv',
+        'GET /v1/audit',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',
@@ -142,7 +143,19 @@ describe('GET /openapi.json', () => {
     );
     // Webhooks and operations need no API key; everything else does.
     expect(doc.paths['/v1/webhooks/stripe'].post.security).toEqual([]);
-    expect(doc.paths['/v1/invoices'].post.security).toEqual([{ apiKey: [] }]);
+    expect(doc.paths['/v1/invoices'].post.security).toEqual([{ apiKey: ['collector'] }]);
+    // Every operation behind a key names its least role and answers 403 below it.
+    for (const [path, ops] of Object.entries<Json>(doc.paths)) {
+      for (const [method, op] of Object.entries<Json>(ops)) {
+        if (!op.security?.length) continue;
+        expect(['viewer', 'collector', 'admin'], `${method} ${path}`).toContain(op['x-relance-role']);
+        expect(op.security).toEqual([{ apiKey: [op['x-relance-role']] }]);
+        expect(op.responses['403'], `${method} ${path}`).toBeDefined();
+      }
+    }
+    expect(doc.paths['/v1/invoices/{number}/pause'].post['x-relance-role']).toBe('collector');
+    expect(doc.paths['/v1/invoices/{number}/timeline'].get['x-relance-role']).toBe('viewer');
+    expect(doc.paths['/v1/invoices/{number}/pause'].post.description).toContain('**Role:** collector or admin');
     // The schema carries the validation rules.
     const issue = doc.components.schemas.IssueInvoiceRequest;
     expect(issue.required).toEqual(expect.arrayContaining(['number', 'issueDate', 'dueDate', 'amount', 'currency', 'customer']));
