@@ -27,10 +27,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { CommunicationStatus } from '../prisma/client';
 import type { Communication, PrismaClient } from '../prisma/client';
+import { ambiguityRuleOf, providerDeduplicates, type AmbiguityRule } from '../domain/delivery';
 import type { Channel } from '../domain/types';
 import { remindersSent, sendFailures, stepLabel } from '../observability/metrics';
 import { DeliveryError } from './failures';
-import { paymentIdOf } from './types';
+import { PermanentFailureTypes, paymentIdOf } from './types';
 
 /** Error text of a row whose send was skipped because payments settled the balance. */
 export const SKIPPED_SETTLED_NOTE = 'skipped: settled meanwhile';
@@ -86,6 +87,10 @@ export interface LoggedSendSpec {
   language?: string;
   /** e.g. 'smtp', 'twilio', 'twilio-fake', 'postal-api', 'outbox'. */
   provider: string;
+  /** The policy's rule for this step after an ambiguous attempt; default by template. */
+  onAmbiguous?: AmbiguityRule;
+  /** A collector resolved an ambiguous attempt with "resend": send it again. */
+  resendAmbiguous?: boolean;
 }
 
 /** What is recorded of a send: to whom, and what (rendered body and/or document). */
@@ -122,7 +127,8 @@ export interface LoggedSendSteps<C extends LoggedContent> {
 }
 
 export interface LoggedSendResult {
-  status: 'SENT' | 'ALREADY_SENT' | 'SKIPPED_SETTLED';
+  /** AMBIGUOUS: a friendly step already resent once after an ambiguous attempt; not sent again. */
+  status: 'SENT' | 'ALREADY_SENT' | 'SKIPPED_SETTLED' | 'AMBIGUOUS';
   communicationId: string;
   provider?: string;
   providerId?: string;
@@ -176,6 +182,11 @@ export async function runLoggedSend<C extends LoggedContent>(
     return { status: 'SKIPPED_SETTLED', communicationId: row.id, provider: spec.provider };
   }
 
+  if (resumed && !providerDeduplicates(spec.channel)) {
+    const held = await applyAmbiguityRule(ctx, spec, row);
+    if (held) return held;
+  }
+
   let delivery: Delivery;
   try {
     delivery = await steps.deliver(content, attempt);
@@ -218,6 +229,34 @@ function resultOf(status: 'SENT' | 'ALREADY_SENT', row: Communication): LoggedSe
     providerId: row.providerId ?? undefined,
     documentRef: row.documentRef ?? undefined,
   };
+}
+
+/**
+ * A resumed email send: go on with the send (returns undefined) when the rule allows it,
+ * else record why not and return the AMBIGUOUS result or throw AmbiguousDelivery.
+ */
+async function applyAmbiguityRule(ctx: SendContext, spec: LoggedSendSpec, row: Communication): Promise<LoggedSendResult | undefined> {
+  const rule = ambiguityRuleOf({ templateId: spec.templateId ?? spec.stepId, onAmbiguous: spec.onAmbiguous });
+  const may = `an earlier attempt may have reached ${spec.provider}, which does not drop repeats`;
+  if (spec.resendAmbiguous || (rule === 'resend-once' && row.resends === 0)) {
+    await ctx.prisma.communication.update({ where: { id: row.id }, data: { resends: { increment: 1 } } });
+    ctx.log.warn('resending after an ambiguous attempt', { idempotencyKey: spec.idempotencyKey, rule, byCollector: !!spec.resendAmbiguous });
+    return undefined;
+  }
+  const error =
+    rule === 'hold'
+      ? `held: ${may}; a formal step is never resent blindly: a collector resolves it (delivered, resend or drop)`
+      : `not resent: ${may}, and it was resent once already`;
+  await ctx.prisma.communication.update({ where: { id: row.id }, data: { status: CommunicationStatus.AMBIGUOUS, error } });
+  sendFailures.inc({ channel: spec.channel, type: PermanentFailureTypes.AmbiguousDelivery });
+  ctx.log.warn('ambiguous send not resent', { idempotencyKey: spec.idempotencyKey, rule });
+  if (rule === 'resend-once') return { status: 'AMBIGUOUS', communicationId: row.id, provider: spec.provider };
+  throw ApplicationFailure.create({
+    type: PermanentFailureTypes.AmbiguousDelivery,
+    message: error,
+    nonRetryable: true,
+    details: [{ communicationId: row.id }],
+  });
 }
 
 /** The fields that identify a new row: its key, the send it belongs to, the invoice row when there is one. */
@@ -329,7 +368,8 @@ async function recordDeliveryFailure(
     status = CommunicationStatus.PENDING;
     error = `retrying: ${failure.logText}`;
   }
-  await ctx.prisma.communication.update({ where: { id }, data: { status, error } });
+  const transcript = status === CommunicationStatus.AMBIGUOUS ? (failure.transcript ?? null) : undefined;
+  await ctx.prisma.communication.update({ where: { id }, data: { status, error, transcript } });
   sendFailures.inc({ channel: spec.channel, type: failure.type });
   ctx.log.warn('send failed', { invoiceNumber: spec.invoiceNumber, channel: spec.channel, idempotencyKey: spec.idempotencyKey, status, error, retryAfterMs: failure.retryAfterMs });
 }

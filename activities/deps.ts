@@ -56,6 +56,8 @@ export function specOf(input: SendInput, channel: LoggedSendSpec['channel'], pro
     templateId: input.templateId,
     language: input.invoice.customer.language,
     provider,
+    onAmbiguous: input.onAmbiguous,
+    resendAmbiguous: input.resendAmbiguous,
   };
 }
 

@@ -3,13 +3,15 @@
 // the second reminder on, a real From / Reply-To from configuration, and a Message-ID
 // derived from the idempotency key so that a resend after a crash is recognisably the
 // same message (receivers and our sink drop the duplicate).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
+import { format } from 'node:util';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { escapeHtml } from '../domain/templates';
 import type { SendInput, SendResult } from './types';
-import { PermanentFailureTypes, TransientFailureTypes } from './types';
+import { PermanentFailureTypes, TransientFailureTypes, type TransientFailureType } from './types';
 import { runLoggedSend } from './communication-log';
 import type { LoggedContent } from './communication-log';
 import { creditorOf, renderFor, sendContext, specOf } from './deps';
@@ -45,7 +47,50 @@ export function createEmailTransport(deps: ActivityDeps): Transporter<SMTPTransp
     connectionTimeout: c.PROVIDER_TIMEOUT_MS,
     greetingTimeout: c.PROVIDER_TIMEOUT_MS,
     socketTimeout: c.PROVIDER_TIMEOUT_MS,
+    // The SMTP conversation of each send is kept (see withTranscript): when the server's
+    // answer never comes, it is what a collector reads to decide whether it arrived.
+    transactionLog: true,
+    logger: transcriptLogger,
   });
+}
+
+/** The lines of the send in progress (one per async context: sends run concurrently). */
+const transcripts = new AsyncLocalStorage<string[]>();
+const TRANSCRIPT_MAX_LINES = 200;
+
+function record(entry: unknown, message: unknown, ...args: unknown[]) {
+  const lines = transcripts.getStore();
+  const tnx = (entry as { tnx?: string } | undefined)?.tnx;
+  if (!lines || (tnx !== 'server' && tnx !== 'client') || lines.length >= TRANSCRIPT_MAX_LINES) return;
+  lines.push(`${tnx === 'server' ? 'S' : 'C'}: ${format(String(message), ...args)}`);
+}
+const ignore = () => undefined;
+const transcriptLogger = { trace: ignore, debug: record, info: ignore, warn: ignore, error: ignore, fatal: ignore };
+
+/** Runs a send, attaching what was said on the wire to the DeliveryError it may throw. */
+async function withTranscript<T>(send: () => Promise<T>): Promise<T> {
+  const lines: string[] = [];
+  try {
+    return await transcripts.run(lines, send);
+  } catch (err) {
+    let failure = err instanceof DeliveryError ? err : classifySmtpError(err);
+    // nodemailer reports every socket timeout as a 'CONN' error, even one waiting for
+    // the answer to the message itself: the conversation tells the two apart.
+    if (failure.kind === 'transient' && !failure.uncertain && handedOver(lines)) {
+      failure = transient(failure.type as TransientFailureType, `${failure.message} after the message was handed over`, {
+        uncertain: true,
+        cause: failure.cause,
+      });
+    }
+    failure.transcript = lines.join('\n') || undefined;
+    throw failure;
+  }
+}
+
+/** The server said 354 (send the message) and nothing after: it may hold the message. */
+function handedOver(lines: string[]): boolean {
+  const go = lines.findLastIndex((l) => l.startsWith('S: 354'));
+  return go >= 0 && !lines.slice(go + 1).some((l) => l.startsWith('S: '));
 }
 
 function wrapHtml(fragment: string, subject: string, language: string): string {
@@ -116,7 +161,7 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
           };
         },
         async deliver(content) {
-          const info = await transport.sendMail({
+          const info = await withTranscript(() => transport.sendMail({
             from: deps.config.MAIL_FROM,
             replyTo: deps.config.MAIL_REPLY_TO,
             to: { name: invoice.customer.name, address: content.recipient },
@@ -130,7 +175,7 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
               'X-Relance-Idempotency-Key': input.idempotencyKey,
               'Content-Language': language,
             },
-          });
+          }));
           if (info.rejected.length > 0) {
             throw permanent(PermanentFailureTypes.InvalidRecipient, `SMTP rejected ${info.rejected.join(', ')}: ${info.response}`);
           }

@@ -25,6 +25,8 @@ export class DeliveryError extends Error {
   readonly retryAfterMs?: number;
   readonly uncertain: boolean;
   readonly providerCode?: string | number;
+  /** What was said with the provider (an SMTP conversation), kept when the outcome is ambiguous. */
+  transcript?: string;
 
   constructor(
     readonly kind: 'permanent' | 'transient',

@@ -1,6 +1,7 @@
 // The activity surface the workflow sees. Implementations live one per concern
 // (email.ts, sms.ts, letter.ts, agency.ts, records.ts); the workflow imports only
 // these types, so nothing of Node or Prisma enters the workflow bundle.
+import type { AmbiguityRule } from '../domain/delivery';
 import type { Channel, InvoiceSnapshot, PenaltyResult } from '../domain/types';
 
 // Constants the workflow uses too live in workflows/contracts.ts (the workflow imports no
@@ -35,10 +36,15 @@ export interface SendInput {
    * settles the balance means the reminder is skipped (status SKIPPED_SETTLED).
    */
   knownPaymentIds: string[];
+  /** The step's rule after an ambiguous attempt (domain/delivery.ts); default by template. */
+  onAmbiguous?: AmbiguityRule;
+  /** A collector resolved the step's ambiguous send with "resend". */
+  resendAmbiguous?: boolean;
 }
 
 export interface SendResult {
-  status: 'SENT' | 'ALREADY_SENT' | 'SKIPPED_SETTLED';
+  /** AMBIGUOUS: resent once after an ambiguous attempt already, not sent again (friendly steps). */
+  status: 'SENT' | 'ALREADY_SENT' | 'SKIPPED_SETTLED' | 'AMBIGUOUS';
   communicationId?: string;
   provider?: string;
   providerId?: string;
@@ -57,7 +63,7 @@ export interface AgencyHandoverInput {
 }
 
 export interface AgencyHandoverResult {
-  status: 'SENT' | 'ALREADY_SENT' | 'SKIPPED_SETTLED';
+  status: SendResult['status'];
   dossierRef?: string;
   providerId?: string;
 }

@@ -10,6 +10,11 @@ export const PermanentFailureTypes = {
   InvalidRecipient: 'InvalidRecipient',
   /** The provider refused the message (4xx other than 429). */
   ProviderRejected: 'ProviderRejected',
+  /**
+   * An earlier attempt may have reached a provider that cannot drop repeats, and the step
+   * is one that is never resent blindly: held until a collector resolves it.
+   */
+  AmbiguousDelivery: 'AmbiguousDelivery',
 } as const;
 export type PermanentFailureType = (typeof PermanentFailureTypes)[keyof typeof PermanentFailureTypes];
 

@@ -3,7 +3,9 @@
 //
 // Like a careful receiving system it drops a message whose Message-ID it already
 // holds: `duplicates` counts those, so a test can tell "resent, and deduplicated"
-// from "sent once". `replyWith(code)` makes it refuse the next message(s) with an
+// from "sent once". Most real servers do not: `dropDuplicates: false` stores repeats
+// too (still counted), and `acceptDelayMs` stores a message, then answers its 250 late,
+// as a slow server does (a client that gives up first cannot know it was taken). `replyWith(code)` makes it refuse the next message(s) with an
 // SMTP 4xx (try again later) or 5xx (permanent) reply, at RCPT TO or at end of DATA.
 import express from 'express';
 import { simpleParser } from 'mailparser';
@@ -58,6 +60,8 @@ export interface MailSink {
   readonly duplicates: number;
   clear(): void;
   replyWith(code: number, options?: ReplyWithOptions): void;
+  /** Changes the delay of the 250 after DATA for the next messages. */
+  setAcceptDelay(ms: number): void;
   stop(): Promise<void>;
 }
 
@@ -66,6 +70,10 @@ export interface MailSinkOptions {
   smtpPort: number;
   webPort: number;
   host?: string;
+  /** Default true: a repeated Message-ID is accepted and dropped. False: stored again. */
+  dropDuplicates?: boolean;
+  /** Milliseconds between storing a message and answering its 250 (default 0). */
+  acceptDelayMs?: number;
 }
 
 interface PendingReply {
@@ -92,6 +100,9 @@ export async function startMailSink(options: MailSinkOptions): Promise<MailSink>
   const replies: PendingReply[] = [];
   let duplicates = 0;
   let sequence = 0;
+  let acceptDelayMs = options.acceptDelayMs ?? 0;
+  const dropDuplicates = options.dropDuplicates ?? true;
+  const accept = (callback: () => void) => (acceptDelayMs > 0 ? setTimeout(callback, acceptDelayMs) : callback());
 
   const takeReply = (phase: 'rcpt' | 'data'): PendingReply | undefined => {
     const reply = replies[0];
@@ -126,7 +137,7 @@ export async function startMailSink(options: MailSinkOptions): Promise<MailSink>
             const messageId = parsed.messageId;
             if (messageId && seenIds.has(messageId)) {
               duplicates += 1;
-              return callback(); // accepted, and dropped as a duplicate
+              if (dropDuplicates) return accept(() => callback()); // accepted, and dropped as a duplicate
             }
             if (messageId) seenIds.add(messageId);
             stored.push({
@@ -153,7 +164,7 @@ export async function startMailSink(options: MailSinkOptions): Promise<MailSink>
               },
               raw,
             });
-            callback();
+            accept(() => callback());
           })
           .catch((err: Error) => callback(smtpError(451, `could not parse message: ${err.message}`)));
       });
@@ -262,6 +273,9 @@ export async function startMailSink(options: MailSinkOptions): Promise<MailSink>
         message: opts.message ?? (code >= 500 ? 'Requested action not taken: rejected' : 'Try again later'),
         left: opts.count ?? 1,
       });
+    },
+    setAcceptDelay(ms) {
+      acceptDelayMs = ms;
     },
     stop() {
       stopped ??= Promise.all([
