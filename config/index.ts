@@ -85,6 +85,29 @@ const EnvSchema = z.object({
   MAIL_FROM: z.string().default('Relance <relance@example.test>'),
   MAIL_REPLY_TO: z.string().default('comptabilite@example.test'),
 
+  // Inbound mail (inbound/): replies and bounces come back to per-message VERP addresses
+  // reply+<token>@INBOUND_DOMAIN (Reply-To) and bounce+<token>@INBOUND_DOMAIN (Return-Path).
+  /** Domain of the per-message Reply-To and Return-Path; its MX must reach the inbound SMTP receiver or a provider posting to /v1/webhooks/inbound-mail. Unset: replies go to MAIL_REPLY_TO and nothing is matched by token. */
+  INBOUND_DOMAIN: optionalString.pipe(z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'must be a domain name such as reply.example.com').optional()),
+  /** Port of the inbound SMTP receiver the launcher starts (npm start); 0: not started. */
+  INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2526),
+  /** Largest inbound message accepted (SMTP SIZE and the webhook's body limit), bytes. */
+  INBOUND_MAX_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Keys the tag of reply/bounce tokens, so a guessed token matches nothing. */
+  INBOUND_TOKEN_SECRET: z.string().min(16).default('local-inbound-token-secret-change-me'),
+  /** JSON object { "<source>": "<secret>" } for POST /v1/webhooks/inbound-mail (same HMAC scheme as the payment webhook). */
+  INBOUND_WEBHOOK_SECRETS: z
+    .string()
+    .default('{"mail":"local-inbound-webhook-secret"}')
+    .transform((s, ctx) => {
+      try {
+        return z.record(z.string(), z.string().min(8)).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of source → secret (secrets ≥ 8 chars)' });
+        return z.NEVER;
+      }
+    }),
+
   // SMS: Twilio, or the local fake of its Messages API.
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC + 32 hex digits').default('AC00000000000000000000000000000000'),
   TWILIO_AUTH_TOKEN: z.string().default('local-fake-token'),
