@@ -1,6 +1,7 @@
 // Reminder emails over SMTP (nodemailer): HTML + plain text per step and language from
 // the domain templates, the payment link and the contact, the invoice extract PDF from
-// the second reminder on, a real From / Reply-To from configuration, and a Message-ID
+// the second reminder on, a real From, a per-message Reply-To and Return-Path (VERP, when
+// INBOUND_DOMAIN is set; else MAIL_REPLY_TO), and a Message-ID
 // derived from the idempotency key so that a resend after a crash is recognisably the
 // same message (receivers and our sink drop the duplicate).
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -18,6 +19,8 @@ import { creditorOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyNetworkError, DeliveryError, permanent, transient } from './failures';
 import { invoiceExtractFileName, renderInvoiceExtractPdf } from './invoice-extract-pdf';
+import { invalidAddressReason } from './invalid-addresses';
+import { returnAddress } from './reply-addresses';
 
 /** Templates whose email carries the invoice extract (the second reminder and later). */
 export const EXTRACT_TEMPLATES: ReadonlySet<string> = new Set(['reminder-2', 'formal-notice', 'final-notice', 'agency-handover']);
@@ -129,6 +132,9 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
   return async function sendEmail(input: SendInput): Promise<SendResult> {
     const { invoice } = input;
     const language = invoice.customer.language;
+    const address = invoice.customer.email?.trim();
+    // Looked up before the logged send: its recipient() step is synchronous.
+    const invalid = address ? await invalidAddressReason(deps.prisma, 'email', address) : undefined;
     return runLoggedSend<EmailContent>(
       ctx,
       specOf(input, 'email', 'smtp'),
@@ -137,6 +143,7 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
           const email = invoice.customer.email?.trim();
           if (!email) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${invoice.customer.id} has no email address`);
           if (!EMAIL_RE.test(email)) throw permanent(PermanentFailureTypes.InvalidRecipient, `invalid email address ${JSON.stringify(email)}`);
+          if (invalid) throw permanent(PermanentFailureTypes.InvalidRecipient, `email address ${JSON.stringify(email)} is marked invalid: ${invalid}`);
           return email;
         },
         async prepare(recipient) {
@@ -160,10 +167,13 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
             attachments,
           };
         },
-        async deliver(content) {
+        async deliver(content, attempt) {
+          // VERP: replies and bounces name this communication (activities/reply-addresses.ts).
+          const bounceTo = returnAddress(deps.config, 'bounce', attempt.communicationId);
           const info = await withTranscript(() => transport.sendMail({
             from: deps.config.MAIL_FROM,
-            replyTo: deps.config.MAIL_REPLY_TO,
+            replyTo: returnAddress(deps.config, 'reply', attempt.communicationId) ?? deps.config.MAIL_REPLY_TO,
+            ...(bounceTo ? { envelope: { from: bounceTo, to: [content.recipient] } } : {}),
             to: { name: invoice.customer.name, address: content.recipient },
             subject: content.subject,
             text: content.text,

@@ -19,6 +19,7 @@ import { runLoggedSend } from './communication-log';
 import { creditorOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyHttpStatus, classifyNetworkError, DeliveryError, parseRetryAfter, permanent } from './failures';
+import { invalidAddressReason } from './invalid-addresses';
 
 type RequestOptions<T> = RequestClient.RequestOptions<T>;
 
@@ -96,6 +97,8 @@ export function createSendSms(deps: ActivityDeps) {
   const base = twilioApiBase(config);
   const provider = base ? 'twilio-fake' : 'twilio';
   const calls = new AsyncLocalStorage<CallState>();
+  // Delivery reports come back to the API (api/inbound/routes.ts) when it is reachable from outside.
+  const statusCallback = config.PUBLIC_BASE_URL ? `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/webhooks/twilio/status` : undefined;
   const client = twilio(config.TWILIO_ACCOUNT_SID, config.TWILIO_AUTH_TOKEN, {
     httpClient: new RelanceTwilioHttpClient(base, calls, config.PROVIDER_TIMEOUT_MS),
     autoRetry: false,
@@ -104,6 +107,14 @@ export function createSendSms(deps: ActivityDeps) {
   return async function sendSms(input: SendInput): Promise<SendResult> {
     const { invoice } = input;
     const state: CallState = { token: input.idempotencyKey };
+    let number: string | undefined;
+    try {
+      number = invoice.customer.phone?.trim() ? toE164(invoice.customer.phone.trim(), invoice.customer.country) : undefined;
+    } catch {
+      number = undefined; // recipient() below reports it
+    }
+    // Looked up before the logged send: its recipient() step is synchronous.
+    const invalid = number ? await invalidAddressReason(deps.prisma, 'sms', number) : undefined;
     return runLoggedSend(
       ctx,
       specOf(input, 'sms', provider),
@@ -111,7 +122,9 @@ export function createSendSms(deps: ActivityDeps) {
         recipient() {
           const phone = invoice.customer.phone?.trim();
           if (!phone) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${invoice.customer.id} has no phone number`);
-          return toE164(phone, invoice.customer.country);
+          const e164 = toE164(phone, invoice.customer.country);
+          if (invalid) throw permanent(PermanentFailureTypes.InvalidRecipient, `phone number ${e164} is marked invalid: ${invalid}`);
+          return e164;
         },
         async prepare(recipient) {
           const { text } = renderFor('sms', input, creditor);
@@ -119,7 +132,7 @@ export function createSendSms(deps: ActivityDeps) {
         },
         async deliver(content) {
           const message = await calls.run(state, () =>
-            client.messages.create({ to: content.recipient, from: config.TWILIO_FROM, body: content.body! }),
+            client.messages.create({ to: content.recipient, from: config.TWILIO_FROM, body: content.body!, ...(statusCallback ? { statusCallback } : {}) }),
           );
           return { providerId: message.sid };
         },

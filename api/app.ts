@@ -14,6 +14,7 @@ import type { PrismaClient } from '../prisma/client';
 import { auditRouter } from './audit';
 import { requireApiKey } from './auth';
 import { healthRouter } from './health';
+import { inboundWebhooksRouter, repliesRouter } from './inbound/routes';
 import { invoiceImportRoute } from './invoice-import';
 import { invoicesRouter } from './invoices';
 import { createMetrics, type ApiMetrics } from './metrics';
@@ -72,6 +73,8 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(metrics.middleware);
 
   app.use(healthRouter({ prisma, temporal, metrics }, registry));
+  // Before the payment webhooks: these parse their own bodies (raw MIME up to INBOUND_MAX_BYTES, Twilio's form).
+  app.use(inboundWebhooksRouter(routeDeps, registry));
   app.use(webhooksRouter(routeDeps, registry));
 
   app.use('/v1', requireApiKey(prisma, { cacheSeconds: config.API_KEY_CACHE_SECONDS }));
@@ -84,6 +87,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(unmatchedPaymentsRouter(routeDeps, registry));
   app.use(reportsRouter(routeDeps, registry));
   app.use(auditRouter(routeDeps, registry));
+  app.use(repliesRouter(routeDeps, registry));
 
   app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
   app.use(problemErrorHandler(log));

@@ -11,6 +11,7 @@ import {
   cancelInvoiceSignal,
   openDisputeSignal,
   pauseSignal,
+  pendingPaymentSignal,
   proposeInstalmentPlanUpdate,
   recordPromiseToPayUpdate,
   resolveDisputeSignal,
@@ -32,6 +33,7 @@ import {
   OpenDisputeRequestSchema,
   PauseRequestSchema,
   PaymentResultSchema,
+  PendingPaymentRequestSchema,
   PromiseToPayRequestSchema,
   ResolveDisputeRequestSchema,
   ResumeRequestSchema,
@@ -214,6 +216,22 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
         status: b.status,
         amountRecoveredMinor: b.amountRecovered ? decimalField(b.amountRecovered, invoice.currency, 'amountRecovered') : undefined,
         note: b.note,
+      }),
+  });
+  action({
+    path: 'pending-payments',
+    operationId: 'announcePendingPayment',
+    summary: 'A payment on its way (transfer announced by the debtor, debit initiated): reminders hold until it arrives, fails or expires',
+    body: PendingPaymentRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) =>
+      signal(pendingPaymentSignal, invoice, {
+        reference: b.reference,
+        status: b.status,
+        source: 'manual',
+        amountMinor: b.amount ? decimalField(b.amount, invoice.currency, 'amount', { positive: true }) : undefined,
+        expiresAt: b.expiresAt,
+        reason: b.note,
       }),
   });
 

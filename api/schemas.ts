@@ -301,6 +301,16 @@ export const AgencyOutcomeRequestSchema = z
   })
   .openapi('AgencyOutcomeRequest');
 
+export const PendingPaymentRequestSchema = z
+  .object({
+    reference: z.string().trim().min(1).max(200).openapi({ description: 'The transfer or debit reference; a payment with this reference as its external id ends the hold', example: 'VIR-2026-0042' }),
+    status: z.enum(['pending', 'failed']).default('pending').openapi({ description: 'pending: reminders hold; failed: the hold ends' }),
+    amount: Decimal.optional(),
+    expiresAt: DateOrInstant.optional().openapi({ description: "When the hold ends without news (capped by the policy's pendingPaymentMax, default 10 days)" }),
+    note: z.string().max(500).optional(),
+  })
+  .openapi('PendingPaymentRequest');
+
 export const AcceptedSchema = z
   .object({ accepted: z.literal(true), invoiceNumber: z.string(), action: z.string() })
   .openapi('Accepted');

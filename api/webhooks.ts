@@ -4,7 +4,9 @@
 //    (several comma-separated v1= values accepted, for secret rotation);
 //  - POST /v1/webhooks/stripe: Stripe-Signature checked by the official SDK; invoice
 //    matched from metadata.invoice_number of payment_intent.succeeded, charge.succeeded and
-//    invoice.paid (other event types are stored and acknowledged as `ignored`).
+//    invoice.paid; payment_intent.processing / payment_failed / canceled announce or end a
+//    payment in flight (pendingPayment signal); other event types are stored and
+//    acknowledged as `ignored`.
 // Forged, stale or unknown-source deliveries get 401 and nothing is stored. A verified
 // delivery is stored raw in WebhookDelivery (unique [source, eventId]); a replay of a
 // finished delivery is acknowledged without effect, a replay of an unfinished one (an
@@ -16,6 +18,8 @@ import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Config } from '../config/index';
 import type { PrismaClient, WebhookDelivery } from '../prisma/client';
+import { pendingPaymentSignal, type PendingPayment } from '../workflows/messages';
+import { signalIfOpen } from './inbound/process';
 import { isUniqueViolation } from './infra-errors';
 import type { ApiMetrics } from './metrics';
 import { recordIncomingPayment, type IncomingPayment, type PaymentDeps, type PaymentOutcome } from './payments';
@@ -84,6 +88,7 @@ async function handleDelivery(
   deps: WebhookDeps,
   d: { source: string; eventId: string; signature: string; rawBody: string },
   payment: IncomingPayment | undefined,
+  pending?: { invoiceNumber?: string; signal: PendingPayment },
 ) {
   const { delivery, duplicate } = await storeDelivery(deps.prisma, d);
   if (duplicate && FINISHED.has(delivery.status)) {
@@ -94,6 +99,10 @@ async function handleDelivery(
   if (payment) {
     outcome = await recordIncomingPayment(deps as PaymentDeps, payment);
     status = outcome.status === 'unmatched' || outcome.unmatchedId ? 'unmatched' : 'processed';
+  } else if (pending) {
+    // A payment on its way holds the reminders (or, failed, releases them): the workflow decides.
+    const known = pending.invoiceNumber ? await deps.prisma.invoice.findUnique({ where: { number: pending.invoiceNumber }, select: { number: true } }) : null;
+    status = known && (await signalIfOpen(deps.temporal, known.number, pendingPaymentSignal, pending.signal)) ? 'processed' : 'unmatched';
   }
   await deps.prisma.webhookDelivery.update({ where: { id: delivery.id }, data: { status } });
   return { received: true as const, duplicate, status, ...(outcome ? { payment: outcome } : {}) };
@@ -147,6 +156,23 @@ export function paymentFromStripeEvent(event: Stripe.Event): IncomingPayment | u
     amountMinor,
     currency: obj.currency.toUpperCase(),
     receivedAt: new Date(event.created * 1000),
+  };
+}
+
+/** A payment in flight a Stripe event announces (processing) or ends without money (failed, canceled). */
+export function pendingFromStripeEvent(event: Stripe.Event): { invoiceNumber?: string; signal: PendingPayment } | undefined {
+  if (!['payment_intent.processing', 'payment_intent.payment_failed', 'payment_intent.canceled'].includes(event.type)) return undefined;
+  const obj = event.data.object as unknown as StripeObject & { last_payment_error?: { message?: string } | null; cancellation_reason?: string | null };
+  const failed = event.type !== 'payment_intent.processing';
+  return {
+    invoiceNumber: obj.metadata?.invoice_number || undefined,
+    signal: {
+      reference: obj.id,
+      status: failed ? 'failed' : 'pending',
+      source: 'stripe',
+      ...(obj.amount ? { amountMinor: obj.amount } : {}),
+      ...(failed ? { reason: obj.last_payment_error?.message ?? obj.cancellation_reason ?? event.type } : {}),
+    },
   };
 }
 
@@ -229,7 +255,8 @@ export function webhooksRouter(deps: WebhookDeps, registry: OpenAPIRegistry): Ro
     operationId: 'receiveStripeWebhook',
     summary: 'Stripe event (Stripe-Signature verified with the official SDK)',
     description:
-      'Handles payment_intent.succeeded, charge.succeeded and invoice.paid; the invoice is matched from ' +
+      'Handles payment_intent.succeeded, charge.succeeded and invoice.paid (payments), payment_intent.processing ' +
+      '(a payment in flight: reminders hold) and payment_intent.payment_failed / canceled (the hold ends); the invoice is matched from ' +
       '`metadata.invoice_number`. Other events are stored and acknowledged as ignored.',
     tags: ['webhooks'],
     auth: false,
@@ -256,6 +283,7 @@ export function webhooksRouter(deps: WebhookDeps, registry: OpenAPIRegistry): Ro
         deps,
         { source: 'stripe', eventId: event.id, signature: header, rawBody: raw.toString('utf8') },
         paymentFromStripeEvent(event),
+        pendingFromStripeEvent(event),
       );
       res.status(200).json(ack);
     },

@@ -17,6 +17,9 @@ export type {
   CustomerContact,
   Note,
   CallOutcome,
+  InboundMessage,
+  InboundAttachment,
+  InvalidAddress,
 } from './generated/client';
 
 export interface CreatePrismaOptions {

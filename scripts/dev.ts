@@ -9,7 +9,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { pino } from 'pino';
+import { TaskQueues } from '../activities/types';
 import { createApiKey } from '../api/auth';
+import { startInboundSmtp } from '../api/inbound/smtp-receiver';
 import { startApi } from '../api/server';
 import { ConfigError, loadConfig, type Config } from '../config/index';
 import { connectClient, connectionOptions, temporalAddress } from '../config/temporal';
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
     [config.INBOX_PORT, 'INBOX_PORT'],
     [config.SMS_FAKE_PORT, 'SMS_FAKE_PORT'],
   ];
+  if (config.INBOUND_SMTP_PORT) ports.push([config.INBOUND_SMTP_PORT, 'INBOUND_SMTP_PORT']);
   if (!config.DATABASE_URL) ports.push([config.DB_PORT, 'DB_PORT']);
   if (!config.TEMPORAL_ADDRESS) ports.push([config.TEMPORAL_PORT, 'TEMPORAL_PORT'], [config.TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT']);
   for (const [port, variable] of ports) await assertPortFree(port, config.HOST, variable);
@@ -211,7 +214,8 @@ async function main(): Promise<void> {
     }
     const migrated = await applyMigrations({ databaseUrl });
     if (migrated.applied.length) log.info({ applied: migrated.applied }, 'database migrated');
-    const runtimeConfig: Config = { ...config, DATABASE_URL: databaseUrl };
+    // Replies and bounces of local mail route back to the inbound receiver below.
+    const runtimeConfig: Config = { ...config, DATABASE_URL: databaseUrl, INBOUND_DOMAIN: config.INBOUND_DOMAIN ?? 'inbound.relance.localhost' };
 
     const sink = await startMailSink({ smtpPort: config.SMTP_PORT, webPort: config.INBOX_PORT, host: config.HOST });
     stoppers.push({ name: 'mail sink', stop: () => sink.stop() });
@@ -231,6 +235,13 @@ async function main(): Promise<void> {
     const key = await devApiKey(config, prisma);
     const api = await startApi({ config: runtimeConfig, prisma, temporal, log });
     stoppers.push({ name: 'API', stop: () => api.close() });
+    const inbound = config.INBOUND_SMTP_PORT
+      ? await startInboundSmtp(
+          { prisma, config: runtimeConfig, log, temporal: { client: temporal, taskQueue: TaskQueues.workflow, timeoutMs: config.API_TEMPORAL_TIMEOUT_MS } },
+          { port: config.INBOUND_SMTP_PORT, host: config.HOST },
+        )
+      : undefined;
+    if (inbound) stoppers.push({ name: 'inbound SMTP', stop: () => inbound.stop() });
 
     const demoNumber = demo ? await issueDemoInvoice(api.url, key) : undefined;
     const ui = config.TEMPORAL_ADDRESS ? '(your Temporal cluster’s UI)' : `http://${config.HOST}:${config.TEMPORAL_UI_PORT}`;
@@ -243,6 +254,7 @@ async function main(): Promise<void> {
         `  Temporal UI      ${ui}`,
         `  Temporal         ${temporalAddress(config)} (namespace ${config.TEMPORAL_NAMESPACE})`,
         `  Mail inbox       http://${config.HOST}:${config.INBOX_PORT}   (SMTP ${config.HOST}:${config.SMTP_PORT})`,
+        inbound ? `  Inbound SMTP     ${config.HOST}:${inbound.port} (replies to reply+…@${runtimeConfig.INBOUND_DOMAIN}; GET ${api.url}/v1/replies)` : '',
         `  SMS sent         http://${config.HOST}:${config.SMS_FAKE_PORT}`,
         `  Letters, dossiers ${path.resolve(config.dataDir, 'outbox')}`,
         `  Database         ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite at ${databaseUrl} (data in ${path.resolve(config.dataDir, 'pglite')})`}`,

@@ -1,7 +1,7 @@
 // Messages of the invoiceDunning workflow. Inputs are plain JSON objects so ops
 // can send them from the Temporal UI as well as through the API.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DunningPolicy, InvoiceSnapshot, PenaltyResult } from '../domain/types';
+import type { Channel, DunningPolicy, InvoiceSnapshot, PenaltyResult } from '../domain/types';
 
 export interface PaymentReceived {
   /** Unique per payment: a repeated signal with the same id is counted once. */
@@ -97,6 +97,45 @@ export const pauseSignal = defineSignal<[Pause]>('pause');
 export const resumeSignal = defineSignal<[{ note?: string }?]>('resume');
 export const cancelInvoiceSignal = defineSignal<[CancelInvoice]>('cancelInvoice');
 export const agencyOutcomeSignal = defineSignal<[AgencyOutcome]>('agencyOutcome');
+
+/** A human reply to one of the invoice's messages (api/inbound): holds reminders per the policy's onReply. */
+export interface ReplyReceived {
+  /** InboundMessage id: a repeated signal with the same id is counted once. */
+  inboundId: string;
+  receivedAt: string;
+  from?: string;
+  subject?: string;
+  excerpt?: string;
+}
+/** A collector marked the reply read: its hold ends. */
+export interface ReplyRead {
+  inboundId: string;
+}
+/** A message the workflow had sent turned out undeliverable (a DSN, an SMS delivery report). */
+export interface DeliveryFailed {
+  /** Inbound message or provider callback that told us; a repeat is counted once. */
+  reference: string;
+  stepId: string;
+  channel: Channel;
+  /** Permanent: resend the step on its fallback channel. Transient: noted only. */
+  permanent: boolean;
+  reason: string;
+}
+/** A payment on its way (SEPA debit processing, a transfer the debtor announced), or its failure. */
+export interface PendingPayment {
+  /** Provider reference (Stripe payment intent id) or the ops' reference; a payment with this external id ends it. */
+  reference: string;
+  status: 'pending' | 'failed';
+  source: string;
+  amountMinor?: number;
+  /** ISO instant; capped by the policy's pendingPaymentMax. */
+  expiresAt?: string;
+  reason?: string;
+}
+export const replyReceivedSignal = defineSignal<[ReplyReceived]>('replyReceived');
+export const replyReadSignal = defineSignal<[ReplyRead]>('replyRead');
+export const deliveryFailedSignal = defineSignal<[DeliveryFailed]>('deliveryFailed');
+export const pendingPaymentSignal = defineSignal<[PendingPayment]>('pendingPayment');
 
 export const proposeInstalmentPlanUpdate = defineUpdate<InstalmentPlan, [ProposeInstalmentPlan]>('proposeInstalmentPlan');
 export const recordPromiseToPayUpdate = defineUpdate<{ until: string }, [RecordPromiseToPay]>('recordPromiseToPay');
