@@ -1,0 +1,259 @@
+// Answers that come back, against real peers: the real email activity sends reminders to
+// the local SMTP sink with per-message Reply-To / Return-Path, the customer's reply goes over
+// SMTP to the inbound receiver (smtp-server) or through the signed inbound-mail webhook,
+// bounces come back as RFC 3464 reports, Twilio posts signed status callbacks, Stripe
+// announces payments in flight; the invoice workflows run on a real Temporal dev server.
+import { randomBytes } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import Stripe from 'stripe';
+import twilio from 'twilio';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCalendarActivities } from '../../activities/calendar';
+import { createSendEmail } from '../../activities/email';
+import { createJournalActivities } from '../../activities/journal';
+import { returnAddress } from '../../activities/reply-addresses';
+import { TaskQueues } from '../../activities/types';
+import { startInboundSmtp, type InboundSmtp } from '../../api/inbound/smtp-receiver';
+import { signGeneric } from '../../api/webhooks';
+import { createDunningWorkers } from '../../worker/create-worker';
+import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
+import { dsn } from '../helpers/inbound-mail';
+import { eventually, invoiceRequest, recordingChannels, startApiHarness, STRIPE_SECRET, type ApiHarness } from './harness';
+
+const DOMAIN = 'inbound.relance.test';
+const INBOUND_SECRET = 'inbound-webhook-secret-for-tests';
+const PUBLIC_BASE_URL = 'https://relance.example.test';
+
+let h: ApiHarness;
+let sink: MailSink;
+let inbound: InboundSmtp;
+let workers: Worker[] = [];
+let running: Promise<unknown> | undefined;
+
+beforeAll(async () => {
+  sink = await startMailSink({ smtpPort: 0, webPort: 0 });
+  h = await startApiHarness({
+    workers: false,
+    config: {
+      INBOUND_DOMAIN: DOMAIN,
+      INBOUND_WEBHOOK_SECRETS: JSON.stringify({ mail: INBOUND_SECRET }),
+      INBOUND_MAX_BYTES: String(256 * 1024),
+      SMTP_PORT: String(sink.smtpPort),
+      PUBLIC_BASE_URL,
+    },
+  });
+  // The email channel is the real one (nodemailer → sink); the others record.
+  workers = await createDunningWorkers({
+    connection: h.env.nativeConnection,
+    namespace: 'default',
+    activities: {
+      ...createJournalActivities(h.prisma),
+      ...createCalendarActivities(),
+      ...recordingChannels(h.prisma, h.calls),
+      sendEmail: createSendEmail({ prisma: h.prisma, config: h.config, log: { info() {}, warn() {} } }),
+    },
+    rates: { email: 100, sms: 100, letter: 100, agency: 100 },
+    taskQueuePrefix: h.taskQueuePrefix,
+  });
+  running = Promise.all(workers.map((w) => w.run()));
+  inbound = await startInboundSmtp(
+    { prisma: h.prisma, config: h.config, temporal: { client: h.client, taskQueue: `${h.taskQueuePrefix}${TaskQueues.workflow}`, timeoutMs: 5_000 } },
+    { port: 0, host: '127.0.0.1' },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await inbound?.stop();
+  for (const w of workers) w.shutdown();
+  await running?.catch(() => {});
+  await h?.close();
+  await sink?.stop();
+});
+
+const smtp = () => nodemailer.createTransport({ host: '127.0.0.1', port: inbound.port, secure: false, ignoreTLS: true });
+
+/** Issues an invoice on the second-scale policy and waits for its courtesy email in the sink. */
+async function issueAndReceiveCourtesy(customer: Record<string, unknown> = {}) {
+  const body = invoiceRequest({ policyId: 'demo-seconds', dueAt: new Date(Date.now() + 6_000).toISOString() }, { externalId: `C-${randomBytes(3).toString('hex')}`, ...customer });
+  expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
+  const mail = await eventually(async () => sink.messages().find((m) => m.headers.get('x-relance-invoice') === body.number), 20_000, 'courtesy email');
+  return { number: body.number, mail, email: body.customer.email as string };
+}
+
+const signedMime = (raw: string | Buffer, opts: { secret?: string; timestamp?: number; recipient?: string } = {}) => {
+  const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  return {
+    raw,
+    headers: {
+      'content-type': 'message/rfc822',
+      'x-relance-source': 'mail',
+      'x-relance-timestamp': String(ts),
+      'x-relance-signature': `v1=${signGeneric(opts.secret ?? INBOUND_SECRET, ts, raw)}`,
+      ...(opts.recipient ? { 'x-relance-recipient': opts.recipient } : {}),
+    },
+  };
+};
+const postMime = (d: ReturnType<typeof signedMime>) => h.request('POST', '/v1/webhooks/inbound-mail', { raw: d.raw, headers: d.headers, auth: false });
+
+const replyMime = (o: { from: string; to: string; subject: string; text: string; headers?: Record<string, string> }) =>
+  [
+    `From: ${o.from}`,
+    `To: ${o.to}`,
+    `Subject: ${o.subject}`,
+    `Message-ID: <${randomBytes(8).toString('hex')}@dupont.example>`,
+    'Date: Thu, 03 Dec 2026 09:00:00 +0100',
+    ...Object.entries(o.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    o.text,
+    '',
+  ].join('\r\n');
+
+const timelineTypes = async (number: string) => (await h.request('GET', `/v1/invoices/${number}/timeline`)).json.entries.map((e: { type: string }) => e.type) as string[];
+
+describe('addresses that route back', () => {
+  it('each reminder email has its own Reply-To and Return-Path naming its communication', async () => {
+    const { number, mail } = await issueAndReceiveCourtesy();
+    const comm = await h.prisma.communication.findFirstOrThrow({ where: { invoiceNumber: number, stepId: 'courtesy', channel: 'email' } });
+    expect(mail.replyTo).toBe(returnAddress(h.config, 'reply', comm.id));
+    expect(mail.envelope.from).toBe(returnAddress(h.config, 'bounce', comm.id));
+    expect(mail.replyTo).toMatch(new RegExp(`^reply\\+[0-9a-f]{44}@${DOMAIN.replace(/\./g, '\\.')}$`));
+  }, 40_000);
+});
+
+describe('a reply over SMTP to the Reply-To address', () => {
+  it('is stored with its attachment apart, matched by token, in the timeline and the unread list until marked read', async () => {
+    const { number, mail, email } = await issueAndReceiveCourtesy();
+    const pdf = Buffer.from('%PDF-1.4 proof of transfer');
+    await smtp().sendMail({
+      from: `Jean Dupont <${email}>`,
+      to: mail.replyTo!,
+      subject: `Re: ${mail.subject}`,
+      text: 'Nous avons payé hier, voir le justificatif.\n\nLe 3 déc. 2026, Relance a écrit :\n> Madame, Monsieur',
+      attachments: [{ filename: 'virement.pdf', content: pdf, contentType: 'application/pdf' }],
+    });
+    const row = await h.prisma.inboundMessage.findFirstOrThrow({ where: { invoiceNumbers: { has: number } }, include: { attachments: true } });
+    expect(row).toMatchObject({ source: 'smtp', kind: 'reply', matchedBy: 'token', excerpt: 'Nous avons payé hier, voir le justificatif.', readAt: null });
+    expect(row.attachments).toHaveLength(1);
+    expect(Buffer.from(row.attachments[0]!.content).equals(pdf)).toBe(true);
+    expect(row.text).not.toContain('PDF-1.4');
+
+    const unread = await h.request('GET', '/v1/replies?unread=true');
+    expect(unread.status).toBe(200);
+    const listed = unread.json.items.find((r: { id: string }) => r.id === row.id);
+    expect(listed).toMatchObject({ invoiceNumbers: [number], from: email, readAt: null, attachments: [{ filename: 'virement.pdf', contentType: 'application/pdf', sizeBytes: pdf.length }] });
+    const download = await fetch(`${h.baseUrl}/v1/replies/${row.id}/attachments/${row.attachments[0]!.id}`, { headers: { authorization: `Bearer ${h.apiKey}` } });
+    expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true);
+    expect(await timelineTypes(number)).toContain('reply-received');
+
+    const read = await h.request('POST', `/v1/replies/${row.id}/read`);
+    expect(read.status).toBe(200);
+    expect(read.json.readAt).toEqual(expect.any(String));
+    const after = await h.request('GET', '/v1/replies?unread=true');
+    expect(after.json.items.map((r: { id: string }) => r.id)).not.toContain(row.id);
+  }, 40_000);
+
+  it('refuses mail for other domains (not a relay)', async () => {
+    await expect(smtp().sendMail({ from: 'a@b.example', to: 'someone@elsewhere.example', subject: 'x', text: 'x' })).rejects.toThrow(/550|relaying denied/);
+  });
+});
+
+describe('the inbound-mail webhook', () => {
+  it('a forged, stale or unknown-source delivery is refused and nothing is stored; an oversize one is 413', async () => {
+    const before = await h.prisma.inboundMessage.count();
+    const raw = replyMime({ from: 'x@dupont.example', to: `reply+00@${DOMAIN}`, subject: 'Re: x', text: 'forged' });
+    expect((await postMime(signedMime(raw, { secret: 'not-the-secret-at-all' }))).status).toBe(401);
+    expect((await postMime(signedMime(raw, { timestamp: Math.floor(Date.now() / 1000) - 3_600 }))).status).toBe(401);
+    const unknown = signedMime(raw);
+    expect((await h.request('POST', '/v1/webhooks/inbound-mail', { raw, headers: { ...unknown.headers, 'x-relance-source': 'bank' }, auth: false })).status).toBe(401);
+    expect((await postMime(signedMime(raw + 'x'.repeat(300 * 1024)))).status).toBe(413);
+    expect(await h.prisma.inboundMessage.count()).toBe(before);
+  });
+
+  it('an out-of-office is recorded as an auto-reply and is not listed as a reply; a redelivery is stored once', async () => {
+    const { number, mail, email } = await issueAndReceiveCourtesy();
+    const raw = replyMime({ from: email, to: mail.replyTo!, subject: `Réponse automatique : ${mail.subject}`, text: "Je suis absent jusqu'au 5.", headers: { 'Auto-Submitted': 'auto-replied' } });
+    const first = await postMime(signedMime(raw));
+    expect(first.status, first.text).toBe(200);
+    expect(first.json).toMatchObject({ kind: 'auto-reply', matchedBy: 'token', invoiceNumbers: [number], duplicate: false });
+    expect((await postMime(signedMime(raw))).json).toMatchObject({ id: first.json.id, duplicate: true });
+    expect(await h.prisma.inboundMessage.count({ where: { invoiceNumbers: { has: number } } })).toBe(1);
+    expect((await h.request('GET', '/v1/replies?unread=true')).json.items.map((r: { id: string }) => r.id)).not.toContain(first.json.id);
+    expect(await timelineTypes(number)).toContain('auto-reply-received');
+  }, 40_000);
+
+  it('a reply without a token is matched by its sender to the customer\'s open invoices', async () => {
+    const { number, email } = await issueAndReceiveCourtesy({ email: `compta-${randomBytes(3).toString('hex')}@dupont.example` });
+    const res = await postMime(signedMime(replyMime({ from: email.toUpperCase(), to: 'comptabilite@example.test', subject: 'Question', text: 'Pouvez-vous renvoyer la facture ?' })));
+    expect(res.json).toMatchObject({ kind: 'reply', matchedBy: 'sender', invoiceNumbers: [number] });
+  }, 40_000);
+});
+
+describe('a bounce', () => {
+  it('a permanent DSN to the Return-Path marks the address invalid and fails the communication; a transient one is noted', async () => {
+    const address = `nobody-${randomBytes(3).toString('hex')}@dupont.example`;
+    const { number, mail } = await issueAndReceiveCourtesy({ email: address });
+    await smtp().sendMail({
+      envelope: { from: '', to: [mail.envelope.from!] },
+      raw: dsn({ recipient: address, action: 'delayed', status: '4.2.2', to: mail.envelope.from! }),
+    });
+    expect(await h.prisma.invalidAddress.count({ where: { address } })).toBe(0);
+    await smtp().sendMail({
+      envelope: { from: '', to: [mail.envelope.from!] },
+      raw: dsn({ recipient: address, action: 'failed', status: '5.1.1', to: mail.envelope.from! }),
+    });
+    const rows = await h.prisma.inboundMessage.findMany({ where: { invoiceNumbers: { has: number } }, orderBy: { receivedAt: 'asc' } });
+    expect(rows.map((r) => [r.kind, r.bounce, r.matchedBy])).toEqual([
+      ['bounce', 'transient', 'token'],
+      ['bounce', 'permanent', 'token'],
+    ]);
+    expect(await h.prisma.invalidAddress.findFirst({ where: { channel: 'email', address } })).toMatchObject({ reason: expect.stringContaining('5.1.1') });
+    const comm = await h.prisma.communication.findFirstOrThrow({ where: { invoiceNumber: number, stepId: 'courtesy', channel: 'email' } });
+    expect(comm.status).toBe('FAILED_PERMANENT');
+    expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['bounce-transient', 'bounce-permanent']));
+  }, 40_000);
+});
+
+describe('Twilio status callbacks', () => {
+  const url = `${PUBLIC_BASE_URL}/v1/webhooks/twilio/status`;
+  const post = (params: Record<string, string>, signature: string) =>
+    h.request('POST', '/v1/webhooks/twilio/status', {
+      raw: new URLSearchParams(params).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+      auth: false,
+    });
+
+  it('a forged callback is refused and nothing is stored; a signed undelivered one fails the SMS and marks a dead number', async () => {
+    const { number } = await issueAndReceiveCourtesy();
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    await h.prisma.communication.create({
+      data: { idempotencyKey: `invoice-${number}/reminder-2/sms`, invoiceNumber: number, workflowId: `invoice-${number}`, stepId: 'reminder-2', channel: 'sms', recipient: '+33612345678', status: 'SENT', provider: 'twilio', providerId: sid },
+    });
+    const params = { MessageSid: sid, MessageStatus: 'undelivered', ErrorCode: '30006', To: '+33612345678', AccountSid: h.config.TWILIO_ACCOUNT_SID };
+    const before = await h.prisma.webhookDelivery.count();
+    const forged = await post(params, twilio.getExpectedTwilioSignature('another-auth-token', url, params));
+    expect(forged.status).toBe(401);
+    expect(await post({ ...params, ErrorCode: '30003' }, twilio.getExpectedTwilioSignature(h.config.TWILIO_AUTH_TOKEN, url, params))).toMatchObject({ status: 401 });
+    expect(await h.prisma.webhookDelivery.count()).toBe(before);
+    expect((await h.prisma.communication.findFirstOrThrow({ where: { providerId: sid } })).status).toBe('SENT');
+
+    const ok = await post(params, twilio.getExpectedTwilioSignature(h.config.TWILIO_AUTH_TOKEN, url, params));
+    expect(ok.status).toBe(204);
+    expect(await h.prisma.webhookDelivery.findFirst({ where: { source: 'twilio-status', eventId: `${sid}:undelivered` } })).toMatchObject({ status: 'processed' });
+    expect((await h.prisma.communication.findFirstOrThrow({ where: { providerId: sid } })).status).toBe('FAILED_PERMANENT');
+    expect(await h.prisma.invalidAddress.count({ where: { channel: 'sms', address: '+33612345678' } })).toBe(1);
+  }, 40_000);
+});
+
+export function stripeEvent(type: string, pi: string, invoiceNumber: string, extra: Record<string, unknown> = {}) {
+  const payload = JSON.stringify({
+    id: `evt_${randomBytes(8).toString('hex')}`,
+    object: 'event',
+    type,
+    created: Math.floor(Date.now() / 1000),
+    data: { object: { id: pi, object: 'payment_intent', amount: 100000, currency: 'eur', metadata: { invoice_number: invoiceNumber }, ...extra } },
+  });
+  const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET });
+  return h.request('POST', '/v1/webhooks/stripe', { raw: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header }, auth: false });
+}
