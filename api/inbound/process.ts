@@ -2,7 +2,7 @@
 //   1. parsed (mailparser), classified (classify.ts), matched to the communication its VERP
 //      token names (recipient addresses; a DSN's embedded original headers), else to the
 //      message it answers (In-Reply-To/References = our Message-ID), else to the open
-//      invoices of the customer whose address sent it;
+//      invoices of the customer whose address (or a contact's) sent it;
 //   2. stored with its attachments as rows of their own (InboundMessage, unique on the
 //      raw bytes' sha256: a redelivery is stored once), status `received`;
 //   3. each invoice it covers gets a timeline event, and its workflow a signal: a human
@@ -110,7 +110,15 @@ async function match(deps: InboundDeps, mail: ParsedMail, recipients: string[], 
   const from = mail.from?.value?.[0]?.address;
   if (classification.kind === 'bounce' || !from) return undefined;
   const invoices = await prisma.invoice.findMany({
-    where: { closedAt: null, customer: { email: { equals: from.trim(), mode: 'insensitive' } } },
+    where: {
+      closedAt: null,
+      customer: {
+        OR: [
+          { email: { equals: from.trim(), mode: 'insensitive' } },
+          { contacts: { some: { email: { equals: from.trim(), mode: 'insensitive' } } } },
+        ],
+      },
+    },
     select: { number: true },
     orderBy: { dueDate: 'asc' },
     take: 100,
