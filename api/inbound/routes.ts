@@ -288,6 +288,7 @@ export function repliesRouter(deps: InboundRouteDeps, registry: OpenAPIRegistry)
     summary: 'Mark a reply read: the reminder hold it caused on its invoices ends',
     tags,
     params: IdParams,
+    body: z.object({}).openapi('MarkReplyReadRequest', { description: 'No fields: an empty object (or no body)' }),
     responses: { 200: jsonResponse('The reply, read', ReplySchema), 404: problemResponse('Unknown reply') },
     handler: async ({ res, params }) => {
       const row = await load(params.id);
