@@ -16,6 +16,7 @@ import { markAddressInvalid } from '../../activities/invalid-addresses';
 import type { Config } from '../../config/index';
 import type { InboundAttachment, InboundMessage, PrismaClient } from '../../prisma/client';
 import { deliveryFailedSignal, replyReadSignal } from '../../workflows/messages';
+import { recordAudit, requestActor } from '../audit';
 import { isUniqueViolation } from '../infra-errors';
 import type { ApiMetrics } from '../metrics';
 import { problems } from '../problem';
@@ -249,6 +250,7 @@ export function repliesRouter(deps: InboundRouteDeps, registry: OpenAPIRegistry)
     method: 'get',
     path: '/v1/replies',
     operationId: 'listReplies',
+    role: 'viewer',
     summary: 'Replies (and, with kind, auto-replies and bounces) that came back, newest first',
     tags,
     query: ReplyListQuery,
@@ -272,6 +274,7 @@ export function repliesRouter(deps: InboundRouteDeps, registry: OpenAPIRegistry)
     method: 'get',
     path: '/v1/replies/{id}',
     operationId: 'getReply',
+    role: 'viewer',
     summary: 'One inbound message with its text',
     tags,
     params: IdParams,
@@ -285,6 +288,7 @@ export function repliesRouter(deps: InboundRouteDeps, registry: OpenAPIRegistry)
     method: 'post',
     path: '/v1/replies/{id}/read',
     operationId: 'markReplyRead',
+    role: 'collector',
     summary: 'Mark a reply read: the reminder hold it caused on its invoices ends',
     tags,
     params: IdParams,
@@ -295,6 +299,9 @@ export function repliesRouter(deps: InboundRouteDeps, registry: OpenAPIRegistry)
       const read = row.readAt ? row : { ...row, ...(await prisma.inboundMessage.update({ where: { id: row.id }, data: { readAt: new Date() } })) };
       // Re-signalled on a repeat: heals a first call whose signal did not get through.
       for (const number of row.invoiceNumbers) await signalIfOpen(temporal, number, replyReadSignal, { inboundId: row.id });
+      if (!row.readAt) {
+        await recordAudit(prisma, { actor: requestActor(res), action: 'reply.markRead', targetType: 'inboundMessage', targetId: row.id, detail: { invoiceNumbers: row.invoiceNumbers } });
+      }
       res.json(replyDto(read));
     },
   });
@@ -303,6 +310,7 @@ export function repliesRouter(deps: InboundRouteDeps, registry: OpenAPIRegistry)
     method: 'get',
     path: '/v1/replies/{id}/attachments/{attachmentId}',
     operationId: 'getReplyAttachment',
+    role: 'viewer',
     summary: 'An attachment of an inbound message, as received',
     tags,
     params: AttachmentParams,
