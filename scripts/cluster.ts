@@ -345,7 +345,6 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     }
     const grpcPortOf = (name: TemporalService) => ports[name].grpc;
     const relancePorts: Record<RelanceProcess, number> = { api: 0, 'worker-workflows': 0, 'worker-channels': 0 };
-    for (const name of TEMPORAL_SERVICES) processes.get(name)!.start();
     const frontendAddress = `127.0.0.1:${ports.frontend.grpc}`;
 
     const checkAlive = (name: string) => {
@@ -387,7 +386,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       }
       return Date.now() - t;
     };
-    for (const name of TEMPORAL_SERVICES) await waitReady(name);
+    // The first process writes the cluster's metadata into the fresh database; several doing
+    // it at once fail ("Failed to apply cluster metadata"). So the frontend first, alone.
+    processes.get('frontend')!.start();
+    await waitReady('frontend');
+    for (const name of TEMPORAL_SERVICES.slice(1)) processes.get(name)!.start();
+    for (const name of TEMPORAL_SERVICES.slice(1)) await waitReady(name);
     timings.temporal = Date.now() - t0;
 
     // The namespace, then Relance's search attributes through the project's own command.
