@@ -6,19 +6,16 @@
 // with another type gets the clear error and exit code 1.
 // Needs the server build (`npm run temporal:server`, about 2–3 minutes once; .ci/run does it):
 // without it the file is skipped, with that reason in its title.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type Cluster } from '../../scripts/cluster';
-import { PROJECT_ROOT } from '../../scripts/temporal-bin';
 import { findTemporalServer } from '../../scripts/temporal-server';
 import { AmountDueKey, DunningStageKey, InvoiceNumberKey, NextActionAtKey, CustomerIdKey, SEARCH_ATTRIBUTE_CLI_ARGS } from '../../workflows/search-attributes';
 import { eventually } from '../api/harness';
+import { customSearchAttributes, runSetupSearchAttributes } from '../helpers/search-attributes';
 
-const run = promisify(execFile);
 const T = proto.temporal.api.enums.v1.IndexedValueType;
 const NAMES = SEARCH_ATTRIBUTE_CLI_ARGS.map((p) => p.split('=')[0]);
 const NS = 'relance-ops';
@@ -28,24 +25,8 @@ const tools = findTemporalServer();
 let cluster: Cluster;
 let connection: Connection;
 
-async function setupCommand(namespace: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('npm', ['run', '--silent', 'setup:search-attributes'], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: cluster.frontendAddress, TEMPORAL_NAMESPACE: namespace, NODE_ENV: 'test' },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function customAttributes(namespace: string): Promise<Record<string, number>> {
-  const res = await connection.operatorService.listSearchAttributes({ namespace });
-  return (res.customAttributes ?? {}) as Record<string, number>;
-}
+const setupCommand = (namespace: string) => runSetupSearchAttributes(cluster.frontendAddress, namespace);
+const customAttributes = (namespace: string) => customSearchAttributes(connection, namespace);
 
 describe.skipIf(!tools)(`setup:search-attributes on a Temporal cluster${tools ? '' : ' (skipped: no Temporal server build, `npm run temporal:server`)'}`, () => {
   beforeAll(async () => {

@@ -2,15 +2,13 @@
 // search attributes (as a fresh cluster namespace is): the first run adds them, the second
 // finds them all present and changes nothing, and a namespace where one exists with another
 // type gets a clear error and exit code 1, with nothing half-added.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { locateTemporalBinary, PROJECT_ROOT } from '../../scripts/temporal-bin';
+import { locateTemporalBinary } from '../../scripts/temporal-bin';
 import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../../workflows/search-attributes';
+import { customSearchAttributes, runSetupSearchAttributes } from '../helpers/search-attributes';
 
-const run = promisify(execFile);
 const T = proto.temporal.api.enums.v1.IndexedValueType;
 const WRONG_NS = 'ops-wrong-type';
 
@@ -30,24 +28,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function setupCommand(namespace: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('npm', ['run', '--silent', 'setup:search-attributes'], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: namespace, NODE_ENV: 'test' },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function customAttributes(namespace: string): Promise<Record<string, number>> {
-  const res = await env.connection.operatorService.listSearchAttributes({ namespace });
-  return (res.customAttributes ?? {}) as Record<string, number>;
-}
+const setupCommand = (namespace: string) => runSetupSearchAttributes(env.address, namespace);
+const customAttributes = (namespace: string) => customSearchAttributes(env.connection, namespace);
 
 const NAMES = SEARCH_ATTRIBUTE_CLI_ARGS.map((p) => p.split('=')[0]);
 
