@@ -1,10 +1,18 @@
-// Public holidays for the workflow's send-window maths, from date-holidays (domain/schedule.ts).
+// Reference data the workflow needs as recorded results: public holidays for the send-window
+// maths, from date-holidays (domain/schedule.ts), and the late-payment rate tables from the
+// configuration (config/rate-tables.ts), which workflow code never reads itself.
 import { ApplicationFailure } from '@temporalio/activity';
+import { loadRateTables } from '../config/rate-tables';
+import type { RateTables } from '../domain/rates';
 import { publicHolidays } from '../domain/schedule';
 import type { CalendarActivities, PublicHolidaysInput } from './types';
 
-export function createCalendarActivities(): CalendarActivities {
+/** `rateTables`: the configuration's (validated at start); default the shipped table. */
+export function createCalendarActivities(rateTables: RateTables = loadRateTables()): CalendarActivities {
   return {
+    async rateTables(): Promise<RateTables> {
+      return rateTables;
+    },
     async publicHolidays({ country, year }: PublicHolidaysInput): Promise<string[]> {
       if (typeof country !== 'string' || !/^[A-Za-z]{2}$/.test(country)) {
         throw ApplicationFailure.nonRetryable(`country must be an ISO 3166-1 alpha-2 code (got ${JSON.stringify(country)})`, 'ValidationError');

@@ -2,6 +2,7 @@
 // (email.ts, sms.ts, letter.ts, agency.ts, records.ts); the workflow imports only
 // these types, so nothing of Node or Prisma enters the workflow bundle.
 import type { AmbiguityRule } from '../domain/delivery';
+import type { RateTables } from '../domain/rates';
 import type { Channel, InvoiceSnapshot, PenaltyResult } from '../domain/types';
 
 // Constants the workflow uses too live in workflows/contracts.ts (the workflow imports no
@@ -147,6 +148,12 @@ export interface PublicHolidaysInput {
 export interface CalendarActivities {
   /** The country's public holidays that year, as sorted YYYY-MM-DD local dates. */
   publicHolidays(input: PublicHolidaysInput): Promise<string[]>;
+  /**
+   * The late-payment rate tables of the worker's configuration. The workflow asks before each
+   * step: the result is recorded in history, so a newly confirmed rate reaches running invoices
+   * at their next step and a replay sees the table each run saw.
+   */
+  rateTables(): Promise<RateTables>;
 }
 
 export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities & CalendarActivities;

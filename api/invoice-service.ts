@@ -24,7 +24,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Config } from '../config/index';
 import { minorUnits } from '../domain/money';
-import { getBuiltinPolicy } from '../domain/policy';
+import { getBuiltinPolicy, policyAudienceMismatch } from '../domain/policy';
 import { anchorInstant, calendarHolidays } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
@@ -67,11 +67,15 @@ export function canonicalJson(value: unknown): string {
 
 function resolvePolicy(req: IssueInvoiceRequest, config: Config): DunningPolicy {
   const id = req.policyId ?? (req.customer.kind === 'B2C' ? config.DEFAULT_B2C_POLICY_ID : config.DEFAULT_POLICY_ID);
+  let policy: DunningPolicy;
   try {
-    return getBuiltinPolicy(id);
+    policy = getBuiltinPolicy(id);
   } catch (err) {
     throw problems.field('policyId', (err as Error).message);
   }
+  const mismatch = policyAudienceMismatch(policy, req.customer.kind);
+  if (mismatch) throw problems.field(req.policyId ? 'policyId' : 'customer.kind', mismatch);
+  return policy;
 }
 
 /** Business validation beyond the schema; returns the snapshot and its policy. */

@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify';
 import { Router } from 'express';
 import { computePenalties } from '../domain/penalties';
 import { getBuiltinPolicy } from '../domain/policy';
+import type { RateTables } from '../domain/rates';
 import type { DunningPolicy } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { dayToDate, isoDay, minorToDecimal, todayUtc } from './format';
@@ -115,11 +116,15 @@ const REMINDER_CHANNELS = new Set(['email', 'sms', 'letter']);
 
 type SheetInvoice = Prisma.InvoiceGetPayload<{
   include: {
-    customer: { select: { name: true } };
+    customer: { select: { name: true; kind: true } };
     payments: { select: { amountMinor: true; receivedAt: true } };
     communications: { select: { stepId: true; channel: true; sentAt: true; createdAt: true } };
+    events: { select: { data: true } };
   };
 }>;
+
+/** The journal event the workflow writes when a formal notice gets its date (posting or dispatch). */
+export const NOTICE_DATED_EVENT = 'formal-notice-dated';
 
 function policyFor(cache: Map<string, DunningPolicy | null>, id: string): DunningPolicy | null {
   if (!cache.has(id)) {
@@ -132,7 +137,7 @@ function policyFor(cache: Map<string, DunningPolicy | null>, id: string): Dunnin
   return cache.get(id) ?? null;
 }
 
-export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, locale: 'en' | 'fr', today: string): string[] {
+export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, locale: 'en' | 'fr', today: string, rates: RateTables): string[] {
   const cur = inv.currency;
   const dec = (minor: number | bigint) => {
     const s = minorToDecimal(minor, cur);
@@ -158,7 +163,9 @@ export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, loc
     try {
       const p = computePenalties({
         terms: policy.penalties,
-        audience: policy.audience,
+        audience: inv.customer.kind,
+        rates,
+        formalNoticeDate: noticeDateOf(inv),
         currency: cur,
         dueDate: due,
         asOf: asOf < due ? due : asOf,
@@ -195,7 +202,16 @@ export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, loc
   ];
 }
 
-export function reportsRouter(deps: { prisma: PrismaClient }, registry: OpenAPIRegistry): Router {
+/** A consumer's interest runs from the formal notice: its date from the journal, if any. */
+function noticeDateOf(inv: SheetInvoice): string | undefined {
+  const dates = inv.events
+    .map((e) => (e.data as { date?: unknown } | null)?.date)
+    .filter((d): d is string => typeof d === 'string')
+    .sort();
+  return dates[0];
+}
+
+export function reportsRouter(deps: { prisma: PrismaClient; config: { rateTables: RateTables } }, registry: OpenAPIRegistry): Router {
   const router = Router();
   const { prisma } = deps;
   const tags = ['reports'];
@@ -263,13 +279,14 @@ export function reportsRouter(deps: { prisma: PrismaClient }, registry: OpenAPIR
           take: 500,
           ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
           include: {
-            customer: { select: { name: true } },
+            customer: { select: { name: true, kind: true } },
             payments: { select: { amountMinor: true, receivedAt: true } },
+            events: { where: { type: NOTICE_DATED_EVENT }, select: { data: true } },
             communications: { where: { status: 'SENT' }, select: { stepId: true, channel: true, sentAt: true, createdAt: true } },
           },
         });
         for (const inv of batch) {
-          if (!csv.write(trackingRow(inv, policyFor(policies, inv.policyId), locale, today))) {
+          if (!csv.write(trackingRow(inv, policyFor(policies, inv.policyId), locale, today, deps.config.rateTables))) {
             await new Promise((r) => csv.once('drain', r));
           }
         }

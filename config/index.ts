@@ -1,6 +1,9 @@
 // One configuration object, read from the environment and validated at start.
 // Every default is safe for a laptop: loopback addresses, local sinks, no secrets.
+import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { z } from 'zod';
+import type { RateTables } from '../domain/rates';
+import { loadRateTables } from './rate-tables';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 /**
@@ -152,9 +155,23 @@ const EnvSchema = z.object({
   CREDITOR_ADDRESS: z.string().default('12 rue de la Paix|75002|Paris|FR'),
   /** Registration shown under the letterhead, e.g. "SIRET 123 456 789 00012". */
   CREDITOR_LEGAL_ID: optionalString,
+  /** Bank details printed on formal notices besides the payment link (checked with ibantools: country format and check digits). */
+  CREDITOR_IBAN: optionalString.pipe(
+    z
+      .string()
+      .transform((v) => electronicFormatIBAN(v) ?? v)
+      .refine((v) => isValidIBAN(v), 'must be a valid IBAN (country format and check digits)')
+      .optional(),
+  ),
+  CREDITOR_BIC: optionalString.pipe(z.string().refine((v) => isValidBIC(v.replace(/\s+/g, '')), 'must be a valid BIC (8 or 11 characters)').optional()),
   /** Name and title in the signature block of letters. */
   CREDITOR_SIGNATORY: z.string().default('Le service recouvrement'),
   DEFAULT_POLICY_ID: z.string().default('fr-b2b-default'),
+  /**
+   * JSON file of the reference rates (ECB, legal rate) by half-year; unset: the shipped
+   * config/rate-tables.json. Validated at start (docs/operations.md, "Updating a rate table").
+   */
+  RATE_TABLES_FILE: optionalString,
   /** Policy of B2C customers' invoices issued without a policyId. */
   DEFAULT_B2C_POLICY_ID: z.string().default('fr-b2c-default'),
 
@@ -221,8 +238,12 @@ export interface Config extends Env {
     email: string;
     phone: string;
     address: { lines: string[]; postalCode: string; city: string; country: string };
+    iban?: string;
+    bic?: string;
   };
   dataDir: string;
+  /** The reference rates, from RATE_TABLES_FILE or the shipped table, validated. */
+  rateTables: RateTables;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -233,6 +254,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  let rateTables: RateTables;
+  try {
+    rateTables = loadRateTables(e.RATE_TABLES_FILE);
+  } catch (err) {
+    throw new ConfigError([{ variable: 'RATE_TABLES_FILE', message: (err as Error).message }]);
+  }
   const [street = '', postalCode = '', city = '', country = 'FR'] = e.CREDITOR_ADDRESS.split('|');
   return {
     ...e,
@@ -242,6 +269,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       email: e.CREDITOR_EMAIL,
       phone: e.CREDITOR_PHONE,
       address: { lines: [street], postalCode, city, country },
+      ...(e.CREDITOR_IBAN ? { iban: e.CREDITOR_IBAN } : {}),
+      ...(e.CREDITOR_BIC ? { bic: e.CREDITOR_BIC.replace(/\s+/g, '').toUpperCase() } : {}),
     },
+    rateTables,
   };
 }

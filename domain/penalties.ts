@@ -2,20 +2,27 @@
 // (French Code de commerce L441-10 / D441-5 for B2B; legal interest rate for consumers).
 //
 // Conventions (each one a deliberate choice, pinned by the unit tests):
-// - Interest runs from the day after the due date (or after `interestStartsAfter`) up to and
-//   including `asOf`: due 2025-03-31, asOf 2025-04-30 → 30 days.
+// - B2B: interest runs from the day after the due date up to and including `asOf`: due
+//   2025-03-31, asOf 2025-04-30 → 30 days. Consumers (B2C): legal interest runs only from
+//   the formal notice (Code civil 1231-6 and 1344-1): from the day after
+//   `formalNoticeDate`; before a notice a consumer owes no interest at all.
 // - Simple interest, `balance × rate × days / 365`, always 365 (also in leap years), per
-//   segment of constant balance and constant rate. Segments split at each payment date and
-//   at each 1 January / 1 July (the rate in force on those days applies to the half-year).
-// - A payment dated D lowers the balance from D on: day D already accrues on the lower
-//   balance. Payments on or before the due date lower the balance from the start; payments
-//   after `asOf` are ignored. Days with a zero or negative balance accrue nothing.
+//   segment of constant balance, rate and half-year. Segments split at each payment and at
+//   each 1 January / 1 July (the rate in force on those days applies to the half-year).
+// - An amount paid on day D is late D − due days (French practice: the payment day counts):
+//   day D still accrues on the balance before the payment, which lowers it from D + 1 on.
+//   Payments on or before the due date lower the balance from the start; payments after
+//   `asOf` are ignored. Days with a zero or negative balance accrue nothing.
+// - An agreed rate below the legal floor (3 × the legal rate of the half-year, L441-10) is
+//   raised to the floor; the line's basis says so and the letter prints it.
 // - Each segment's interest is computed exactly (integers, BigInt) and rounded half-up to
 //   the minor unit once per segment; the total is the sum of the rounded lines, so the
-//   lines printed in a letter always add up to the total.
-import { ECB_MRO_RATES, FR_LEGAL_RATES, halfYearKey, rateForDate, rateForDateOrLatest, type LegalRateTable, type RateTable } from './rates';
+//   lines printed in a letter always add up to the total (letters state this rule).
+// - The rate tables are an argument, never a default: workflow code receives them as a
+//   recorded activity result (domain/rates.ts says why).
+import { rateForDateOrLatest, type LegalRateTable, type RateTables } from './rates';
 import { dateFromEpochDay, epochDay } from './dates';
-import type { Audience, PenaltyResult, PenaltyTerms } from './types';
+import type { Audience, PenaltyResult, PenaltyTerms, RateBasis } from './types';
 
 /** Rates are handled as integers in millionths of a percent. */
 const RATE_SCALE = 1_000_000;
@@ -23,12 +30,13 @@ const RATE_SCALE = 1_000_000;
 const scaleRate = (percent: number): number => Math.round(percent * RATE_SCALE);
 
 /** Legal floor of an agreed late-payment rate: 3 × the legal rate ("autres cas") of the date's half-year. */
-export function minimumAgreedRate(isoDate: string, legal: LegalRateTable = FR_LEGAL_RATES): number {
-  return (3 * scaleRate(rateForDate(legal, isoDate).other)) / RATE_SCALE;
+export function minimumAgreedRate(isoDate: string, legal: LegalRateTable, provisional: readonly string[] = []): number {
+  return (3 * scaleRate(rateForDateOrLatest(legal, isoDate, provisional).value.other)) / RATE_SCALE;
 }
 
 export interface PenaltyArgs {
   terms: PenaltyTerms;
+  /** From the customer's kind (never the policy's audience, which only chooses a policy). */
   audience: Audience;
   currency: string;
   /** YYYY-MM-DD */
@@ -38,34 +46,54 @@ export interface PenaltyArgs {
   /** Amount due at the due date, i.e. amount - deposit, minor units. */
   principalMinor: number;
   payments: Array<{ date: string; amountMinor: number }>;
-  /** Override tables (config); default to ECB_MRO_RATES and FR_LEGAL_RATES. */
-  rates?: { ecb?: RateTable; legal?: LegalRateTable };
+  /** The reference rates (config/rate-tables.json or RATE_TABLES_FILE, validated at start). */
+  rates: RateTables;
   /**
-   * YYYY-MM-DD after which interest starts, default `dueDate`. For consumers, interest at the
-   * legal rate runs only from a formal notice (art. 1231-6 Code civil): pass its date here.
+   * YYYY-MM-DD: consumers only, the date of the formal notice (the posting date of a letter
+   * posted by hand, or the registered-mail provider's dispatch date). Interest at the legal
+   * rate runs from the next day (art. 1231-6 Code civil); without it a consumer owes none.
    */
-  interestStartsAfter?: string;
+  formalNoticeDate?: string;
 }
 
-/** The annual rate (scaled) that applies on `day`, or undefined when no interest is due. */
-function rateOn(args: PenaltyArgs, day: string, provisional: { used: boolean }): number | undefined {
-  const { terms } = args;
-  const pick = <T>(table: Readonly<Record<string, T>>): T => {
-    const r = rateForDateOrLatest(table, day);
-    provisional.used ||= r.provisional;
-    return r.value;
-  };
+interface DayRate {
+  scaled: number;
+  basis: RateBasis;
+  provisional: boolean;
+}
+
+/** The annual rate (scaled) that applies on `day` and where it comes from, or undefined when no interest is due. */
+function rateOn(args: PenaltyArgs, day: string): DayRate | undefined {
+  const { terms, rates } = args;
   switch (terms.mode) {
     case 'none':
       return undefined;
-    case 'commercial':
-      if (terms.agreedRatePercent !== undefined) return scaleRate(terms.agreedRatePercent);
-      return scaleRate(pick(args.rates?.ecb ?? ECB_MRO_RATES)) + scaleRate(terms.spreadPoints);
-    case 'legal':
+    case 'commercial': {
+      if (terms.agreedRatePercent !== undefined) {
+        const agreed = scaleRate(terms.agreedRatePercent);
+        const legal = rateForDateOrLatest(rates.legal, day, rates.provisional.legal);
+        const floor = 3 * scaleRate(legal.value.other);
+        if (agreed >= floor) return { scaled: agreed, basis: { kind: 'agreed', agreedPercent: terms.agreedRatePercent }, provisional: false };
+        return {
+          scaled: floor,
+          basis: { kind: 'floor', halfYear: legal.halfYear, agreedPercent: terms.agreedRatePercent, legalPercent: legal.value.other },
+          provisional: legal.provisional,
+        };
+      }
+      const ecb = rateForDateOrLatest(rates.ecb, day, rates.provisional.ecb);
+      return {
+        scaled: scaleRate(ecb.value) + scaleRate(terms.spreadPoints),
+        basis: { kind: 'ecb', halfYear: ecb.halfYear, ecbPercent: ecb.value, spreadPoints: terms.spreadPoints },
+        provisional: ecb.provisional,
+      };
+    }
+    case 'legal': {
       // The creditor using Relance is a business, so the rate "pour tous les autres cas"
       // applies, also towards consumer debtors: the higher rate is reserved for creditors
       // who are natural persons not acting for professional purposes (art. L313-2 CMF).
-      return scaleRate(pick(args.rates?.legal ?? FR_LEGAL_RATES).other);
+      const legal = rateForDateOrLatest(rates.legal, day, rates.provisional.legal);
+      return { scaled: scaleRate(legal.value.other), basis: { kind: 'legal', halfYear: legal.halfYear }, provisional: legal.provisional };
+    }
   }
 }
 
@@ -84,7 +112,10 @@ export function computePenalties(args: PenaltyArgs): PenaltyResult {
   assertMinorAmount(args.principalMinor, 'principalMinor');
   const dueDay = epochDay(args.dueDate);
   const asOfDay = epochDay(args.asOf);
-  const startAfter = args.interestStartsAfter === undefined ? dueDay : Math.max(dueDay, epochDay(args.interestStartsAfter));
+  const consumer = args.audience === 'B2C';
+  const noticeDay = consumer && args.formalNoticeDate !== undefined ? epochDay(args.formalNoticeDate) : undefined;
+  // A consumer with no notice yet: no day accrues (start after asOf).
+  const startAfter = consumer ? (noticeDay === undefined ? asOfDay : Math.max(dueDay, noticeDay)) : dueDay;
   const payments = args.payments.map((p, i) => {
     assertMinorAmount(p.amountMinor, `payments[${i}].amountMinor`);
     return { day: epochDay(p.date), amountMinor: p.amountMinor };
@@ -92,8 +123,8 @@ export function computePenalties(args: PenaltyArgs): PenaltyResult {
 
   const lines: PenaltyResult['lines'] = [];
   let belowLegalFloor = false;
-  const provisional = { used: false };
-  let open: { from: number; to: number; balance: number; rate: number } | undefined;
+  let provisionalUsed = false;
+  let open: { from: number; to: number; balance: number; rate: DayRate; key: string } | undefined;
   const close = (): void => {
     if (!open) return;
     const days = open.to - open.from + 1;
@@ -102,41 +133,39 @@ export function computePenalties(args: PenaltyArgs): PenaltyResult {
       to: dateFromEpochDay(open.to),
       days,
       balanceMinor: open.balance,
-      ratePercent: open.rate / RATE_SCALE,
-      interestMinor: segmentInterest(open.balance, open.rate, days),
+      ratePercent: open.rate.scaled / RATE_SCALE,
+      interestMinor: segmentInterest(open.balance, open.rate.scaled, days),
+      basis: open.rate.basis,
+      ...(open.rate.provisional ? { provisional: true } : {}),
     });
     open = undefined;
   };
 
   for (let day = startAfter + 1; day <= asOfDay; day += 1) {
-    const balance = payments.reduce((left, p) => (p.day <= day ? left - p.amountMinor : left), args.principalMinor);
-    const date = dateFromEpochDay(day);
-    const rate = balance > 0 ? rateOn(args, date, provisional) : undefined;
-    if (rate === undefined || rate <= 0) {
+    // The payment day itself is still late on the balance before the payment.
+    const balance = payments.reduce((left, p) => (p.day < day ? left - p.amountMinor : left), args.principalMinor);
+    const rate = balance > 0 ? rateOn(args, dateFromEpochDay(day)) : undefined;
+    if (rate === undefined || rate.scaled <= 0) {
       close();
       continue;
     }
-    if (args.terms.agreedRatePercent !== undefined && args.terms.mode === 'commercial') {
-      // Advisory only: a legal table that does not cover the date leaves the flag unset.
-      const legal = args.rates?.legal ?? FR_LEGAL_RATES;
-      const floor = Object.prototype.hasOwnProperty.call(legal, halfYearKey(date))
-        ? 3 * scaleRate(rateForDate(legal, date).other)
-        : 0;
-      belowLegalFloor ||= rate < floor;
-    }
-    if (open && open.balance === balance && open.rate === rate && open.to === day - 1) {
+    belowLegalFloor ||= rate.basis.kind === 'floor';
+    provisionalUsed ||= rate.provisional;
+    const key = `${balance}|${rate.scaled}|${JSON.stringify(rate.basis)}|${rate.provisional}`;
+    if (open && open.key === key && open.to === day - 1) {
       open.to = day;
     } else {
       close();
-      open = { from: day, to: day, balance, rate };
+      open = { from: day, to: day, balance, rate, key };
     }
   }
   close();
 
   const interestMinor = lines.reduce((sum, l) => sum + l.interestMinor, 0);
   const late = asOfDay > dueDay;
-  const indemnityMinor =
-    late && args.audience === 'B2B' && args.terms.mode !== 'none' ? args.terms.fixedIndemnityMinor : 0;
+  // D441-5 is owed by businesses only; a consumer is never charged it (nor, without an
+  // enforceable title, any recovery cost: L111-8 CPCE).
+  const indemnityMinor = late && !consumer && args.terms.mode !== 'none' ? args.terms.fixedIndemnityMinor : 0;
   return {
     interestMinor,
     indemnityMinor,
@@ -144,6 +173,7 @@ export function computePenalties(args: PenaltyArgs): PenaltyResult {
     currency: args.currency,
     lines,
     belowLegalFloor,
-    ...(provisional.used ? { provisionalRates: true } : {}),
+    ...(provisionalUsed ? { provisionalRates: true } : {}),
+    ...(consumer && args.formalNoticeDate !== undefined ? { formalNoticeDate: args.formalNoticeDate } : {}),
   };
 }

@@ -7,7 +7,7 @@
 // schemas must stay extensible (they define properties lazily on first parse).
 import { z } from 'zod';
 import { addIsoDuration, isIsoDuration } from './duration';
-import type { Channel, DunningPolicy, PenaltyTerms, PolicyStep, SendWindow } from './types';
+import type { Audience, Channel, DunningPolicy, PenaltyTerms, PolicyStep, SendWindow } from './types';
 
 // zod (4.6) registers its default locale on the first schema constructed and its memoizer
 // on the first container (object, array...) constructed, in a global config object; one
@@ -150,4 +150,15 @@ export function policySchemas(): ReturnType<typeof buildPolicySchemas> {
 /** Validates unknown input as a policy; throws a ZodError whose issues carry paths. */
 export function parsePolicy(input: unknown): DunningPolicy {
   return policySchemas().DunningPolicySchema.parse(input);
+}
+
+/**
+ * Why `policy` cannot run an invoice of a `customerKind` customer, or undefined when it can.
+ * The law that applies (interest from the due date or from a formal notice, the €40) follows
+ * the customer's kind; a policy's audience only says which customers it was written for, so
+ * a policy written for the other kind is refused rather than silently mixed.
+ */
+export function policyAudienceMismatch(policy: Pick<DunningPolicy, 'id' | 'audience'>, customerKind: Audience): string | undefined {
+  if (policy.audience === customerKind) return undefined;
+  return `policy ${policy.id} is written for ${policy.audience} customers but the customer is ${customerKind}; choose a ${customerKind} policy`;
 }

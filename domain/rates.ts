@@ -1,6 +1,6 @@
 // Reference-rate tables, per half-year, as configuration data (never fetched at run time).
 // Keys are "YYYY-H1" (rate in force on 1 January) and "YYYY-H2" (rate in force on 1 July).
-// Values are annual rates in percent. Config may pass its own tables to override these.
+// Values are annual rates in percent. The shipped figures are in config/rate-tables.json.
 
 /** ECB main refinancing operations rate, percent, keyed by half-year. */
 export type RateTable = Readonly<Record<string, number>>;
@@ -15,53 +15,22 @@ export interface LegalRate {
 export type LegalRateTable = Readonly<Record<string, LegalRate>>;
 
 /**
- * ECB main refinancing operations (MRO) rate in force on 1 January / 1 July.
- * 0.00 from March 2016 until 27 July 2022 (so 2022-H2 is 0.00: the first hike to 0.50 came
- * after 1 July 2022); 2.50 from 21 Dec 2022; 4.00 from 21 Jun 2023; 4.50 from 20 Sep 2023;
- * 4.25 from 12 Jun 2024; 3.15 from 18 Dec 2024; 2.15 from 11 Jun 2025 (unchanged since).
+ * The reference rates Relance computes with, as data: config/rate-tables.json by default,
+ * or the file named by RATE_TABLES_FILE, validated at start (config/rate-tables.ts). Workflow
+ * code never reads the file: it receives the tables as a recorded activity result, so a
+ * newly confirmed rate reaches running invoices and replay still sees what each run saw.
  */
-export const ECB_MRO_RATES: RateTable = Object.freeze({
-  '2020-H1': 0.0,
-  '2020-H2': 0.0,
-  '2021-H1': 0.0,
-  '2021-H2': 0.0,
-  '2022-H1': 0.0,
-  '2022-H2': 0.0,
-  '2023-H1': 2.5,
-  '2023-H2': 4.0,
-  '2024-H1': 4.5,
-  '2024-H2': 4.25,
-  '2025-H1': 3.15,
-  '2025-H2': 2.15,
-  '2026-H1': 2.15,
-  // TO CONFIRM: the rate in force on 1 July 2026 was not known when this table was written;
-  // 2.15 assumes no ECB change before then. Update (or override via config) once known.
-  '2026-H2': 2.15,
-});
-
-/**
- * Taux de l'intérêt légal (art. L313-2 and D313-1-A Code monétaire et financier), set by
- * arrêté each half-year.
- */
-export const FR_LEGAL_RATES: LegalRateTable = Object.freeze({
-  '2020-H1': { consumerCreditor: 3.15, other: 0.87 },
-  '2020-H2': { consumerCreditor: 3.11, other: 0.84 },
-  '2021-H1': { consumerCreditor: 3.14, other: 0.79 },
-  '2021-H2': { consumerCreditor: 3.12, other: 0.76 },
-  '2022-H1': { consumerCreditor: 3.13, other: 0.76 },
-  '2022-H2': { consumerCreditor: 3.15, other: 0.77 },
-  '2023-H1': { consumerCreditor: 4.47, other: 2.06 },
-  '2023-H2': { consumerCreditor: 6.82, other: 4.22 },
-  '2024-H1': { consumerCreditor: 8.01, other: 5.07 },
-  '2024-H2': { consumerCreditor: 8.16, other: 4.92 },
-  '2025-H1': { consumerCreditor: 7.21, other: 3.71 },
-  '2025-H2': { consumerCreditor: 6.65, other: 2.76 },
-  // Arrêté du 15 décembre 2025 (JORF 26 déc. 2025): 6.67 % and 2.62 %. verify
-  '2026-H1': { consumerCreditor: 6.67, other: 2.62 },
-  // TO CONFIRM against the arrêté published in late June 2026: carried over from 2026-H1 so
-  // consumer invoices keep accruing interest instead of failing; config may override it.
-  '2026-H2': { consumerCreditor: 6.67, other: 2.62 },
-});
+export interface RateTables {
+  /** Free-form version of the table (e.g. the date it was last confirmed), shown in timelines. */
+  version: string;
+  ecb: RateTable;
+  legal: LegalRateTable;
+  /**
+   * Half-years whose rate is not yet published (copied forward until it is): interest
+   * computed with them is marked provisional in letters, previews and the API.
+   */
+  provisional: { ecb: readonly string[]; legal: readonly string[] };
+}
 
 const ISO_DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -94,15 +63,20 @@ export function rateForDate<T>(table: Readonly<Record<string, T>>, isoDate: stri
  * Like rateForDate, but a date after the table's last half-year gets that last rate,
  * flagged provisional: the published rate for a new half-year often reaches the
  * configuration late, and interest must keep accruing meanwhile (a letter then says
- * the figure is provisional). Dates before the table still throw.
+ * the figure is provisional). A half-year listed in `provisional` is flagged too. Dates
+ * before the table still throw.
  */
-export function rateForDateOrLatest<T>(table: Readonly<Record<string, T>>, isoDate: string): { value: T; provisional: boolean } {
+export function rateForDateOrLatest<T>(
+  table: Readonly<Record<string, T>>,
+  isoDate: string,
+  provisional: readonly string[] = [],
+): { value: T; provisional: boolean; halfYear: string } {
   const key = halfYearKey(isoDate);
-  if (Object.prototype.hasOwnProperty.call(table, key)) return { value: table[key] as T, provisional: false };
+  if (Object.prototype.hasOwnProperty.call(table, key)) return { value: table[key] as T, provisional: provisional.includes(key), halfYear: key };
   const known = Object.keys(table).sort();
   const last = known[known.length - 1];
-  if (last !== undefined && key > last) return { value: table[last] as T, provisional: true };
-  return { value: rateForDate(table, isoDate), provisional: false };
+  if (last !== undefined && key > last) return { value: table[last] as T, provisional: true, halfYear: key };
+  return { value: rateForDate(table, isoDate), provisional: false, halfYear: key };
 }
 
 /** Overlays `override` on `base` (config-supplied entries win). */

@@ -106,14 +106,28 @@ export interface DunningPolicy {
   agencyListenFor: string;
 }
 
+/** Where a line's rate comes from, printed beside it in letters. */
+export type RateBasis =
+  /** ECB main refinancing rate of the half-year + the policy's spread (L441-10 default). */
+  | { kind: 'ecb'; halfYear: string; ecbPercent: number; spreadPoints: number }
+  /** Taux de l'intérêt légal of the half-year (consumers, Code civil 1231-6). */
+  | { kind: 'legal'; halfYear: string }
+  /** The rate agreed in the contract. */
+  | { kind: 'agreed'; agreedPercent: number }
+  /** An agreed rate below 3 × the legal rate, raised to that floor (L441-10). */
+  | { kind: 'floor'; halfYear: string; agreedPercent: number; legalPercent: number };
+
 export interface PenaltyResult {
-  /** True when a half-year after the rate table's end used the last known rate. */
+  /** True when a line used a rate not yet published (marked provisional, or past the table). */
   provisionalRates?: boolean;
   interestMinor: number;
   indemnityMinor: number;
   totalMinor: number;
   currency: string;
-  /** One line per period of constant balance and rate, for letters and dossiers. */
+  /**
+   * One line per period of constant balance, rate and half-year, for letters and dossiers.
+   * Each line is rounded half-up to the minor unit; the interest is the sum of the lines.
+   */
   lines: Array<{
     from: string;
     to: string;
@@ -121,11 +135,18 @@ export interface PenaltyResult {
     balanceMinor: number;
     ratePercent: number;
     interestMinor: number;
+    basis?: RateBasis;
+    provisional?: boolean;
   }>;
   /**
-   * Set when an agreed contractual rate (`agreedRatePercent`) is below the legal floor of
-   * 3x the legal interest rate (art. L441-10 Code de commerce) for part of the period:
-   * the clause is then open to challenge and the creditor should review it.
+   * Set when an agreed contractual rate (`agreedRatePercent`) was below the legal floor of
+   * 3x the legal interest rate (art. L441-10 Code de commerce) for part of the period: the
+   * lines concerned are computed at the floor (basis `floor`) and the letter says so.
    */
   belowLegalFloor?: boolean;
+  /**
+   * Consumers only: the date of the formal notice from which legal interest runs (Code
+   * civil 1231-6, 1344-1). Absent for a consumer: no notice yet, so no interest.
+   */
+  formalNoticeDate?: string;
 }

@@ -113,7 +113,7 @@ export function queueName(queue: string, prefix = ''): string {
 
 /** The activities each role needs, so a process started with a role but not its activities fails at once. */
 const ROLE_ACTIVITIES: Record<WorkerRole, ReadonlyArray<keyof DunningWorkersOptions['activities']>> = {
-  workflows: ['journal', 'createPhoneTask', 'publicHolidays'],
+  workflows: ['journal', 'createPhoneTask', 'publicHolidays', 'rateTables'],
   email: ['sendEmail'],
   sms: ['sendSms'],
   letter: ['sendLetter'],
@@ -177,7 +177,7 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
           ...common,
           taskQueue: queueName(TaskQueues.workflow, p),
           workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
-          activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays },
+          activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays, rateTables: a.rateTables },
           maxCachedWorkflows: opts.maxCachedWorkflows,
           ...(opts.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
           ...(opts.workflowThreads !== undefined ? { workflowThreadPoolSize: opts.workflowThreads } : {}),

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -21,7 +22,8 @@ import { PermanentFailureTypes, TaskQueues } from './contracts';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import { computePenalties } from '../domain/penalties';
-import { parsePolicy } from '../domain/policy-schema';
+import type { RateTables } from '../domain/rates';
+import { parsePolicy, policyAudienceMismatch } from '../domain/policy-schema';
 import { anchorInstant, stepInstant, type HolidayLookup } from '../domain/send-window';
 import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domain/types';
 import {
@@ -74,7 +76,15 @@ export interface DunningState {
   notices: Array<{ templateId: string; stepId: string }>;
   /** Public holidays fetched so far, by "CC:YYYY" (the send window skips them). */
   holidays?: Record<string, string[]>;
+  /** The late-payment rate tables last received from the rateTables activity (recorded in history). */
+  rates?: RateTables;
 }
+
+/**
+ * Runs recorded before this patch computed penalties from tables compiled into the bundle;
+ * runs after it ask the rateTables local activity at start and before each step.
+ */
+export const RATE_TABLES_PATCH = 'issue-15-rate-tables';
 
 const TIMELINE_KEEP = 300;
 /** History length at which we continue-as-new even if the server has not suggested it. */
@@ -279,6 +289,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
           fail(issue ? issue.message : (err as Error).message, issue ? `policy.${issue.path.join('.')}` : 'policy');
         }
         if (next.id === policy.id && next.version === policy.version) fail(`the invoice already runs ${policy.id}@${policy.version}`, 'policy.version');
+        const mismatch = policyAudienceMismatch(next, invoice.customer.kind);
+        if (mismatch) fail(mismatch, 'policy.audience');
       },
     },
   );
@@ -289,9 +301,13 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   function penaltiesNow(): PenaltyResult | undefined {
     if (policy.penalties.mode === 'none') return undefined;
     try {
+      // Before the first rateTables answer (a run older than RATE_TABLES_PATCH) no figure is shown.
+      if (!state.rates) return undefined;
       return computePenalties({
         terms: policy.penalties,
-        audience: policy.audience,
+        // The customer's kind decides the law; the policy's audience only chose the policy.
+        audience: invoice.customer.kind,
+        rates: state.rates,
         currency: invoice.currency,
         dueDate: invoice.dueDate,
         asOf: localDate(Date.now(), tz),
@@ -551,7 +567,16 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     }
   }
 
+  /** A newly confirmed table reaches this invoice at its next step (or continue-as-new). */
+  async function refreshRates() {
+    if (!patched(RATE_TABLES_PATCH)) return;
+    const previous = state.rates?.version;
+    state.rates = await calendar.rateTables();
+    if (previous !== undefined && previous !== state.rates.version) note('rates-updated', { from: previous, to: state.rates.version });
+  }
+
   async function runStep(step: PolicyStep) {
+    await refreshRates();
     state.stage = step.stage ?? step.id;
     note('step-started', { stepId: step.id, channels: step.channels });
     await Promise.all(step.channels.map((c) => runChannel(step, c)));
@@ -593,6 +618,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   // ---- the loop ----
   if (!input.carried) note('issued', { policy: `${policy.id}@${policy.version}`, balanceMinor: state.balanceMinor });
   await catchUpOnStart();
+  await refreshRates();
 
   while (!state.outcome) {
     changed = false;

@@ -93,6 +93,14 @@ describe('POST /v1/invoices', () => {
     expect(several.status).toBe(422);
     expect(several.json.errors.map((e: { field: string }) => e.field).sort()).toEqual(['deposit', 'dueDate', 'policyId']);
 
+    // Issue 15, case 5: the customer's kind decides the law; a policy written for the other
+    // kind is refused, naming the field that chose it, and no workflow starts.
+    const b2cPolicy = invoiceRequest({ policyId: 'fr-b2c-default' });
+    const wrongAudience = await h.request('POST', '/v1/invoices', { body: b2cPolicy });
+    expect(wrongAudience.status).toBe(422);
+    expect(wrongAudience.json.errors).toEqual([{ field: 'policyId', message: 'policy fr-b2c-default is written for B2C customers but the customer is B2B; choose a B2B policy' }]);
+    await expect(h.client.workflow.getHandle(workflowIdFor(b2cPolicy.number)).describe()).rejects.toThrow();
+
     const malformed = await h.request('POST', '/v1/invoices', { raw: '{"number":', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
 

@@ -105,7 +105,7 @@ export async function startTestWorker(
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
-      activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask, publicHolidays: acts.publicHolidays },
+      activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask, publicHolidays: acts.publicHolidays, rateTables: acts.rateTables },
       ...workflowWorker,
     }),
     ...(['email', 'sms', 'letter', 'agency'] as const).map((c) =>

@@ -1,3 +1,4 @@
+import type { RateTables } from '../../../domain/rates';
 import type { InvoiceSnapshot, SendWindow } from '../../../domain/types';
 
 /** Intl separates groups and currency with narrow / no-break spaces: fold them for assertions. */
@@ -32,5 +33,15 @@ export function invoice(overrides: Partial<InvoiceSnapshot> = {}): InvoiceSnapsh
     dueDate: '2026-03-15',
     paymentLink: 'https://pay.example/i/1234',
     ...overrides,
+  };
+}
+
+/** A rate-table document for tests: only the tables a case needs, nothing provisional unless said. */
+export function rateTables(parts: Partial<Omit<RateTables, 'provisional'>> & { provisional?: Partial<RateTables['provisional']> } = {}): RateTables {
+  return {
+    version: parts.version ?? 'test',
+    ecb: parts.ecb ?? {},
+    legal: parts.legal ?? {},
+    provisional: { ecb: parts.provisional?.ecb ?? [], legal: parts.provisional?.legal ?? [] },
   };
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { computePenalties } from '../../../domain/penalties';
 import { isBusinessDay, moveIntoSendWindow, parseHHmm } from '../../../domain/schedule';
 import type { SendWindow } from '../../../domain/types';
+import { rateTables } from './helpers';
 
 const ZONES = ['Europe/Paris', 'America/New_York', 'Asia/Tokyo', 'UTC'];
 const COUNTRY: Record<string, string> = { 'Europe/Paris': 'FR', 'America/New_York': 'US', 'Asia/Tokyo': 'JP', UTC: 'GB' };
@@ -82,7 +83,7 @@ describe('properties', () => {
               asOf: dateFrom(dueDate, days),
               principalMinor,
               payments,
-              rates: { ecb: ECB },
+              rates: rateTables({ ecb: ECB }),
             });
           const [lo, hi] = [run(Math.min(a, b)), run(Math.max(a, b))];
           expect(lo.interestMinor).toBeGreaterThanOrEqual(0);

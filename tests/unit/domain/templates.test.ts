@@ -12,7 +12,7 @@ import {
   type RenderArgs,
 } from '../../../domain/templates';
 import type { Language } from '../../../domain/types';
-import { invoice, plainSpaces } from './helpers';
+import { invoice, plainSpaces, rateTables } from './helpers';
 
 const creditor = { name: 'Relance SA', email: 'compta@relance.example', phone: '+33 1 23 45 67 89' };
 
@@ -37,7 +37,7 @@ const formalPenalties = computePenalties({
   asOf: '2026-04-14',
   principalMinor: 123456,
   payments: [],
-  rates: { ecb: { '2026-H1': 2.15 } },
+  rates: rateTables({ ecb: { '2026-H1': 2.15 } }),
 });
 
 describe('subjects', () => {
@@ -166,7 +166,8 @@ describe('formal notice letter', () => {
       asOf: '2026-04-14',
       principalMinor: 123456,
       payments: [],
-      rates: { legal: { '2026-H1': { consumerCreditor: 6.67, other: 2.62 } } },
+      rates: rateTables({ legal: { '2026-H1': { consumerCreditor: 6.67, other: 2.62 } } }),
+      formalNoticeDate: '2026-03-15',
     });
     const base = invoice();
     const text = plainSpaces(

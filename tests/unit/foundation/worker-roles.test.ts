@@ -11,7 +11,7 @@ const noop = async () => undefined as never;
 describe('createDunningWorkers roles', () => {
   it('names each missing activity with its role', async () => {
     await expect(createDunningWorkers({ ...base, roles: ['email', 'workflows'], activities: { journal: noop } })).rejects.toThrow(
-      /missing activities for the roles asked \(email: sendEmail, workflows: createPhoneTask, workflows: publicHolidays\)/,
+      /missing activities for the roles asked \(email: sendEmail, workflows: createPhoneTask, workflows: publicHolidays, workflows: rateTables\)/,
     );
   });
 
