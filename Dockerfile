@@ -33,6 +33,7 @@ COPY --from=build /app/package.json /app/package-lock.json /app/tsconfig.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/activities ./activities
 COPY --from=build /app/api ./api
+COPY --from=build /app/codec ./codec
 COPY --from=build /app/config ./config
 COPY --from=build /app/deploy ./deploy
 COPY --from=build /app/domain ./domain

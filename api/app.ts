@@ -13,6 +13,7 @@ import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
 import { auditRouter } from './audit';
 import { requireApiKey } from './auth';
+import { codecPreamble, codecRouter, redactCodecKey } from './codec';
 import { healthRouter } from './health';
 import { inboundWebhooksRouter, repliesRouter } from './inbound/routes';
 import { invoiceImportRoute } from './invoice-import';
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps): express.Application {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactCodecKey(req.url) }),
       },
     }),
   );
@@ -77,7 +78,10 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(inboundWebhooksRouter(routeDeps, registry));
   app.use(webhooksRouter(routeDeps, registry));
 
-  app.use('/v1', requireApiKey(prisma, { cacheSeconds: config.API_KEY_CACHE_SECONDS }));
+  const apiKey = requireApiKey(prisma, { cacheSeconds: config.API_KEY_CACHE_SECONDS });
+  app.use(...codecPreamble(config));
+  app.use('/codec', apiKey);
+  app.use('/v1', apiKey);
   app.use(express.json({ limit: config.API_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   app.use(rejectNulCharacters());
   const invoices = invoicesRouter(routeDeps, registry);
@@ -88,6 +92,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(reportsRouter(routeDeps, registry));
   app.use(auditRouter(routeDeps, registry));
   app.use(repliesRouter(routeDeps, registry));
+  app.use(codecRouter(routeDeps, registry));
 
   app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
   app.use(problemErrorHandler(log));

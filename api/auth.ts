@@ -38,8 +38,12 @@ export interface CreatedApiKey {
 }
 
 /** Default role admin: the callers that omit it are tests, benches and the dev launcher; the CLI always names one. */
-export async function createApiKey(prisma: PrismaClient, name: string, role: ApiKeyRole = 'admin'): Promise<CreatedApiKey> {
-  const key = API_KEY_PREFIX + randomBytes(24).toString('base64url');
+export function generateApiKey(): string {
+  return API_KEY_PREFIX + randomBytes(24).toString('base64url');
+}
+
+/** `key`: register a secret generated beforehand (generateApiKey); default a new one. */
+export async function createApiKey(prisma: PrismaClient, name: string, role: ApiKeyRole = 'admin', key = generateApiKey()): Promise<CreatedApiKey> {
   const prefix = key.slice(0, API_KEY_PREFIX.length + 6);
   const row = await prisma.apiKey.create({ data: { name, keyHash: hashApiKey(key), prefix, role } });
   return { id: row.id, name: row.name, prefix, role, key };

@@ -13,6 +13,7 @@ import { createPrisma, type PrismaClient } from '../prisma/client';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
 import { startReconciler } from './reconciler';
+import { warnOnLocalDevKey } from '../codec/index';
 
 export interface RunningApi {
   server: Server;
@@ -43,6 +44,7 @@ export async function startApi(opts: {
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url }, 'Relance API listening');
+  warnOnLocalDevKey(config, log);
 
   const reconciler =
     config.API_RECONCILE_INTERVAL_SECONDS > 0

@@ -383,7 +383,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = benchConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporal.address, ...opts.env });
   const connection = await Connection.connect({ address: temporal.address });
   onStop('client connection', () => connection.close());
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFromEnv() });
   const taskQueuePrefix = `bench-${randomBytes(3).toString('hex')}-`;
   const workflowTaskQueue = `${taskQueuePrefix}dunning`;
 
@@ -621,6 +621,7 @@ export async function createTimeSkippingEnv() {
 // CPU accounting: CPU seconds used by this process, the Temporal server and PostgreSQL
 
 import { readFileSync as readFileSyncForCpu } from 'node:fs';
+import { dataConverterFromEnv } from '../codec/index';
 
 function procCpuSeconds(pid: number): number {
   try {

@@ -16,6 +16,13 @@ export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
 /** The task-queue groups a worker process can poll (WORKER_ROLES). */
 export const WORKER_ROLE_NAMES = ['workflows', 'email', 'sms', 'letter', 'agency'] as const;
 export type WorkerRole = (typeof WORKER_ROLE_NAMES)[number];
+/**
+ * The payload key used when PAYLOAD_CODEC_KEYS is unset: public (it is in this file), so
+ * it only keeps payloads unreadable to whoever lacks the source; `npm start` writes a random
+ * one to DATA_DIR instead, and a production start without PAYLOAD_CODEC_KEYS logs a warning.
+ */
+export const LOCAL_DEV_CODEC_KEY_ID = 'local-dev';
+const LOCAL_DEV_CODEC_KEY = Buffer.from('relance-local-development-key-00', 'utf8');
 
 const optionalString = z
   .string()
@@ -145,6 +152,36 @@ const EnvSchema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * Payload encryption keys (codec/): `id:base64` pairs, comma-separated, the current
+   * (newest) first: it encrypts every new payload; the others still decrypt what they
+   * encrypted. Each key is 32 random bytes (`openssl rand -base64 32`); ids are short names
+   * such as 2026-12. Unset: a fixed local development key (id local-dev): never in production.
+   */
+  PAYLOAD_CODEC_KEYS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return [{ id: LOCAL_DEV_CODEC_KEY_ID, key: LOCAL_DEV_CODEC_KEY }];
+      const keys: Array<{ id: string; key: Buffer }> = [];
+      for (const [n, item] of v.split(',').map((x) => x.trim()).filter(Boolean).entries()) {
+        const at = item.indexOf(':');
+        const id = at > 0 ? item.slice(0, at) : '';
+        const b64 = item.slice(at + 1);
+        const key = Buffer.from(b64, 'base64');
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) ctx.addIssue({ code: 'custom', message: `key ${n + 1}: must be <id>:<base64 key>, the id of letters, digits, . _ - (got "${id}")` });
+        else if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) ctx.addIssue({ code: 'custom', message: `key ${id}: must be 32 bytes in base64 (openssl rand -base64 32), got ${key.length} bytes` });
+        else if (keys.some((k) => k.id === id)) ctx.addIssue({ code: 'custom', message: `key id ${id} appears twice` });
+        else keys.push({ id, key });
+      }
+      if (keys.length === 0 && ctx.issues.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one key' });
+      return keys;
+    }),
+  /**
+   * Browser origins allowed to call the codec endpoints (/codec/encode, /codec/decode):
+   * the Temporal UI's, comma-separated. Default: the local dev server's UI.
+   */
+  CODEC_CORS_ORIGINS: optionalString,
   STRIPE_API_KEY: z.string().default('sk_test_local'),
   STRIPE_WEBHOOK_SECRET: z.string().default('whsec_local_stripe_secret'),
 
@@ -244,6 +281,8 @@ export interface Config extends Env {
   dataDir: string;
   /** The reference rates, from RATE_TABLES_FILE or the shipped table, validated. */
   rateTables: RateTables;
+  /** CODEC_CORS_ORIGINS, or the local Temporal UI (127.0.0.1 and localhost on TEMPORAL_UI_PORT). */
+  codecCorsOrigins: string[];
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -264,6 +303,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...e,
     dataDir: e.DATA_DIR,
+    codecCorsOrigins: e.CODEC_CORS_ORIGINS
+      ? e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean)
+      : [`http://127.0.0.1:${e.TEMPORAL_UI_PORT}`, `http://localhost:${e.TEMPORAL_UI_PORT}`],
     creditor: {
       name: e.CREDITOR_NAME,
       email: e.CREDITOR_EMAIL,

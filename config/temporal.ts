@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { relanceDataConverter } from '../codec/index';
 import type { Config } from './index';
 
 export function temporalAddress(config: Config): string {
@@ -57,7 +58,7 @@ export function connectionOptions(config: Config): ConnectionOptions & NativeCon
 
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: relanceDataConverter(config) });
 }
 
 export async function connectWorkerConnection(config: Config): Promise<NativeConnection> {

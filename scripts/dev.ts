@@ -4,13 +4,14 @@
 // the API, plus a demo invoice on a second-scale policy. Data persists under DATA_DIR.
 // Ctrl-C stops everything, children included.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { TaskQueues } from '../activities/types';
-import { createApiKey } from '../api/auth';
+import { createApiKey, generateApiKey, hashApiKey } from '../api/auth';
 import { startInboundSmtp } from '../api/inbound/smtp-receiver';
 import { startApi } from '../api/server';
 import { ConfigError, loadConfig, type Config } from '../config/index';
@@ -60,7 +61,7 @@ async function waitForTemporal(config: Config, child: ChildProcess | undefined, 
   throw new Error(`Temporal at ${temporalAddress(config)} did not answer within ${timeoutMs / 1000}s: ${lastError}`);
 }
 
-function startTemporalDevServer(config: Config): ChildProcess {
+function startTemporalDevServer(config: Config, devKey: string): ChildProcess {
   const bin = locateTemporalBinary('cli', { install: true });
   const args = [
     'server',
@@ -78,6 +79,11 @@ function startTemporalDevServer(config: Config): ChildProcess {
     '--log-level',
     'error',
     ...SEARCH_ATTRIBUTE_CLI_ARGS.flatMap((sa) => ['--search-attribute', sa]),
+    // The UI decrypts payloads through the API's codec endpoint. The dev server's UI has no
+    // login to send a Bearer token with, so the dev key rides in the path (codec protocol:
+    // only the last segment names the operation).
+    '--ui-codec-endpoint',
+    `http://${config.HOST}:${config.API_PORT}/codec/key/${devKey}`,
   ];
   const logFile = path.join(config.dataDir, 'temporal.log');
   // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the server
@@ -104,17 +110,40 @@ async function stopChild(child: ChildProcess, name: string, timeoutMs = 10_000):
   clearTimeout(timer);
 }
 
-/** A dev API key, created once and kept in DATA_DIR so the printed key stays valid across runs. */
-async function devApiKey(config: Config, prisma: ReturnType<typeof createPrisma>): Promise<string> {
+/**
+ * The dev API key (admin), kept in DATA_DIR so the printed key stays valid across runs. Read
+ * (or drawn) before anything starts, since the Temporal UI's codec endpoint carries it.
+ */
+function devApiKeyFile(config: Config): string {
   const file = path.join(config.dataDir, 'dev-api-key');
-  if (existsSync(file)) {
-    const key = readFileSync(file, 'utf8').trim();
-    const known = await prisma.apiKey.count({ where: { keyHash: (await import('../api/auth')).hashApiKey(key), revokedAt: null } });
-    if (known > 0) return key;
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = generateApiKey();
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+/** Registers the dev key in the database if it is not; a revoked one is replaced (and the UI's codec link works from the next start). */
+async function devApiKey(config: Config, prisma: ReturnType<typeof createPrisma>, key: string): Promise<string> {
+  const row = await prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(key) } });
+  if (row && !row.revokedAt) return key;
+  const created = await createApiKey(prisma, 'dev (npm start)', 'admin', row ? undefined : key);
+  if (row) {
+    writeFileSync(path.join(config.dataDir, 'dev-api-key'), created.key + '\n', { mode: 0o600 });
+    console.warn('The dev API key was revoked: a new one is printed below; the Temporal UI decodes payloads again after a restart.');
   }
-  const created = await createApiKey(prisma, 'dev (npm start)');
-  writeFileSync(file, created.key + '\n', { mode: 0o600 });
   return created.key;
+}
+
+/**
+ * Without PAYLOAD_CODEC_KEYS, a random payload key drawn once and kept in DATA_DIR (not the
+ * public built-in one): the local Temporal database is encrypted with a key only this machine has.
+ */
+function devPayloadKeys(dataDir: string): string {
+  const file = path.join(dataDir, 'payload-codec-keys');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const keys = `dev-${new Date().toISOString().slice(0, 10)}:${randomBytes(32).toString('base64')}`;
+  writeFileSync(file, keys + '\n', { mode: 0o600 });
+  return keys;
 }
 
 /** One demo invoice on the second-scale policy, so the inbox, SMS list and outboxes fill up. */
@@ -165,9 +194,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  mkdirSync(config.dataDir, { recursive: true });
+  if (!process.env.PAYLOAD_CODEC_KEYS) {
+    process.env.PAYLOAD_CODEC_KEYS = devPayloadKeys(config.dataDir);
+    config = loadConfig();
+  }
   const log = pino({ level: config.LOG_LEVEL, base: { service: 'relance' } });
   const demo = !process.argv.includes('--no-demo') && process.env.RELANCE_DEMO !== 'false';
-  mkdirSync(config.dataDir, { recursive: true });
+  const devKey = devApiKeyFile(config);
 
   // Say which port is taken before starting anything, so nothing is left half-started.
   const ports: Array<[number, string]> = [
@@ -201,7 +235,7 @@ async function main(): Promise<void> {
   try {
     let temporalChild: ChildProcess | undefined;
     if (!config.TEMPORAL_ADDRESS) {
-      temporalChild = startTemporalDevServer(config);
+      temporalChild = startTemporalDevServer(config, devKey);
       const child = temporalChild;
       stoppers.push({ name: 'Temporal dev server', stop: () => stopChild(child, 'Temporal dev server') });
     }
@@ -232,7 +266,7 @@ async function main(): Promise<void> {
     const temporal = await connectClient(config);
     stoppers.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
     // The dev key exists before the API answers: whoever sees /healthz up can use it.
-    const key = await devApiKey(config, prisma);
+    const key = await devApiKey(config, prisma, devKey);
     const api = await startApi({ config: runtimeConfig, prisma, temporal, log });
     stoppers.push({ name: 'API', stop: () => api.close() });
     const inbound = config.INBOUND_SMTP_PORT

@@ -8,10 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
+import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps';
 import type { CalendarActivities, ChannelActivities, JournalActivities, RecordActivities } from '../activities/types';
 import { TaskQueues } from '../activities/types';
+import { dataConverterFromEnv, FAILURE_CONVERTER_PATH } from '../codec/index';
 import { WORKER_ROLE_NAMES, type WorkerRole } from '../config/index';
 import { createSendRateLimiter } from '../activities/rate-limit';
 
@@ -63,7 +65,13 @@ export async function workflowBundleFile(file?: string): Promise<{ codePath: str
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per process (bundling takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger, preloadModules: PRELOADED_MODULES });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: quietBundlerLogger,
+    preloadModules: PRELOADED_MODULES,
+    // Workflow failures carry their message in an (encrypted) payload, as activity failures do.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  });
   return bundle;
 }
 
@@ -105,6 +113,8 @@ export interface DunningWorkersOptions {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Workflow threads, one V8 context each (SDK default: 1); more use more cores (docs/benchmarks.md, lifecycle). */
   workflowThreads?: number;
+  /** Payload codec and failure converter (codec/): default, from this process's PAYLOAD_CODEC_KEYS. */
+  dataConverter?: DataConverter;
 }
 
 export function queueName(queue: string, prefix = ''): string {
@@ -145,6 +155,7 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
   const common = {
     connection: opts.connection,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
     ...(opts.shutdownGraceTime !== undefined ? { shutdownGraceTime: opts.shutdownGraceTime } : {}),
   };
   const channel = (queue: string, rate: number, acts: Record<string, (arg: never) => Promise<unknown>>) => {

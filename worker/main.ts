@@ -3,6 +3,7 @@
 import v8 from 'node:v8';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../config/index';
+import { relanceDataConverter, warnOnLocalDevKey } from '../codec/index';
 import { connectWorkerConnection } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { activitiesForRoles, createDunningWorkers, workflowBundleFile } from './create-worker';
@@ -44,6 +45,7 @@ export async function startWorkers(opts: {
     workflowBundle: opts.workflowBundle,
     workflowThreads: config.WORKFLOW_THREADS,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+    dataConverter: relanceDataConverter(config),
     rates: {
       email: config.RATE_EMAIL_PER_SEC,
       sms: config.RATE_SMS_PER_SEC,
@@ -82,6 +84,7 @@ async function main() {
       : undefined;
   // The heap cap the process runs with (deploy/entrypoint.sh sets it from the cache size).
   const heapLimitMb = Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
+  warnOnLocalDevKey(config, log);
   log.info({ roles: config.WORKER_ROLES, queues: running.workers.length, heapLimitMb, http: http?.url, sdkMetrics: runtime.sdkMetricsAddress }, 'Relance worker running');
   // The SDK's Runtime handles SIGINT/SIGTERM by shutting the workers down gracefully: polling
   // stops, in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish, then the process exits.

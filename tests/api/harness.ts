@@ -21,6 +21,7 @@ import { applyMigrations } from '../../prisma/migrate';
 import { createDunningWorkers } from '../../worker/create-worker';
 import { createThrowawayDatabase } from '../db/support';
 import { createDevServerEnv } from '../helpers/temporal';
+import { dataConverterFromEnv } from '../../codec/index';
 
 export const WEBHOOK_SECRET = 'bank-webhook-secret-for-tests';
 export const STRIPE_SECRET = 'whsec_test_relance_api_secret';
@@ -181,9 +182,11 @@ function quietRuntime(): void {
   }
 }
 
-export async function startApiHarness(opts: { relay?: boolean; config?: Record<string, string>; workers?: boolean } = {}): Promise<ApiHarness> {
+export async function startApiHarness(
+  opts: { relay?: boolean; config?: Record<string, string>; workers?: boolean; temporalDbFile?: string } = {},
+): Promise<ApiHarness> {
   quietRuntime();
-  const [db, env] = await Promise.all([startTestDatabase(), createDevServerEnv()]);
+  const [db, env] = await Promise.all([startTestDatabase(), createDevServerEnv({ dbFilename: opts.temporalDbFile })]);
   // PGlite is one Postgres session: concurrent pooled connections interleave their
   // extended-protocol messages ("bind message supplies 4 parameters..."), so the embedded
   // database gets a pool of one; a real server (DATABASE_URL, CI) gets a real pool.
@@ -217,7 +220,7 @@ export async function startApiHarness(opts: { relay?: boolean; config?: Record<s
       // Reconnect quickly once the relay is back (gRPC's default backoff grows to minutes).
       channelArgs: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1_000 },
     });
-    appClient = new Client({ connection: appConnection, namespace: 'default' });
+    appClient = new Client({ connection: appConnection, namespace: 'default', dataConverter: dataConverterFromEnv() });
   }
 
   const app = createApp({

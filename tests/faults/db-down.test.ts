@@ -21,6 +21,7 @@ import { createDunningWorkers } from '../../worker/create-worker';
 import { invoiceRequest, recordingChannels, startTestDatabase, TcpRelay, type SendCall, type TestDatabase, type TestResponse } from '../api/harness';
 import { createDevServerEnv } from '../helpers/temporal';
 import { faultConfig, figure, signedDelivery, sleep, startApp, type RunningApp } from './support';
+import { dataConverterFromEnv } from '../../codec/index';
 
 let db: TestDatabase;
 let env: TestWorkflowEnvironment;
@@ -89,7 +90,7 @@ beforeAll(async () => {
     taskQueuePrefix: prefix,
   });
   running = Promise.all(workers.map((w) => w.run()));
-  const client = new Client({ connection: env.connection, namespace: 'default', interceptors: { workflow: [interceptor] } });
+  const client = new Client({ connection: env.connection, namespace: 'default', interceptors: { workflow: [interceptor] }, dataConverter: dataConverterFromEnv() });
   app = await startApp({ prisma: viaRelay, client, config: faultConfig(db.url), taskQueue: `${prefix}dunning`, keyPrisma: direct });
 });
 // A failed assertion must not leave the database cut for the next test.

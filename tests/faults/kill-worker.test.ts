@@ -40,6 +40,7 @@ import {
   type Peers,
   type WorkerChild,
 } from './support';
+import { dataConverterFromEnv } from '../../codec/index';
 
 const KILLS = scaled('FAULT_KILLS', 5, 25);
 const INVOICES = scaled('FAULT_KILL_INVOICES', 6, 30);
@@ -112,6 +113,7 @@ it(`SIGKILL after SMTP acceptance ×${KILLS}: no duplicate delivered, no step lo
       namespace: 'default',
       taskQueue,
       workflowBundle: await workflowBundle(),
+      dataConverter: dataConverterFromEnv(),
       activities: { journal: journal.journal, createPhoneTask: journal.createPhoneTask, ...createCalendarActivities() },
     });
     workflowRunning = workflowWorker.run();

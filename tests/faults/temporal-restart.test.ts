@@ -37,6 +37,7 @@ import {
   type Peers,
   type WorkerChild,
 } from './support';
+import { dataConverterFromEnv } from '../../codec/index';
 
 // 100 invoices take ~70 s alone and time out beside another file on two shared cores:
 // CI runs 40, `npm run chaos:restart` the 100 of the issue (FAULT_RESTART_INVOICES for more).
@@ -130,7 +131,7 @@ it(`${INVOICES} invoices in flight survive a SIGTERM and a SIGKILL restart of th
     address: address(),
     channelArgs: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1_000 },
   });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFromEnv() });
   const config = faultConfig(db.url, peers);
   await worker.waitFor('READY', 60_000);
 

@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from '../../scripts/temporal-bin';
 import { eventually, invoiceRequest, startTestDatabase, testConfig, type TestDatabase } from '../api/harness';
 import { collectLines, freePort } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
+import { dataConverterFromEnv } from '../../codec/index';
 
 const INTERVAL_SECONDS = 2;
 
@@ -66,7 +67,7 @@ async function reconcilerMetrics(p: Proc): Promise<{ ran: number; skipped: numbe
 beforeAll(async () => {
   [db, env] = await Promise.all([startTestDatabase(), createDevServerEnv()]);
   prisma = createPrisma(db.url, { max: 2 });
-  client = new Client({ connection: env.connection });
+  client = new Client({ connection: env.connection, dataConverter: dataConverterFromEnv() });
   apis.push(await startApiProcess(), await startApiProcess());
   for (const p of apis) {
     await eventually(

@@ -9,6 +9,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { dataConverterFromEnv } from '../../codec/index';
 import { workflowBundle } from '../../worker/create-worker';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,7 +52,8 @@ describe('replay of stored histories', () => {
   });
 
   it.each(histories)('$name replays against the current workflow code', async ({ history }) => {
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history);
+    // With the codec: histories recorded with it on (encrypted payloads) replay too.
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter: dataConverterFromEnv() }, history);
   }, 120_000);
 
   it('an incompatible change (a new timer, not behind patched()) fails the replay', async () => {

@@ -15,6 +15,8 @@ describe('workflow bundle', () => {
     // Our own modules in it: the workflow's and the pure domain, nothing from activities/ or api/.
     const ours = [...new Set([...code.matchAll(/"\.\/([a-z-]+)\/[\w./-]+\.ts"/g)].map((m) => m[1]))].sort();
     expect(ours).toEqual(['domain', 'workflows']);
+    // And the failure converter that puts failure messages into encrypted payloads.
+    expect(code).toContain('./codec/failure-converter.cjs');
   }, 120_000);
 });
 

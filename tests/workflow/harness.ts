@@ -10,6 +10,7 @@ import { anchorInstant, calendarHolidays } from '../../domain/schedule';
 import type * as activities from '../../activities/types';
 import type { DunningActivities, SendInput, SendResult } from '../../activities/types';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
+import { dataConverterFromEnv } from '../../codec/index';
 import { workflowBundle } from '../../worker/create-worker';
 import { invoiceDunning } from '../../workflows/invoice-dunning';
 import type { InvoiceDunningInput } from '../../workflows/messages';
@@ -100,16 +101,18 @@ export async function startTestWorker(
 ) {
   const prefix = taskQueue.slice(0, -'dunning'.length);
   const bundle = await workflowBundle();
+  const dataConverter = dataConverterFromEnv();
   const workers = await Promise.all([
     Worker.create({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
+      dataConverter,
       activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask, publicHolidays: acts.publicHolidays, rateTables: acts.rateTables },
       ...workflowWorker,
     }),
     ...(['email', 'sms', 'letter', 'agency'] as const).map((c) =>
-      Worker.create({ connection: env.nativeConnection, taskQueue: `${prefix}dunning-${c}`, activities: acts }),
+      Worker.create({ connection: env.nativeConnection, taskQueue: `${prefix}dunning-${c}`, activities: acts, dataConverter }),
     ),
   ]);
   const running = workers.map((w) => w.run());
