@@ -611,6 +611,7 @@ export async function createTimeSkippingEnv() {
   const types: Record<string, number> = { Keyword: T.INDEXED_VALUE_TYPE_KEYWORD, Double: T.INDEXED_VALUE_TYPE_DOUBLE, Datetime: T.INDEXED_VALUE_TYPE_DATETIME };
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: locateTemporalBinary('test-server') } },
+    client: { dataConverter: dataConverterFromEnv() },
   });
   const searchAttributes = Object.fromEntries(SEARCH_ATTRIBUTE_CLI_ARGS.map((p) => p.split('=')).map(([n, t]) => [n, types[t]]));
   await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });

@@ -21,6 +21,7 @@ import pg from 'pg';
 import { freePort } from '../tests/helpers/processes';
 import { ensureTemporalServer, type TemporalServerTools } from './temporal-server';
 import { PROJECT_ROOT } from './temporal-bin';
+import { dataConverterFromEnv } from '../codec/index';
 
 export type TemporalService = 'frontend' | 'history-1' | 'history-2' | 'matching' | 'worker';
 export type RelanceProcess = 'api' | 'worker-workflows' | 'worker-channels';
@@ -397,7 +398,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     // The namespace, then Relance's search attributes through the project's own command.
     t0 = Date.now();
     const connection = await Connection.connect({ address: frontendAddress });
-    const client = new Client({ connection, namespace });
+    const client = new Client({ connection, namespace, dataConverter: dataConverterFromEnv() });
     try {
       await until('namespace registration', 60_000, async () => {
         try {

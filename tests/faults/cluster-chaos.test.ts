@@ -25,6 +25,7 @@ import { startCluster, type Cluster, type TemporalService } from '../../scripts/
 import { findTemporalServer } from '../../scripts/temporal-server';
 import { invoiceRequest, signedDelivery, WEBHOOK_SECRET } from '../api/harness';
 import { figure, scaled, SCALE, sleep, startPeers, statusOf, trace, waitAllClosed, type Peers } from './support';
+import { dataConverterFromEnv } from '../../codec/index';
 
 const INVOICES = scaled('FAULT_CLUSTER_INVOICES', 200, 200);
 const tools = findTemporalServer();
@@ -81,7 +82,7 @@ describe.skipIf(skipReason !== '')(`Relance on a Temporal cluster${skipReason}`,
 
   it(`${INVOICES} invoices through SIGKILLs of a history process, the frontend and matching`, async () => {
     const started = Date.now();
-    const client = new Client({ connection, namespace: cluster.namespace });
+    const client = new Client({ connection, namespace: cluster.namespace, dataConverter: dataConverterFromEnv() });
     const api = (method: string, p: string, body: string, headers: Record<string, string>) =>
       fetch(cluster.apiUrl + p, { method, headers, body, signal: AbortSignal.timeout(30_000) });
 
