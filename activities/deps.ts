@@ -2,8 +2,8 @@
 // a logger and (tests only) hooks into the send sequence.
 import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
-import { renderMessage } from '../domain/templates';
 import type { RenderedMessage, TemplateChannel } from '../domain/templates';
+import { renderWithOverrides, templateOverrides, type TemplateOverrides } from '../policies/overrides';
 import type { InvoiceSnapshot } from '../domain/types';
 import { contextLogger } from './communication-log';
 import type { ActivityLogger, LoggedSendSpec, SendContext, SendHooks } from './communication-log';
@@ -18,6 +18,8 @@ export interface ActivityDeps {
   /** Defaults to the running activity's logger (console outside an activity). */
   log?: ActivityLogger;
   hooks?: SendHooks;
+  /** Templates saved for policies (default: read from `prisma`). */
+  templates?: TemplateOverrides;
 }
 
 export function sendContext(deps: ActivityDeps): SendContext {
@@ -61,13 +63,23 @@ export function specOf(input: SendInput, channel: LoggedSendSpec['channel'], pro
   };
 }
 
-/** The domain template of a send for one channel, in the customer's language. */
+/** The templates saved for policies that the activities of `deps` render with. */
+export function overridesOf(deps: ActivityDeps): TemplateOverrides {
+  return deps.templates ?? templateOverrides(deps.prisma);
+}
+
+/**
+ * The message of a send for one channel, in the customer's language: the template saved
+ * for the invoice's policy version, step, channel and language, else the built-in pack.
+ */
 export function renderFor(
   channel: TemplateChannel,
-  send: Pick<SendInput, 'templateId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline'>,
+  send: Pick<SendInput, 'templateId' | 'stepId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline'>,
   creditor: Creditor,
-): RenderedMessage {
-  return renderMessage({
+  overrides?: TemplateOverrides,
+): Promise<RenderedMessage> {
+  return renderWithOverrides(overrides, {
+    step: send.stepId,
     templateId: send.templateId,
     channel,
     language: send.invoice.customer.language,

@@ -15,7 +15,7 @@ import type { SendInput, SendResult } from './types';
 import { PermanentFailureTypes, TransientFailureTypes, type TransientFailureType } from './types';
 import { runLoggedSend } from './communication-log';
 import type { LoggedContent } from './communication-log';
-import { creditorOf, renderFor, sendContext, specOf } from './deps';
+import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyNetworkError, DeliveryError, permanent, transient } from './failures';
 import { invoiceExtractFileName, renderInvoiceExtractPdf } from './invoice-extract-pdf';
@@ -128,6 +128,7 @@ export function classifySmtpError(err: unknown): DeliveryError {
 export function createSendEmail(deps: ActivityDeps, transport = createEmailTransport(deps)) {
   const ctx = sendContext(deps);
   const creditor = creditorOf(deps.config);
+  const templates = overridesOf(deps);
 
   return async function sendEmail(input: SendInput): Promise<SendResult> {
     const { invoice } = input;
@@ -147,7 +148,7 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
           return email;
         },
         async prepare(recipient) {
-          const rendered = renderFor('email', input, creditor);
+          const rendered = await renderFor('email', input, creditor, templates);
           const attachments = EXTRACT_TEMPLATES.has(input.templateId)
             ? [
                 {

@@ -11,6 +11,8 @@ import type { Creditor, Pdf } from './pdf';
 import { renderFor } from './deps';
 
 export interface LetterInput {
+  /** The body already rendered (a policy's own template); else the built-in pack's. */
+  rendered?: { subject: string; text: string };
   templateId: string;
   invoice: InvoiceSnapshot;
   balanceMinor: number;
@@ -79,7 +81,7 @@ export async function renderLetterPdf(input: LetterInput): Promise<RenderedLette
   const { invoice, creditor } = input;
   const language: Language = invoice.customer.language;
   const L = LABELS[language];
-  const rendered = renderFor('letter', input, creditor);
+  const rendered = input.rendered ?? (await renderFor('letter', { ...input, stepId: input.templateId }, creditor));
 
   // Pages are buffered so the footer can say "Page i/n".
   const doc = createA4({ title: rendered.subject, subject: L.registered, author: creditor.name, language, date: input.asOf, bufferPages: true });

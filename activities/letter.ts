@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { SendInput, SendResult } from './types';
 import { runLoggedSend } from './communication-log';
 import type { LoggedContent } from './communication-log';
-import { creditorOf, postalAddressOf, safeName, sendContext, specOf } from './deps';
+import { creditorOf, overridesOf, postalAddressOf, renderFor, safeName, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyNetworkError } from './failures';
 import { postJson } from './http';
@@ -42,6 +42,7 @@ export function createSendLetter(deps: ActivityDeps) {
   const ctx = sendContext(deps);
   const config = deps.config;
   const creditor = creditorOf(config);
+  const templates = overridesOf(deps);
   const postalUrl = config.POSTAL_API_URL?.replace(/\/+$/, '');
   const provider = postalUrl ? 'postal-api' : 'outbox';
 
@@ -57,6 +58,7 @@ export function createSendLetter(deps: ActivityDeps) {
         },
         async prepare(recipient) {
           const letter = await renderLetterPdf({
+            rendered: await renderFor('letter', input, creditor, templates),
             templateId: input.templateId,
             invoice,
             balanceMinor: input.balanceMinor,

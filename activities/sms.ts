@@ -16,7 +16,7 @@ import type { Config } from '../config/index';
 import type { SendInput, SendResult } from './types';
 import { PermanentFailureTypes } from './types';
 import { runLoggedSend } from './communication-log';
-import { creditorOf, renderFor, sendContext, specOf } from './deps';
+import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyHttpStatus, classifyNetworkError, DeliveryError, parseRetryAfter, permanent } from './failures';
 import { invalidAddressReason } from './invalid-addresses';
@@ -94,6 +94,7 @@ export function createSendSms(deps: ActivityDeps) {
   const ctx = sendContext(deps);
   const config = deps.config;
   const creditor = creditorOf(config);
+  const templates = overridesOf(deps);
   const base = twilioApiBase(config);
   const provider = base ? 'twilio-fake' : 'twilio';
   const calls = new AsyncLocalStorage<CallState>();
@@ -127,7 +128,7 @@ export function createSendSms(deps: ActivityDeps) {
           return e164;
         },
         async prepare(recipient) {
-          const { text } = renderFor('sms', input, creditor);
+          const { text } = await renderFor('sms', input, creditor, templates);
           return { recipient, body: text };
         },
         async deliver(content) {

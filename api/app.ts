@@ -20,6 +20,8 @@ import { invoiceImportRoute } from './invoice-import';
 import { invoicesRouter } from './invoices';
 import { createMetrics, type ApiMetrics } from './metrics';
 import { opsActionsRouter } from './ops-actions';
+import { policiesRouter } from './policies';
+import { PolicyCatalog } from '../policies/catalog';
 import { Problem, problemErrorHandler, rejectNulCharacters } from './problem';
 import { reportsRouter } from './reports';
 import { createRegistry } from './schemas';
@@ -35,6 +37,15 @@ export interface AppDeps {
   /** Workflow task queue; default TaskQueues.workflow (tests use a prefixed one). */
   workflowTaskQueue?: string;
   metrics?: ApiMetrics;
+  /** Published policies and rules (cached); one per app by default. */
+  policies?: PolicyCatalog;
+}
+
+export function createPolicyCatalog(prisma: PrismaClient, config: Config): PolicyCatalog {
+  return new PolicyCatalog(prisma, {
+    ttlMs: config.POLICY_CACHE_SECONDS * 1000,
+    defaults: { B2B: config.DEFAULT_POLICY_ID, B2C: config.DEFAULT_B2C_POLICY_ID },
+  });
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -49,7 +60,8 @@ export function createApp(deps: AppDeps): express.Application {
     timeoutMs: config.API_TEMPORAL_TIMEOUT_MS,
   };
   const registry = createRegistry();
-  const routeDeps = { prisma, temporal, config, metrics };
+  const policies = deps.policies ?? createPolicyCatalog(prisma, config);
+  const routeDeps = { prisma, temporal, config, metrics, policies };
 
   const app = express();
   app.disable('x-powered-by');
@@ -93,6 +105,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(auditRouter(routeDeps, registry));
   app.use(repliesRouter(routeDeps, registry));
   app.use(codecRouter(routeDeps, registry));
+  app.use(policiesRouter({ ...routeDeps, log }, registry));
 
   app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
   app.use(problemErrorHandler(log));

@@ -35,7 +35,7 @@ export const CSV_FORMAT_DESCRIPTION =
 type RowResult = { line: number; number?: string; status: 'created' | 'existing' | 'error'; errors?: FieldError[] };
 
 export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, registry: OpenAPIRegistry): void {
-  const { prisma, temporal, config, metrics } = deps;
+  const { prisma, temporal, config, metrics, policies } = deps;
   const maxBytes = parseByteLimit(config.API_IMPORT_LIMIT);
 
   defineRoute(router, registry, {
@@ -74,7 +74,7 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
       try {
         await mapWithConcurrency(valid, config.IMPORT_CONCURRENCY, async (row) => {
           try {
-            const r = await issueInvoice({ prisma, temporal, config }, row.request);
+            const r = await issueInvoice({ prisma, temporal, config, policies }, row.request);
             if (r.created) metrics.invoicesIssued.inc({ via: 'import' });
             results.push({ line: row.line, number: row.number, status: r.created ? 'created' : 'existing' });
           } catch (err) {

@@ -25,6 +25,8 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 import type { Config } from '../config/index';
 import { minorUnits } from '../domain/money';
 import { getBuiltinPolicy, policyAudienceMismatch } from '../domain/policy';
+import { parseDecimalToMinor } from '../domain/money';
+import { ResolveError, type PolicyCatalog, type PolicySnapshot } from '../policies/catalog';
 import { anchorInstant, calendarHolidays } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
@@ -51,7 +53,12 @@ export interface IssueDeps {
   prisma: PrismaClient;
   temporal: TemporalGateway;
   config: Config;
+  /** Published policies and assignment rules; without it, the shipped policies by id. */
+  policies?: PolicyCatalog;
 }
+
+/** Picks the policy of an issue request; throws a Problem naming the field. */
+export type PolicyResolver = (req: IssueInvoiceRequest) => DunningPolicy;
 
 /** JSON with sorted keys and no undefined members: the same content always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -63,6 +70,27 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/** The assignment rules of a catalogue snapshot (policies/catalog.ts) as a resolver. */
+export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: string; tags?: string[] }): PolicyResolver {
+  return (req) => {
+    try {
+      return snapshot.resolve({
+        policyId: req.policyId,
+        customerPolicyId: customer?.policyId,
+        audience: req.customer.kind,
+        country: req.customer.country,
+        currency: req.currency,
+        amountMinor: parseDecimalToMinor(req.amount, req.currency),
+        tags: customer?.tags,
+      }).policy;
+    } catch (err) {
+      if (err instanceof ResolveError) throw problems.field(err.field, err.message);
+      // An amount the schema let through but that does not parse is reported by the amount check.
+      throw problems.field('policyId', (err as Error).message);
+    }
+  };
 }
 
 function resolvePolicy(req: IssueInvoiceRequest, config: Config): DunningPolicy {
@@ -79,7 +107,7 @@ function resolvePolicy(req: IssueInvoiceRequest, config: Config): DunningPolicy 
 }
 
 /** Business validation beyond the schema; returns the snapshot and its policy. */
-export function normaliseIssueRequest(req: IssueInvoiceRequest, config: Config): IssueMemo & { policy: DunningPolicy } {
+export function normaliseIssueRequest(req: IssueInvoiceRequest, config: Config, resolver?: PolicyResolver): IssueMemo & { policy: DunningPolicy } {
   const errors: FieldError[] = [];
   const collect = <T>(fn: () => T): T | undefined => {
     try {
@@ -92,7 +120,7 @@ export function normaliseIssueRequest(req: IssueInvoiceRequest, config: Config):
   };
   const amountMinor = collect(() => decimalField(req.amount, req.currency, 'amount', { positive: true }));
   const depositMinor = collect(() => decimalField(req.deposit, req.currency, 'deposit'));
-  const policy = collect(() => resolvePolicy(req, config));
+  const policy = collect(() => (resolver ? resolver(req) : resolvePolicy(req, config)));
   if (amountMinor !== undefined && depositMinor !== undefined && depositMinor > amountMinor) {
     errors.push({ field: 'deposit', message: 'must not exceed the amount' });
   }
@@ -347,7 +375,9 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
 }
 
 export async function issueInvoice(deps: IssueDeps, req: IssueInvoiceRequest, idempotencyKey?: string): Promise<IssueResult> {
-  const normalised = normaliseIssueRequest(req, deps.config);
+  // The catalogue answers from memory in the common case (no database round trip).
+  const resolver = deps.policies ? resolverOf(await deps.policies.snapshot()) : undefined;
+  const normalised = normaliseIssueRequest(req, deps.config, resolver);
   const memo = { ...normalised, idempotencyKey };
   const before = await findExisting(deps, memo);
   if (before) return before;

@@ -28,12 +28,15 @@ import {
   TimelineSchema,
 } from './schemas';
 import { queryInvoice, type TemporalGateway } from './temporal';
+import type { PolicyCatalog } from '../policies/catalog';
 
 export interface InvoiceRouteDeps {
   prisma: PrismaClient;
   temporal: TemporalGateway;
   config: Config;
   metrics: ApiMetrics;
+  /** Published policies and assignment rules (policies/catalog.ts). */
+  policies?: PolicyCatalog;
 }
 
 export async function loadInvoice(prisma: PrismaClient, number: string): Promise<InvoiceWithCustomer> {
@@ -85,7 +88,7 @@ const notOverdue = (today: Date): Prisma.InvoiceWhereInput => ({
 
 export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry): Router {
   const router = Router();
-  const { prisma, temporal, config, metrics } = deps;
+  const { prisma, temporal, config, metrics, policies } = deps;
   const tags = ['invoices'];
 
   defineRoute(router, registry, {
@@ -111,7 +114,7 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
     handler: async ({ req, res, body }) => {
       const key = req.get('idempotency-key')?.trim() || undefined;
       if (key && key.length > 200) throw problems.field('Idempotency-Key', 'at most 200 characters');
-      const result = await issueInvoice({ prisma, temporal, config }, body, key);
+      const result = await issueInvoice({ prisma, temporal, config, policies }, body, key);
       if (result.created) metrics.invoicesIssued.inc({ via: 'api' });
       else res.setHeader('Idempotent-Replayed', 'true');
       res.location(`/v1/invoices/${encodeURIComponent(result.invoice.number)}`);

@@ -10,10 +10,12 @@ import { TaskQueues } from '../activities/types';
 import { loadConfig, type Config } from '../config/index';
 import { connectClient } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
-import { createApp } from './app';
+import { createApp, createPolicyCatalog } from './app';
 import { createMetrics } from './metrics';
+import { resumeMigrations } from './policies';
 import { startReconciler } from './reconciler';
 import { warnOnLocalDevKey } from '../codec/index';
+import { initPolicies } from '../policies/store';
 
 export interface RunningApi {
   server: Server;
@@ -34,7 +36,12 @@ export async function startApi(opts: {
   const { config, prisma, temporal } = opts;
   const log = opts.log ?? pino({ level: config.LOG_LEVEL, base: { service: 'relance-api' } });
   const metrics = createMetrics();
-  const app = createApp({ prisma, temporal, config, log, metrics, workflowTaskQueue: opts.workflowTaskQueue });
+  // The shipped policies and the POLICY_DIR files, before anything listens: a file that
+  // conflicts with the database stops the start here, naming both.
+  const loaded = await initPolicies(prisma, { policyDir: config.POLICY_DIR });
+  if (loaded.seeded.length || loaded.loaded.length) log.info(loaded, 'policies seeded / loaded from files');
+  const policies = createPolicyCatalog(prisma, config);
+  const app = createApp({ prisma, temporal, config, log, metrics, workflowTaskQueue: opts.workflowTaskQueue, policies });
   const server = app.listen(opts.port ?? config.API_PORT, opts.host ?? config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -45,6 +52,8 @@ export async function startApi(opts: {
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url }, 'Relance API listening');
   warnOnLocalDevKey(config, log);
+  const gatewayForMigrations = { client: temporal, taskQueue: opts.workflowTaskQueue ?? TaskQueues.workflow, timeoutMs: config.API_TEMPORAL_TIMEOUT_MS };
+  resumeMigrations({ prisma, temporal: gatewayForMigrations, policies, log }).catch((err: unknown) => log.warn({ err }, 'resuming policy migrations failed'));
 
   const reconciler =
     config.API_RECONCILE_INTERVAL_SECONDS > 0

@@ -211,6 +211,10 @@ const EnvSchema = z.object({
   RATE_TABLES_FILE: optionalString,
   /** Policy of B2C customers' invoices issued without a policyId. */
   DEFAULT_B2C_POLICY_ID: z.string().default('fr-b2c-default'),
+  /** A folder of policy files (YAML or JSON) loaded at API start; read-only through the API. */
+  POLICY_DIR: optionalString,
+  /** How long an API process trusts its cache of published policies and rules (publishing in this process reloads at once). */
+  POLICY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
 
   // Worker tuning.
   /** Workflow runs kept in a worker's memory between tasks (each ~0.3 MB; see DEFAULT_WORKFLOW_CACHE_SIZE). */
