@@ -376,7 +376,17 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
 
 export async function issueInvoice(deps: IssueDeps, req: IssueInvoiceRequest, idempotencyKey?: string): Promise<IssueResult> {
   // The catalogue answers from memory in the common case (no database round trip).
-  const resolver = deps.policies ? resolverOf(await deps.policies.snapshot()) : undefined;
+  let resolver: PolicyResolver | undefined;
+  if (deps.policies) {
+    const snapshot = await deps.policies.snapshot();
+    const agreed = snapshot.agreedPolicies.get(req.customer.externalId);
+    // Only a tag rule needs the customer's row, and only when nothing before it decides.
+    const tags =
+      !req.policyId && !agreed && snapshot.usesTags
+        ? ((await deps.prisma.customer.findUnique({ where: { externalId: req.customer.externalId }, select: { tags: true } }))?.tags ?? [])
+        : undefined;
+    resolver = resolverOf(snapshot, { policyId: agreed, tags });
+  }
   const normalised = normaliseIssueRequest(req, deps.config, resolver);
   const memo = { ...normalised, idempotencyKey };
   const before = await findExisting(deps, memo);

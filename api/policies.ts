@@ -700,16 +700,11 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
   return router;
 }
 
-/**
- * The customer's agreed policy and tags, when the Customer table has them (issue 17 adds
- * them); undefined members otherwise.
- */
+/** The customer's agreed policy and tags (customer records). */
 export async function customerFacts(prisma: PrismaClient, externalId: string): Promise<{ policyId?: string; tags?: string[] } | undefined> {
-  const row = (await prisma.customer.findUnique({ where: { externalId } })) as (Record<string, unknown> & { externalId: string }) | null;
+  const row = await prisma.customer.findUnique({ where: { externalId }, select: { agreedPolicyId: true, tags: true } });
   if (!row) return undefined;
-  const policyId = typeof row.policyId === 'string' ? row.policyId : undefined;
-  const tags = Array.isArray(row.tags) ? (row.tags as string[]) : undefined;
-  return { policyId, tags };
+  return { policyId: row.agreedPolicyId ?? undefined, tags: row.tags };
 }
 
 /** Resumes migrations left running by a stopped process (called at API start). */

@@ -73,7 +73,14 @@ export class PolicySnapshot {
     readonly latest: ReadonlyMap<string, DunningPolicy>,
     readonly rules: readonly PolicyRuleView[],
     readonly defaults: { B2B: string; B2C: string },
+    /** Customers (external id) with an agreed policy: few, so kept whole. */
+    readonly agreedPolicies: ReadonlyMap<string, string> = new Map(),
   ) {}
+
+  /** Whether a rule reads customer tags (then issuing looks the customer's tags up). */
+  get usesTags(): boolean {
+    return this.rules.some((r) => r.match.tag !== undefined);
+  }
 
   /** A published policy by "id" (latest) or "id@version"; undefined when none. */
   find(ref: string): DunningPolicy | undefined {
@@ -188,9 +195,10 @@ export class PolicyCatalog {
       this.seeded = true;
     }
     const started = Date.now();
-    const [versions, rules] = await Promise.all([
+    const [versions, rules, agreed] = await Promise.all([
       this.prisma.policyVersion.findMany({ where: { status: 'published' }, select: { policyId: true, version: true, definition: true } }),
       this.prisma.policyRule.findMany({ orderBy: { position: 'asc' } }),
+      this.prisma.customer.findMany({ where: { agreedPolicyId: { not: null } }, select: { externalId: true, agreedPolicyId: true } }),
     ]);
     this.loads += 1;
     const byKey = new Map<string, DunningPolicy>();
@@ -206,6 +214,7 @@ export class PolicyCatalog {
       latest,
       rules.map((r) => ({ id: r.id, position: r.position, name: r.name, policyId: r.policyId, match: r.match as RuleMatch })),
       this.opts.defaults,
+      new Map(agreed.map((c) => [c.externalId, c.agreedPolicyId!])),
     );
     if (generation === this.generation) this.current = { snapshot, at: started };
     return snapshot;

@@ -13,6 +13,7 @@ import { createSendEmail } from '../../activities/email';
 import { createJournalActivities } from '../../activities/journal';
 import { TaskQueues } from '../../activities/types';
 import { startApi } from '../../api/server';
+import { PolicyCatalog } from '../../policies/catalog';
 import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
 import { createDunningWorkers } from '../../worker/create-worker';
 import { policyQuery, workflowIdFor } from '../../workflows/messages';
@@ -25,7 +26,7 @@ let running: Promise<unknown> | undefined;
 let tmp: string;
 
 beforeAll(async () => {
-  [h, sink] = await Promise.all([startApiHarness({ workers: false }), startMailSink({ smtpPort: 0, webPort: 0 })]);
+  [h, sink] = await Promise.all([startApiHarness({ workers: false, config: { POLICY_CACHE_SECONDS: '1' } }), startMailSink({ smtpPort: 0, webPort: 0 })]);
   tmp = await mkdtemp(path.join(tmpdir(), 'relance-policies-'));
   // Real email over SMTP to the sink; the other channels are recording doubles.
   const config = { ...h.config, SMTP_PORT: sink.smtpPort, SMTP_HOST: '127.0.0.1' };
@@ -201,6 +202,7 @@ describe('policies as data', () => {
     const rules = await h.request('PUT', '/v1/policy-rules', {
       body: {
         rules: [
+          { name: 'Public sector', policyId: 'segment-big', match: { tag: 'public-sector' } },
           { name: 'Germany B2B', policyId: 'segment-de', match: { audience: 'B2B', country: 'DE' } },
           { name: 'Dollar invoices', policyId: 'segment-usd', match: { currency: 'USD' } },
           { name: 'Large amounts', policyId: 'segment-big', match: { minAmount: '10000.00', maxAmount: '1000000.00' } },
@@ -213,12 +215,12 @@ describe('policies as data', () => {
     const de = await resolve('audience=B2B&country=DE&currency=EUR&amount=100.00');
     expect(de.status, de.text).toBe(200);
     expect(de.json.policy).toMatchObject({ id: 'segment-de', version: 1 });
-    expect(de.json.rule).toMatchObject({ kind: 'rule', name: 'Germany B2B', position: 1 });
+    expect(de.json.rule).toMatchObject({ kind: 'rule', name: 'Germany B2B', position: 2 });
 
     const usd = await resolve('audience=B2B&country=FR&currency=USD&amount=50000.00');
-    expect(usd.json.rule).toMatchObject({ kind: 'rule', name: 'Dollar invoices', position: 2 });
+    expect(usd.json.rule).toMatchObject({ kind: 'rule', name: 'Dollar invoices', position: 3 });
     const big = await resolve('audience=B2C&country=FR&currency=EUR&amount=20000.00');
-    expect(big.json.rule).toMatchObject({ kind: 'rule', name: 'Large amounts', position: 3 });
+    expect(big.json.rule).toMatchObject({ kind: 'rule', name: 'Large amounts', position: 4 });
     expect(big.json.policy.id).toBe('segment-big');
     const fallback = await resolve('audience=B2C&country=FR&currency=EUR&amount=20.00');
     expect(fallback.json.rule.kind).toBe('default');
@@ -229,6 +231,24 @@ describe('policies as data', () => {
     const unknown = await resolve('policyId=nope&audience=B2B&country=DE&currency=EUR&amount=1.00');
     expect(unknown.status).toBe(422);
     expect(unknown.json.errors[0].field).toBe('query.policyId');
+
+    // The customer's agreed policy and tags (customer records) come before the segments.
+    for (const externalId of ['CUST-AGREED', 'CUST-TAGGED']) {
+      expect((await h.request('POST', '/v1/invoices', { body: invoiceRequest({ policyId: 'segment-de' }, { externalId }) })).status).toBe(201);
+    }
+    await h.prisma.customer.update({ where: { externalId: 'CUST-AGREED' }, data: { agreedPolicyId: 'segment-usd', tags: ['public-sector'] } });
+    await h.prisma.customer.update({ where: { externalId: 'CUST-TAGGED' }, data: { tags: ['public-sector'] } });
+    const agreed = await resolve('customerId=CUST-AGREED&audience=B2B&country=DE&currency=EUR&amount=100.00');
+    expect(agreed.json.rule).toMatchObject({ kind: 'customer', detail: "the customer's agreed policy: segment-usd" });
+    const tagged = await resolve('customerId=CUST-TAGGED&audience=B2B&country=DE&currency=EUR&amount=100.00');
+    expect(tagged.json.rule).toMatchObject({ kind: 'rule', name: 'Public sector', position: 1 });
+    expect(tagged.json.policy.id).toBe('segment-big');
+    // Issuing reads the agreed policy from the catalogue (reloaded after POLICY_CACHE_SECONDS).
+    await new Promise((r) => setTimeout(r, 1_100));
+    const agreedInvoice = await h.request('POST', '/v1/invoices', { body: invoiceRequest({}, { externalId: 'CUST-AGREED' }) });
+    expect(agreedInvoice.json.policy).toEqual({ id: 'segment-usd', version: 1 });
+    const taggedInvoice = await h.request('POST', '/v1/invoices', { body: invoiceRequest({}, { externalId: 'CUST-TAGGED' }) });
+    expect(taggedInvoice.json.policy).toEqual({ id: 'segment-big', version: 1 });
 
     // Issuing without a policy follows the rules, from the cache.
     const issued = await h.request('POST', '/v1/invoices', {
@@ -258,6 +278,18 @@ describe('policies as data', () => {
     expect(r.json.steps[0].messages[0]).toMatchObject({ channel: 'email', source: 'built-in' });
     expect(r.json.steps[1].messages[0]).toMatchObject({ source: 'template', subject: 'Deuxième rappel F-2026-0042' });
     expect(r.json.steps[1].messages[0].text).toMatch(/^Reste 1[\s\u202f]2\d\d,\d\d[\s\u202f]€ \(intérêts \d+,\d\d[\s\u202f]€\)\.$/);
+  });
+});
+
+describe('the policy catalogue', () => {
+  it('answers from memory until a publish (or its time to live) invalidates it', async () => {
+    const catalog = new PolicyCatalog(h.prisma, { ttlMs: 60_000, defaults: { B2B: 'fr-b2b-default', B2C: 'fr-b2c-default' } });
+    const first = await catalog.snapshot();
+    for (let i = 0; i < 20; i++) expect(await catalog.snapshot()).toBe(first);
+    expect(catalog.loads).toBe(1);
+    catalog.invalidate();
+    expect(await catalog.snapshot()).not.toBe(first);
+    expect(catalog.loads).toBe(2);
   });
 });
 
