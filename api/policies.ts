@@ -520,8 +520,9 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
     summary: 'Publish a draft: from now on it is immutable and new invoices can pin it',
     tags,
     params: VersionParams,
+    body: z.strictObject({ note: z.string().max(500).optional() }),
     responses: { 200: jsonResponse('The published version', Loose), 409: problemResponse('Already published or read-only'), 422: problemResponse('A message could not be rendered') },
-    handler: async ({ res, params }) => {
+    handler: async ({ res, params, body }) => {
       const v = await draftRow(params.id, params.version);
       const templates = await templatesOf(params.id, params.version);
       const { policy, errors } = policyErrors(v.definition);
@@ -534,7 +535,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
           data: { status: 'published', publishedAt: new Date(), contentHash: contentHash(policy, templates) },
         });
         if (updated.count !== 1) throw problems.conflict(`Policy ${params.id}@${params.version} was published concurrently`, 'policy-published');
-        await recordChange(tx, { policyId: params.id, version: params.version, action: 'published', actor: actorOf(res), diff: { status: { before: 'draft', after: 'published' } } });
+        await recordChange(tx, { policyId: params.id, version: params.version, action: 'published', actor: actorOf(res), diff: { status: { before: 'draft', after: 'published' }, ...(body.note ? { note: body.note } : {}) } });
       });
       policies.invalidate();
       res.json(versionDto(await versionRow(params.id, params.version), templates));

@@ -38,8 +38,15 @@ export async function startApi(opts: {
   const metrics = createMetrics();
   // The shipped policies and the POLICY_DIR files, before anything listens: a file that
   // conflicts with the database stops the start here, naming both.
-  const loaded = await initPolicies(prisma, { policyDir: config.POLICY_DIR });
-  if (loaded.seeded.length || loaded.loaded.length) log.info(loaded, 'policies seeded / loaded from files');
+  // Without POLICY_DIR an unreachable database does not stop the start (the catalogue seeds
+  // the shipped policies on first use, /readyz reports the database).
+  try {
+    const loaded = await initPolicies(prisma, { policyDir: config.POLICY_DIR });
+    if (loaded.seeded.length || loaded.loaded.length) log.info(loaded, 'policies seeded / loaded from files');
+  } catch (err) {
+    if (config.POLICY_DIR) throw err;
+    log.warn({ err }, 'shipped policies not seeded yet (database unreachable); retried on first use');
+  }
   const policies = createPolicyCatalog(prisma, config);
   const app = createApp({ prisma, temporal, config, log, metrics, workflowTaskQueue: opts.workflowTaskQueue, policies });
   const server = app.listen(opts.port ?? config.API_PORT, opts.host ?? config.HOST);
