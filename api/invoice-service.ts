@@ -82,15 +82,23 @@ export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: str
         audience: req.customer.kind,
         country: req.customer.country,
         currency: req.currency,
-        amountMinor: parseDecimalToMinor(req.amount, req.currency),
+        amountMinor: amountOrNaN(req.amount, req.currency),
         tags: customer?.tags,
       }).policy;
     } catch (err) {
       if (err instanceof ResolveError) throw problems.field(err.field, err.message);
-      // An amount the schema let through but that does not parse is reported by the amount check.
-      throw problems.field('policyId', (err as Error).message);
+      throw err;
     }
   };
+}
+
+/** A malformed amount is reported by the amount check; to the rules it matches no range. */
+function amountOrNaN(amount: string, currency: string): number {
+  try {
+    return parseDecimalToMinor(amount, currency);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function resolvePolicy(req: IssueInvoiceRequest, config: Config): DunningPolicy {

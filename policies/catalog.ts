@@ -133,6 +133,7 @@ export function matches(m: RuleMatch, input: ResolveInput): boolean {
   if (m.audience && m.audience !== input.audience) return false;
   if (m.country && m.country !== input.country.toUpperCase()) return false;
   if (m.currency && m.currency !== input.currency.toUpperCase()) return false;
+  if ((m.minAmount !== undefined || m.maxAmount !== undefined) && !Number.isFinite(input.amountMinor)) return false;
   if (m.minAmount !== undefined) {
     const min = toMinor(m.minAmount, input.currency);
     if (min === undefined || input.amountMinor < min) return false;
