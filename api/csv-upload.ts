@@ -11,7 +11,8 @@ import { CsvError, parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
-import { findInvoiceRows, normaliseIssueRequest } from './invoice-service';
+import { findInvoiceRows, normaliseIssueRequest, policyResolverFor } from './invoice-service';
+import type { PolicyCatalog } from '../policies/catalog';
 import { fieldErrorsOf, nulCharacterPaths, Problem, type FieldError } from './problem';
 import { IssueInvoiceRequestSchema, type IssueInvoiceRequest } from './schemas';
 
@@ -294,7 +295,10 @@ export interface ValidRow {
  * (schema, normaliseIssueRequest, conflicts with issued invoices), plus numbers repeated
  * in the file with other content. Nothing is written.
  */
-export async function validateRows(rows: CsvRow[], deps: { prisma: PrismaClient; config: Config }): Promise<{ valid: ValidRow[]; refused: RefusedRow[] }> {
+export async function validateRows(
+  rows: CsvRow[],
+  deps: { prisma: PrismaClient; config: Config; policies?: PolicyCatalog },
+): Promise<{ valid: ValidRow[]; refused: RefusedRow[] }> {
   const refused: RefusedRow[] = [];
   const candidates: Array<ValidRow & { hash: string }> = [];
   const seen = new Map<string, { line: number; hash: string }>();
@@ -313,7 +317,8 @@ export async function validateRows(rows: CsvRow[], deps: { prisma: PrismaClient;
     }
     let hash: string;
     try {
-      hash = normaliseIssueRequest(parsed.data, deps.config).requestHash;
+      // The policy the row will be issued with (assignment rules): it is part of the hash.
+      hash = normaliseIssueRequest(parsed.data, deps.config, await policyResolverFor(deps, parsed.data)).requestHash;
     } catch (err) {
       if (!(err instanceof Problem) || err.status >= 500) throw err;
       refused.push({ line, number, errors: toColumns(err.options.errors ?? [{ field: '(row)', message: err.detail ?? err.title }]) });

@@ -67,7 +67,7 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
       if (csv.rows.length > config.IMPORT_SYNC_MAX_ROWS) {
         throw new Problem(413, 'Payload too large', `${csv.rows.length} rows: more than ${config.IMPORT_SYNC_MAX_ROWS}; send the file to POST /v1/imports (a background job)`);
       }
-      const { valid, refused } = await validateRows(csv.rows, { prisma, config });
+      const { valid, refused } = await validateRows(csv.rows, { prisma, config, policies });
       if (refused.length) throw invalidRowsProblem(csv.rows.length, refused);
 
       const results: RowResult[] = [];

@@ -92,6 +92,24 @@ export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: str
   };
 }
 
+/**
+ * The assignment rules for one request (undefined without a catalogue: the shipped policies
+ * by id). Only a tag rule needs the customer's row, and only when nothing before it decides.
+ */
+export async function policyResolverFor(
+  deps: { prisma: PrismaClient; policies?: PolicyCatalog },
+  req: IssueInvoiceRequest,
+): Promise<PolicyResolver | undefined> {
+  if (!deps.policies) return undefined;
+  const snapshot = await deps.policies.snapshot();
+  const agreed = snapshot.agreedPolicies.get(req.customer.externalId);
+  const tags =
+    !req.policyId && !agreed && snapshot.usesTags
+      ? ((await deps.prisma.customer.findUnique({ where: { externalId: req.customer.externalId }, select: { tags: true } }))?.tags ?? [])
+      : undefined;
+  return resolverOf(snapshot, { policyId: agreed, tags });
+}
+
 /** A malformed amount is reported by the amount check; to the rules it matches no range. */
 function amountOrNaN(amount: string, currency: string): number {
   try {
@@ -384,17 +402,7 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
 
 export async function issueInvoice(deps: IssueDeps, req: IssueInvoiceRequest, idempotencyKey?: string): Promise<IssueResult> {
   // The catalogue answers from memory in the common case (no database round trip).
-  let resolver: PolicyResolver | undefined;
-  if (deps.policies) {
-    const snapshot = await deps.policies.snapshot();
-    const agreed = snapshot.agreedPolicies.get(req.customer.externalId);
-    // Only a tag rule needs the customer's row, and only when nothing before it decides.
-    const tags =
-      !req.policyId && !agreed && snapshot.usesTags
-        ? ((await deps.prisma.customer.findUnique({ where: { externalId: req.customer.externalId }, select: { tags: true } }))?.tags ?? [])
-        : undefined;
-    resolver = resolverOf(snapshot, { policyId: agreed, tags });
-  }
+  const resolver = await policyResolverFor(deps, req);
   const normalised = normaliseIssueRequest(req, deps.config, resolver);
   const memo = { ...normalised, idempotencyKey };
   const before = await findExisting(deps, memo);

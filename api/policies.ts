@@ -25,7 +25,7 @@ import {
   type TemplateRecord,
 } from '../policies/store';
 import { renderTemplate, sampleRenderArgs, validateTemplate, VARIABLE_CATALOGUE } from '../policies/templates';
-import type { AuthenticatedKey } from './auth';
+import { actorName, requestActor, type AuditActor } from './audit';
 import { parseDecimalToMinor } from '../domain/money';
 import { loadInvoice, snapshotOf } from './invoices';
 import { jsonResponse, problemResponse, defineRoute } from './route';
@@ -84,7 +84,7 @@ const MigrationBody = z.strictObject({
 const MigrationParams = IdParams.extend({ migrationId: z.uuid() });
 const PreviewQuery = z.object({ invoice: z.string().min(1).max(100).optional(), language: z.enum(['fr', 'en']).optional() });
 
-const actorOf = (res: Response): string => (res.locals.apiKey as AuthenticatedKey | undefined)?.name ?? 'unknown';
+const actorOf = (res: Response): AuditActor => requestActor(res);
 
 function validationProblem(errors: PathError[]): Problem {
   return problems.validation(errors);
@@ -206,6 +206,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies/resolve',
     operationId: 'resolvePolicy',
     summary: 'Which policy an invoice with these attributes gets, and the rule that chose it',
@@ -243,6 +244,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policy-rules',
     operationId: 'listPolicyRules',
     summary: 'The segment rules, in the order they are tried',
@@ -256,6 +258,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'put',
+    role: 'admin',
     path: '/v1/policy-rules',
     operationId: 'replacePolicyRules',
     summary: 'Replace the segment rules (the list order is the order they are tried)',
@@ -274,7 +277,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
       await prisma.$transaction(async (tx) => {
         await tx.policyRule.deleteMany({});
         await tx.policyRule.createMany({
-          data: body.rules.map((r, i) => ({ position: i + 1, name: r.name, policyId: r.policyId, match: r.match as Prisma.InputJsonValue, createdBy: actor })),
+          data: body.rules.map((r, i) => ({ position: i + 1, name: r.name, policyId: r.policyId, match: r.match as Prisma.InputJsonValue, createdBy: actorName(actor) })),
         });
         const ids = new Set([...before.map((r) => r.policyId), ...body.rules.map((r) => r.policyId)]);
         for (const policyId of ids) {
@@ -297,6 +300,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies/template-variables',
     operationId: 'templateVariables',
     summary: 'The variables a template may use, with their meaning',
@@ -311,6 +315,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies',
     operationId: 'listPolicies',
     summary: 'Policies with their versions (status, source)',
@@ -335,6 +340,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'post',
+    role: 'admin',
     path: '/v1/policies',
     operationId: 'createPolicyDraft',
     summary: 'Create a draft: a new policy (version 1) or the next version of an existing one',
@@ -366,7 +372,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
               status: 'draft',
               definition: policy as unknown as Prisma.InputJsonValue,
               contentHash: contentHash(policy, templates),
-              createdBy: actor,
+              createdBy: actorName(actor),
               templates: { create: templates.map((t) => ({ step: t.step, channel: t.channel, language: t.language, subject: t.subject ?? null, body: t.body })) },
             },
           });
@@ -388,6 +394,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies/{id}',
     operationId: 'getPolicy',
     summary: 'A policy: its versions, the latest published definition',
@@ -411,6 +418,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'delete',
+    role: 'admin',
     path: '/v1/policies/{id}',
     operationId: 'deletePolicy',
     summary: 'Delete a policy and all its versions (refused while an open invoice or a rule uses it)',
@@ -444,6 +452,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies/{id}/versions/{version}',
     operationId: 'getPolicyVersion',
     summary: 'One version: definition and templates',
@@ -458,6 +467,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'put',
+    role: 'admin',
     path: '/v1/policies/{id}/versions/{version}',
     operationId: 'replacePolicyDraft',
     summary: 'Replace a draft\'s definition (and its templates when `templates` is given)',
@@ -491,6 +501,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'delete',
+    role: 'admin',
     path: '/v1/policies/{id}/versions/{version}',
     operationId: 'deletePolicyVersion',
     summary: 'Delete a draft, or a published version no open invoice uses',
@@ -515,6 +526,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'post',
+    role: 'admin',
     path: '/v1/policies/{id}/versions/{version}/publish',
     operationId: 'publishPolicyVersion',
     summary: 'Publish a draft: from now on it is immutable and new invoices can pin it',
@@ -544,6 +556,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'put',
+    role: 'admin',
     path: '/v1/policies/{id}/versions/{version}/templates/{step}/{channel}/{language}',
     operationId: 'saveTemplate',
     summary: "Save a draft's template for one step, channel and language (LiquidJS; checked against a sample)",
@@ -583,6 +596,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'delete',
+    role: 'admin',
     path: '/v1/policies/{id}/versions/{version}/templates/{step}/{channel}/{language}',
     operationId: 'deleteTemplate',
     summary: "Remove a draft's template (the built-in pack applies again)",
@@ -611,6 +625,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies/{id}/versions/{version}/preview',
     operationId: 'previewPolicyVersion',
     summary: 'The whole calendar for an invoice (given, or a sample), dates in the customer\'s time zone, every message rendered',
@@ -631,15 +646,22 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies/{id}/changes',
     operationId: 'listPolicyChanges',
-    summary: 'Every change to the policy, its templates and the rules naming it: who, when, what',
+    summary: 'Every change to the policy, its templates and the rules naming it: who, when, what (a view of the audit log)',
     tags,
     params: IdParams,
     responses: { 200: jsonResponse('The changes, oldest first', Loose) },
     handler: async ({ res, params }) => {
-      const rows = await prisma.policyChange.findMany({ where: { policyId: params.id }, orderBy: { at: 'asc' } });
-      res.json({ policyId: params.id, changes: rows.map((c) => ({ at: c.at.toISOString(), actor: c.actor, action: c.action, version: c.version, diff: c.diff })) });
+      const rows = await prisma.auditEntry.findMany({ where: { targetType: 'policy', targetId: params.id }, orderBy: { id: 'asc' } });
+      res.json({
+        policyId: params.id,
+        changes: rows.map((c) => {
+          const detail = c.detail as { version?: number; diff?: unknown };
+          return { at: c.at.toISOString(), actor: c.actor, action: c.action.replace(/^policy\./, ''), version: detail.version ?? null, diff: detail.diff ?? {} };
+        }),
+      });
     },
   });
 
@@ -647,6 +669,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'post',
+    role: 'admin',
     path: '/v1/policies/{id}/migrations',
     operationId: 'migrateRunningInvoices',
     summary: 'Move the running invoices of one version to another (dryRun: list what would change)',
@@ -674,7 +697,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
         where: { policyId: params.id, fromVersion: body.fromVersion, toVersion: target.version, status: 'running' },
         orderBy: { createdAt: 'asc' },
       });
-      const id = unfinished?.id ?? (await createMigration(mdeps, { policyId: params.id, fromVersion: body.fromVersion, toVersion: target.version, reason: body.reason, actor: actorOf(res) }));
+      const id = unfinished?.id ?? (await createMigration(mdeps, { policyId: params.id, fromVersion: body.fromVersion, toVersion: target.version, reason: body.reason, actor: actorName(actorOf(res)) }));
       if (!unfinished) {
         await recordChange(prisma, { policyId: params.id, version: target.version, action: 'migration-started', actor: actorOf(res), diff: { migrationId: id, from: body.fromVersion, to: target.version } });
       }
@@ -685,6 +708,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 
   defineRoute(router, registry, {
     method: 'get',
+    role: 'viewer',
     path: '/v1/policies/{id}/migrations/{migrationId}',
     operationId: 'getPolicyMigration',
     summary: 'Progress and report of a bulk migration',

@@ -60,7 +60,10 @@ export async function startApi(opts: {
   log.info({ url }, 'Relance API listening');
   warnOnLocalDevKey(config, log);
   const gatewayForMigrations = { client: temporal, taskQueue: opts.workflowTaskQueue ?? TaskQueues.workflow, timeoutMs: config.API_TEMPORAL_TIMEOUT_MS };
-  resumeMigrations({ prisma, temporal: gatewayForMigrations, policies, log }).catch((err: unknown) => log.warn({ err }, 'resuming policy migrations failed'));
+  // Off the start's path: migrations interrupted by a stop carry on shortly after.
+  const resumeTimer = setTimeout(() => {
+    resumeMigrations({ prisma, temporal: gatewayForMigrations, policies, log }).catch((err: unknown) => log.warn({ err }, 'resuming policy migrations failed'));
+  }, 1_000).unref();
 
   const reconciler =
     config.API_RECONCILE_INTERVAL_SECONDS > 0
@@ -77,6 +80,7 @@ export async function startApi(opts: {
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
       reconciler?.stop();
+      clearTimeout(resumeTimer);
       log.info('shutting down: no new connections, draining in-flight requests');
       const force = setTimeout(() => server.closeAllConnections(), config.API_SHUTDOWN_TIMEOUT_MS);
       force.unref();

@@ -10,6 +10,7 @@ import { BUILTIN_POLICIES, DunningPolicySchema } from '../domain/policy';
 import type { DunningPolicy, Language } from '../domain/types';
 import type { TemplateChannel } from '../domain/templates';
 import type { Prisma, PrismaClient } from '../prisma/client';
+import { actorName, recordAudit, type AuditActor } from '../api/audit';
 import { canonicalJson } from '../api/invoice-service';
 
 export type PolicySource = 'api' | 'builtin' | 'file';
@@ -55,18 +56,21 @@ export function contentHash(definition: DunningPolicy, templates: TemplateRecord
   return createHash('sha256').update(canonicalJson({ definition, templates: sorted })).digest('hex');
 }
 
+/**
+ * Records a change of a policy (its versions, templates, rules naming it, migrations) in the
+ * audit log: action `policy.<action>`, target `policy`/<id>; GET /v1/policies/{id}/changes
+ * is a view of those entries.
+ */
 export async function recordChange(
-  db: Pick<PrismaClient, 'policyChange'>,
-  change: { policyId: string; version?: number; action: string; actor: string; diff: unknown },
+  db: PrismaClient | Prisma.TransactionClient,
+  change: { policyId: string; version?: number; action: string; actor: AuditActor; diff: unknown },
 ): Promise<void> {
-  await db.policyChange.create({
-    data: {
-      policyId: change.policyId,
-      version: change.version ?? null,
-      action: change.action,
-      actor: change.actor,
-      diff: JSON.parse(JSON.stringify(change.diff ?? {})) as Prisma.InputJsonValue,
-    },
+  await recordAudit(db, {
+    actor: change.actor,
+    action: `policy.${change.action}`,
+    targetType: 'policy',
+    targetId: change.policyId,
+    detail: JSON.parse(JSON.stringify({ ...(change.version !== undefined ? { version: change.version } : {}), diff: change.diff ?? {} })) as Record<string, unknown>,
   });
 }
 
@@ -83,7 +87,7 @@ export function jsonDiff(before: unknown, after: unknown): Record<string, { befo
 
 async function insertPublished(
   prisma: PrismaClient,
-  p: { definition: DunningPolicy; templates: TemplateRecord[]; source: PolicySource; sourcePath?: string; actor: string },
+  p: { definition: DunningPolicy; templates: TemplateRecord[]; source: PolicySource; sourcePath?: string; actor: AuditActor },
 ): Promise<void> {
   const { definition } = p;
   await prisma.$transaction(async (tx) => {
@@ -101,7 +105,7 @@ async function insertPublished(
         contentHash: contentHash(definition, p.templates),
         source: p.source,
         sourcePath: p.sourcePath ?? null,
-        createdBy: p.actor,
+        createdBy: actorName(p.actor),
         publishedAt: new Date(),
         templates: { create: p.templates.map((t) => ({ step: t.step, channel: t.channel, language: t.language, subject: t.subject ?? null, body: t.body })) },
       },
@@ -127,7 +131,7 @@ export async function seedBuiltinPolicies(prisma: PrismaClient): Promise<string[
   for (const policy of Object.values(BUILTIN_POLICIES)) {
     if (existing.has(`${policy.id}@${policy.version}`)) continue;
     try {
-      await insertPublished(prisma, { definition: policy, templates: [], source: 'builtin', actor: 'relance (seed)' });
+      await insertPublished(prisma, { definition: policy, templates: [], source: 'builtin', actor: { system: 'seed' } });
       seeded.push(`${policy.id}@${policy.version}`);
     } catch (err) {
       // Another process seeded it meanwhile.
@@ -213,7 +217,7 @@ export async function syncPolicyFiles(prisma: PrismaClient, files: PolicyFile[])
       `Refusing to start: policy files conflict with the database (publish a new version instead of editing one):\n  ${conflicts.join('\n  ')}`,
     );
   }
-  for (const f of toInsert) await insertPublished(prisma, { definition: f.definition, templates: f.templates, source: 'file', sourcePath: f.path, actor: 'relance (policy files)' });
+  for (const f of toInsert) await insertPublished(prisma, { definition: f.definition, templates: f.templates, source: 'file', sourcePath: f.path, actor: { system: 'policy-files' } });
   return { loaded: toInsert.map((f) => `${f.definition.id}@${f.definition.version}`), unchanged };
 }
 

@@ -1,5 +1,5 @@
--- Policies, their versions and templates, assignment rules, change history and bulk
--- migrations (issue 16).
+-- Policies, their versions and templates, assignment rules and bulk migrations (issue 16);
+-- their changes are recorded in the audit log (AuditEntry).
 
 -- CreateTable
 CREATE TABLE "Policy" (
@@ -58,19 +58,6 @@ CREATE TABLE "PolicyRule" (
 );
 
 -- CreateTable
-CREATE TABLE "PolicyChange" (
-    "id" UUID NOT NULL,
-    "policyId" TEXT NOT NULL,
-    "version" INTEGER,
-    "action" TEXT NOT NULL,
-    "actor" TEXT NOT NULL,
-    "at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "diff" JSONB NOT NULL DEFAULT '{}',
-
-    CONSTRAINT "PolicyChange_pkey" PRIMARY KEY ("id")
-);
-
--- CreateTable
 CREATE TABLE "PolicyMigration" (
     "id" UUID NOT NULL,
     "policyId" TEXT NOT NULL,
@@ -105,9 +92,6 @@ CREATE UNIQUE INDEX "PolicyTemplate_policyId_version_step_channel_language_key" 
 
 -- CreateIndex
 CREATE UNIQUE INDEX "PolicyRule_position_key" ON "PolicyRule"("position");
-
--- CreateIndex
-CREATE INDEX "PolicyChange_policyId_at_idx" ON "PolicyChange"("policyId", "at");
 
 -- CreateIndex
 CREATE INDEX "PolicyMigration_policyId_idx" ON "PolicyMigration"("policyId");
