@@ -26,7 +26,7 @@ import type { Config } from '../config/index';
 import { minorUnits } from '../domain/money';
 import { getBuiltinPolicy, policyAudienceMismatch } from '../domain/policy';
 import { parseDecimalToMinor } from '../domain/money';
-import { ResolveError, type PolicyCatalog, type PolicySnapshot } from '../policies/catalog';
+import { ResolveError, type PolicyCatalog, type PolicySnapshot, type Resolution } from '../policies/catalog';
 import { anchorInstant, calendarHolidays } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
@@ -75,8 +75,9 @@ export function canonicalJson(value: unknown): string {
 /** The assignment rules of a catalogue snapshot (policies/catalog.ts) as a resolver. */
 export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: string; tags?: string[] }): PolicyResolver {
   return (req) => {
+    let resolution: Resolution;
     try {
-      return snapshot.resolve({
+      resolution = snapshot.resolve({
         policyId: req.policyId,
         customerPolicyId: customer?.policyId,
         audience: req.customer.kind,
@@ -84,11 +85,14 @@ export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: str
         currency: req.currency,
         amountMinor: amountOrNaN(req.amount, req.currency),
         tags: customer?.tags,
-      }).policy;
+      });
     } catch (err) {
       if (err instanceof ResolveError) throw problems.field(err.field, err.message);
       throw err;
     }
+    const mismatch = policyAudienceMismatch(resolution.policy, req.customer.kind);
+    if (mismatch) throw problems.field(resolution.chosenBy.kind === 'invoice' ? 'policyId' : 'customer.kind', mismatch);
+    return resolution.policy;
   };
 }
 

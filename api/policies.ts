@@ -640,7 +640,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
       let invoice = query.invoice ? snapshotOf(await loadInvoice(prisma, query.invoice)) : sampleRenderArgs(query.language ?? 'fr', '', 'email').invoice;
       if (query.language) invoice = { ...invoice, customer: { ...invoice.customer, language: query.language } };
       const creditor = { ...config.creditor, legalId: config.CREDITOR_LEGAL_ID };
-      res.json({ policy: { id: policy.id, version: policy.version, status: v.status }, invoice: { number: invoice.number, dueDate: invoice.dueDate, sample: !query.invoice }, ...previewPolicy({ policy, templates, invoice, creditor }) });
+      res.json({ policy: { id: policy.id, version: policy.version, status: v.status }, invoice: { number: invoice.number, dueDate: invoice.dueDate, sample: !query.invoice }, ...previewPolicy({ policy, templates, invoice, creditor, rates: config.rateTables }) });
     },
   });
 

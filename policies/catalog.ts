@@ -9,6 +9,7 @@
 // hold), then the configured default per audience.
 import { z } from 'zod';
 import { parseDecimalToMinor } from '../domain/money';
+import { policyAudienceMismatch } from '../domain/policy-schema';
 import type { Audience, DunningPolicy } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
 import { seedBuiltinPolicies } from './store';
@@ -110,7 +111,9 @@ export class PolicySnapshot {
     for (const rule of this.rules) {
       if (!matches(rule.match, input)) continue;
       const policy = this.find(rule.policyId);
-      if (!policy) continue; // a rule pointing at an unpublished policy is skipped, not fatal
+      // A rule pointing at an unpublished policy, or at one written for the other kind of
+      // customer (the law differs), is passed over, not fatal.
+      if (!policy || policyAudienceMismatch(policy, input.audience)) continue;
       return {
         policy,
         chosenBy: { kind: 'rule', ruleId: rule.id, position: rule.position, name: rule.name, detail: `rule ${rule.position} "${rule.name}": ${describeMatch(rule.match)}` },

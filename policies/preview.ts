@@ -7,6 +7,7 @@ import { computePenalties } from '../domain/penalties';
 import { anchorInstant, stepInstant, toLocalDate } from '../domain/schedule';
 import { addDays } from '../domain/dates';
 import { DEFAULT_DEADLINE_DAYS, renderMessage, type RenderedMessage, type TemplateChannel } from '../domain/templates';
+import type { RateTables } from '../domain/rates';
 import type { DunningPolicy, InvoiceSnapshot, PenaltyResult } from '../domain/types';
 import type { ScopeArgs } from './templates';
 import { renderTemplate } from './templates';
@@ -35,6 +36,7 @@ export function previewPolicy(args: {
   templates: TemplateRecord[];
   invoice: InvoiceSnapshot;
   creditor: ScopeArgs['creditor'];
+  rates: RateTables;
 }): { timeZone: string; anchor: string; steps: PreviewStep[] } {
   const { policy, invoice } = args;
   const tz = invoice.customer.timeZone;
@@ -56,6 +58,7 @@ export function previewPolicy(args: {
           asOf,
           principalMinor: balanceMinor,
           payments: [],
+          rates: args.rates,
         });
       } catch {
         penalties = undefined;

@@ -22,8 +22,9 @@ export const TEMPLATE_CHANNELS_AS_DATA: readonly TemplateChannel[] = ['email', '
  * running until full payment and its rate basis, the fixed indemnity: `penalties.mentions`),
  * the amount claimed, the deadline and the creditor's legal id (SIREN/SIRET). A template
  * of a formal-notice step (email or letter) that does not use all of them is refused.
+ * (The creditor's IBAN, CREDITOR_IBAN, is where the debtor pays besides the payment link.)
  */
-export const FORMAL_NOTICE_REQUIRED: readonly string[] = ['penalties.mentions', 'amounts.totalClaim', 'dates.deadline', 'creditor.legalId'];
+export const FORMAL_NOTICE_REQUIRED: readonly string[] = ['penalties.mentions', 'amounts.totalClaim', 'dates.deadline', 'creditor.legalId', 'creditor.iban'];
 /** Steps whose written messages are formal notices (by step id or templateId). */
 export const FORMAL_NOTICE_TEMPLATE_IDS: ReadonlySet<string> = new Set(['formal-notice']);
 
@@ -43,6 +44,8 @@ export const VARIABLE_CATALOGUE: Readonly<Record<string, string>> = {
   'creditor.phone': 'Creditor contact phone',
   'creditor.address': 'Creditor postal address on one line',
   'creditor.legalId': 'Creditor legal id (SIREN/SIRET)',
+  'creditor.iban': 'Creditor IBAN for bank transfers (CREDITOR_IBAN; may be empty)',
+  'creditor.bic': 'Creditor BIC (CREDITOR_BIC; may be empty)',
   'amounts.balance': 'Remaining balance, formatted',
   'amounts.total': 'Invoice total, formatted',
   'amounts.interest': 'Late-payment interest to date, formatted',
@@ -192,13 +195,14 @@ export function validateTemplate(t: TemplateSource, where: { templateId: string;
 // ---------------------------------------------------------------------------------------
 // The scope of a render: the catalogue's values for one message.
 
-const MENTIONS: Record<Language, { commercial: string; legal: string; none: string; runs: string; indemnity: string; asOf: string }> = {
+const MENTIONS: Record<Language, { commercial: string; legal: string; none: string; runs: string; runsLegal: string; indemnity: string; asOf: string }> = {
   fr: {
     commercial:
       "Taux des pénalités : taux de refinancement de la Banque centrale européenne majoré de {spread} points (article L441-10 du Code de commerce)",
     legal: "Taux des intérêts : taux de l'intérêt légal (articles 1231-6 et 1344-1 du Code civil)",
     none: '',
     runs: "Les pénalités courent de plein droit depuis le lendemain de la date d'échéance jusqu'au paiement intégral.",
+    runsLegal: "Les intérêts au taux légal courent à compter de la mise en demeure jusqu'au paiement intégral.",
     indemnity: "S'y ajoute l'indemnité forfaitaire pour frais de recouvrement de {indemnity} (article D441-5 du Code de commerce).",
     asOf: 'Au {asOf}, elles s\'élèvent à {interest}.',
   },
@@ -208,6 +212,7 @@ const MENTIONS: Record<Language, { commercial: string; legal: string; none: stri
     legal: 'Interest rate: the statutory interest rate (articles 1231-6 and 1344-1 of the French Civil Code)',
     none: '',
     runs: 'Interest runs by operation of law from the day after the due date until payment in full.',
+    runsLegal: 'Statutory interest runs from the formal notice until payment in full.',
     indemnity: 'A fixed indemnity for recovery costs of {indemnity} is added (article D441-5 of the French Commercial Code).',
     asOf: 'As at {asOf}, it amounts to {interest}.',
   },
@@ -226,7 +231,7 @@ export interface ScopeArgs extends RenderArgs {
   step: string;
   penaltyMode?: 'commercial' | 'legal' | 'none';
   spreadPoints?: number;
-  creditor: RenderArgs['creditor'] & { legalId?: string };
+  creditor: RenderArgs['creditor'] & { legalId?: string; iban?: string; bic?: string };
 }
 
 /** The catalogue's values for one message (every value a string, a number or a list). */
@@ -241,7 +246,7 @@ export function scopeOf(args: ScopeArgs): Record<string, unknown> {
   const rate = new Intl.NumberFormat(localeFor(language), { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 4 });
   const rateBasis = fill(M[mode], { spread: String(args.spreadPoints ?? 10) });
   const vars = { asOf: formatDate(args.asOf, language), interest: money(p?.interestMinor ?? 0), indemnity: money(p?.indemnityMinor ?? 0) };
-  const mentions = [rateBasis ? `${rateBasis}.` : '', M.runs, fill(M.asOf, vars), (p?.indemnityMinor ?? 0) > 0 ? fill(M.indemnity, vars) : '']
+  const mentions = [rateBasis ? `${rateBasis}.` : '', mode === 'legal' ? M.runsLegal : M.runs, fill(M.asOf, vars), (p?.indemnityMinor ?? 0) > 0 ? fill(M.indemnity, vars) : '']
     .filter(Boolean)
     .join(' ');
   const address = args.creditor.address;
@@ -260,6 +265,8 @@ export function scopeOf(args: ScopeArgs): Record<string, unknown> {
       phone: args.creditor.phone ?? '',
       address: address ? [...address.lines, `${address.postalCode} ${address.city}`, address.country].filter(Boolean).join(', ') : '',
       legalId: args.creditor.legalId ?? '',
+      iban: args.creditor.iban ?? '',
+      bic: args.creditor.bic ?? '',
     },
     amounts: {
       balance: money(args.balanceMinor),
@@ -326,7 +333,14 @@ export function sampleRenderArgs(language: Language, step: string, channel: Temp
     },
     asOf: '2026-03-06',
     deadline: '2026-03-14',
-    creditor: { name: 'Atelier Durand SAS', email: 'compta@durand.example', phone: '+33 1 23 45 67 89', legalId: 'SIREN 123 456 789' },
+    creditor: {
+      name: 'Atelier Durand SAS',
+      email: 'compta@durand.example',
+      phone: '+33 1 23 45 67 89',
+      legalId: 'SIREN 123 456 789',
+      iban: 'FR7630006000011234567890189',
+      bic: 'AGRIFRPP',
+    },
     plan: { instalments: [{ dueDate: '2026-03-15', amountMinor: 60_000 }, { dueDate: '2026-04-15', amountMinor: 60_000 }] },
   };
 }

@@ -184,11 +184,12 @@ describe('policies as data', () => {
     expect(bare.json.errors[0].message).toContain('legal mentions');
     expect(bare.json.errors[0].message).toContain('{{ penalties.mentions }}');
     expect(bare.json.errors[0].message).toContain('{{ creditor.legalId }}');
+    expect(bare.json.errors[0].message).toContain('{{ creditor.iban }}');
 
     const complete = await h.request('PUT', path1, {
       body: {
         subject: 'Mise en demeure – facture {{ invoice.number }}',
-        body: 'Nous vous mettons en demeure de payer {{ amounts.totalClaim }} au plus tard le {{ dates.deadline }}.\n\n{{ penalties.mentions }}\n\n{{ creditor.name }} – {{ creditor.legalId }}',
+        body: 'Nous vous mettons en demeure de payer {{ amounts.totalClaim }} au plus tard le {{ dates.deadline }} (virement : {{ creditor.iban }}).\n\n{{ penalties.mentions }}\n\n{{ creditor.name }} – {{ creditor.legalId }}',
       },
     });
     expect(complete.status, complete.text).toBe(200);
@@ -219,10 +220,11 @@ describe('policies as data', () => {
 
     const usd = await resolve('audience=B2B&country=FR&currency=USD&amount=50000.00');
     expect(usd.json.rule).toMatchObject({ kind: 'rule', name: 'Dollar invoices', position: 3 });
-    const big = await resolve('audience=B2C&country=FR&currency=EUR&amount=20000.00');
+    const big = await resolve('audience=B2B&country=FR&currency=EUR&amount=20000.00');
     expect(big.json.rule).toMatchObject({ kind: 'rule', name: 'Large amounts', position: 4 });
     expect(big.json.policy.id).toBe('segment-big');
-    const fallback = await resolve('audience=B2C&country=FR&currency=EUR&amount=20.00');
+    // A rule whose policy is written for B2B customers is passed over for a consumer.
+    const fallback = await resolve('audience=B2C&country=FR&currency=EUR&amount=20000.00');
     expect(fallback.json.rule.kind).toBe('default');
     expect(fallback.json.policy.id).toBe('fr-b2c-default');
     const named = await resolve('policyId=segment-usd&audience=B2B&country=DE&currency=EUR&amount=1.00');
