@@ -32,6 +32,7 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json /app/tsconfig.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/activities ./activities
+COPY --from=build /app/contracts ./contracts
 COPY --from=build /app/api ./api
 COPY --from=build /app/codec ./codec
 COPY --from=build /app/config ./config
@@ -40,6 +41,8 @@ COPY --from=build /app/domain ./domain
 COPY --from=build /app/observability ./observability
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/scripts ./scripts
+# Development tooling; the image needs its migrator (setup) and the compose SMS fake.
+COPY --from=build /app/tools ./tools
 COPY --from=build /app/worker ./worker
 COPY --from=build /app/workflows ./workflows
 COPY --from=build /app/.build ./.build

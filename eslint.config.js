@@ -14,11 +14,11 @@ export default tseslint.config(
   },
   {
     // Test doubles and protocol fakes read arbitrary JSON on purpose.
-    files: ['tests/**/*.ts', 'scripts/peers/**/*.ts'],
+    files: ['tests/**/*.ts', 'tools/peers/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    files: ['workflows/**/*.ts', 'domain/**/*.ts', 'contracts/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -33,9 +33,16 @@ export default tseslint.config(
       // Activity interfaces as types only: a value from activities/ would pull its module into the bundle.
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/activities/*'], allowTypeImports: true, message: 'Only `import type` from activities/; shared constants are in workflows/contracts.ts.' }] },
+        { patterns: [{ group: ['**/activities/*'], allowTypeImports: true, message: 'Only `import type` from activities/; shared constants are in contracts/.' }] },
       ],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() / condition() from @temporalio/workflow.' }],
+    },
+  },
+  {
+    // The API talks to workflows through contracts/ (ids, queues, messages), never to activity code.
+    files: ['api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/activities/*', '**/activities'], message: 'api/ imports nothing from activities/: shared names live in contracts/.' }] }],
     },
   },
 );

@@ -9,7 +9,7 @@ export default defineConfig({
     path: 'prisma/migrations',
   },
   datasource: {
-    // Fallback: the embedded database of `npm run db:start` (prisma/embedded.ts).
+    // Fallback: the embedded database of `npm run db:start` (tools/db/embedded.ts).
     url: process.env.DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:54329/postgres',
   },
 });

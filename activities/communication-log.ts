@@ -31,7 +31,8 @@ import { ambiguityRuleOf, providerDeduplicates, type AmbiguityRule } from '../do
 import type { Channel } from '../domain/types';
 import { remindersSent, sendFailures, stepLabel } from '../observability/metrics';
 import { DeliveryError } from './failures';
-import { PermanentFailureTypes, paymentIdOf } from './types';
+import { PermanentFailureTypes } from '../contracts/failures';
+import { paymentIdOf } from '../contracts/ids';
 
 /** Error text of a row whose send was skipped because payments settled the balance. */
 export const SKIPPED_SETTLED_NOTE = 'skipped: settled meanwhile';

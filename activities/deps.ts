@@ -9,7 +9,7 @@ import { contextLogger } from './communication-log';
 import type { ActivityLogger, LoggedSendSpec, SendContext, SendHooks } from './communication-log';
 import { permanent } from './failures';
 import type { Creditor } from './pdf';
-import { PermanentFailureTypes } from './types';
+import { PermanentFailureTypes } from '../contracts/failures';
 import type { SendInput } from './types';
 
 export interface ActivityDeps {

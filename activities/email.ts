@@ -12,7 +12,7 @@ import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { escapeHtml } from '../domain/templates';
 import type { SendInput, SendResult } from './types';
-import { PermanentFailureTypes, TransientFailureTypes, type TransientFailureType } from './types';
+import { PermanentFailureTypes, TransientFailureTypes, type TransientFailureType } from '../contracts/failures';
 import { runLoggedSend } from './communication-log';
 import type { LoggedContent } from './communication-log';
 import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';

@@ -4,8 +4,7 @@
 // then uses the step's fallback channel), transient ones retry with backoff, honouring
 // the provider's Retry-After through `nextRetryDelay`.
 import { ApplicationFailure } from '@temporalio/common';
-import { PermanentFailureTypes, TransientFailureTypes } from './types';
-import type { PermanentFailureType, TransientFailureType } from './types';
+import { PermanentFailureTypes, TransientFailureTypes, type PermanentFailureType, type TransientFailureType } from '../contracts/failures';
 
 export interface DeliveryErrorOptions {
   /** Milliseconds the provider asked us to wait (Retry-After). */

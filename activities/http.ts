@@ -2,7 +2,7 @@
 // POST with a timeout, the provider's answer on success, and a classified DeliveryError
 // otherwise (429 with Retry-After, 5xx, 4xx, network failures).
 import { classifyHttpStatus, classifyNetworkError, parseRetryAfter } from './failures';
-import type { PermanentFailureType } from './types';
+import type { PermanentFailureType } from '../contracts/failures';
 
 export interface PostJsonOptions {
   /** Provider name for messages, e.g. "postal API". */

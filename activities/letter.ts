@@ -1,7 +1,7 @@
 // Registered letters: the formal-notice PDF (letter-pdf.ts), kept under
 // <DATA_DIR>/documents/letters/ for the record (and the agency dossier), then either
 //   - posted to a postal provider's HTTP API (POSTAL_API_URL; the API is described in
-//     scripts/peers/postal-fake.ts) with an Idempotency-Key, which returns a tracking
+//     tools/peers/postal-fake.ts) with an Idempotency-Key, which returns a tracking
 //     number; or, by default,
 //   - written to the outbox: <DATA_DIR>/outbox/letters/<invoice>-<step>.pdf, atomically;
 //     an existing file for the same invoice and step means "already sent".

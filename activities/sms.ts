@@ -14,7 +14,7 @@ import type RequestClient from 'twilio/lib/base/RequestClient';
 import type TwilioResponse from 'twilio/lib/http/response';
 import type { Config } from '../config/index';
 import type { SendInput, SendResult } from './types';
-import { PermanentFailureTypes } from './types';
+import { PermanentFailureTypes } from '../contracts/failures';
 import { runLoggedSend } from './communication-log';
 import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';

@@ -5,15 +5,6 @@ import type { AmbiguityRule } from '../domain/delivery';
 import type { RateTables } from '../domain/rates';
 import type { Channel, InvoiceSnapshot, PenaltyResult } from '../domain/types';
 
-// Constants the workflow uses too live in workflows/contracts.ts (the workflow imports no
-// values from activities/); re-exported here for the activities.
-export {
-  PermanentFailureTypes,
-  TaskQueues,
-  TransientFailureTypes,
-  type PermanentFailureType,
-  type TransientFailureType,
-} from '../workflows/contracts';
 
 export interface SendInput {
   /** `<workflowId>/<stepId>/<channel>`: unique key of the communication log. */
@@ -157,13 +148,3 @@ export interface CalendarActivities {
 }
 
 export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities & CalendarActivities;
-
-
-/**
- * The paymentId convention shared by the API (payment signals), the workflow
- * (`knownPaymentIds`) and the activities' settled-check: `<source>:<externalId>` of
- * the Payment row (unique per source + external id), e.g. `stripe:pi_3Nx...`.
- */
-export function paymentIdOf(source: string, externalId: string): string {
-  return `${source}:${externalId}`;
-}

@@ -8,7 +8,7 @@ import express from 'express';
 import helmet from 'helmet';
 import { pino, type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { TaskQueues } from '../activities/types';
+import { TaskQueues } from '../contracts/task-queues';
 import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
 import { auditRouter } from './audit';

@@ -30,8 +30,9 @@ import { ResolveError, type PolicyCatalog, type PolicySnapshot, type Resolution 
 import { anchorInstant, calendarHolidays } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
-import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../workflows/search-attributes';
-import { workflowIdFor, type InvoiceDunningInput } from '../workflows/messages';
+import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../contracts/search-attributes';
+import { workflowIdFor } from '../contracts/ids';
+import type { InvoiceDunningInput } from '../contracts/messages';
 import { dayToDate, decimalField, minorToDecimal, type InvoiceWithCustomer } from './format';
 import { isUniqueViolation } from './infra-errors';
 import { problems, type FieldError, Problem } from './problem';

@@ -8,7 +8,7 @@ import { getBuiltinPolicy } from '../domain/policy';
 import { DEFAULT_DEADLINE_DAYS, renderMessage, type TemplateChannel } from '../domain/templates';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
-import { policyQuery, statusQuery, type DunningStatus } from '../workflows/messages';
+import { policyQuery, statusQuery, type DunningStatus } from '../contracts/messages';
 import { customerDto, invoiceDto, isoDay, todayUtc, type InvoiceWithCustomer } from './format';
 import { infrastructureFailure } from './infra-errors';
 import { issueInvoice } from './invoice-service';

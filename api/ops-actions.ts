@@ -16,7 +16,7 @@ import {
   recordPromiseToPayUpdate,
   resolveDisputeSignal,
   resumeSignal,
-} from '../workflows/messages';
+} from '../contracts/messages';
 import { recordAudit, requestActor } from './audit';
 import { decimalField, type InvoiceWithCustomer } from './format';
 import { loadInvoice, type InvoiceRouteDeps } from './invoices';

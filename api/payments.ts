@@ -5,9 +5,9 @@
 // the convention the workflow and the activities' settled-check share; repeating the
 // signal is harmless (the workflow counts a paymentId once), so every duplicate path
 // re-signals, which heals an earlier delivery that was journaled but not signalled.
-import { paymentIdOf } from '../activities/types';
+import { paymentIdOf } from '../contracts/ids';
 import type { PrismaClient, UnmatchedPayment } from '../prisma/client';
-import { paymentReceivedSignal } from '../workflows/messages';
+import { paymentReceivedSignal } from '../contracts/messages';
 import { isUniqueViolation } from './infra-errors';
 import type { ApiMetrics } from './metrics';
 import { Problem, problems } from './problem';

@@ -7,6 +7,7 @@
 // bodies use integer minor units, as payment providers do.
 import { extendZodWithOpenApi, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { AgencyOutcomeStatusSchema, CancelReasonSchema, DisputeOutcomeSchema } from '../contracts/message-schemas';
 
 extendZodWithOpenApi(z);
 
@@ -281,7 +282,7 @@ export const OpenDisputeRequestSchema = z
   .openapi('OpenDisputeRequest');
 export const ResolveDisputeRequestSchema = z
   .object({
-    outcome: z.enum(['creditor', 'credit-note']),
+    outcome: DisputeOutcomeSchema,
     creditNote: Decimal.optional().openapi({ description: 'Credit note amount (outcome credit-note)' }),
     note: z.string().max(500).optional(),
   })
@@ -291,11 +292,11 @@ export const PauseRequestSchema = z
   .openapi('PauseRequest');
 export const ResumeRequestSchema = z.object({ note: z.string().max(500).optional() }).openapi('ResumeRequest');
 export const CancelRequestSchema = z
-  .object({ reason: z.enum(['credit-note', 'write-off', 'issued-in-error']), note: z.string().max(500).optional() })
+  .object({ reason: CancelReasonSchema, note: z.string().max(500).optional() })
   .openapi('CancelRequest');
 export const AgencyOutcomeRequestSchema = z
   .object({
-    status: z.enum(['in-progress', 'recovered', 'partially-recovered', 'unrecoverable']),
+    status: AgencyOutcomeStatusSchema,
     amountRecovered: Decimal.optional(),
     note: z.string().max(500).optional(),
   })

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { pino, type Logger } from 'pino';
-import { TaskQueues } from '../activities/types';
+import { TaskQueues } from '../contracts/task-queues';
 import { loadConfig, type Config } from '../config/index';
 import { connectClient } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';

@@ -9,7 +9,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import { workflowIdFor } from '../workflows/messages';
+import { workflowIdFor } from '../contracts/ids';
 import { Problem, problems, type FieldError } from './problem';
 
 export interface TemporalGateway {

@@ -18,7 +18,7 @@ import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Config } from '../config/index';
 import type { PrismaClient, WebhookDelivery } from '../prisma/client';
-import { pendingPaymentSignal, type PendingPayment } from '../workflows/messages';
+import { pendingPaymentSignal, type PendingPayment } from '../contracts/messages';
 import { signalIfOpen } from './inbound/process';
 import { isUniqueViolation } from './infra-errors';
 import type { ApiMetrics } from './metrics';

@@ -15,7 +15,8 @@ import { normaliseIssueRequest } from '../api/invoice-service';
 import type { IssueInvoiceRequest } from '../api/schemas';
 import { DEMO_SECONDS } from '../domain/policy';
 import type { DunningPolicy } from '../domain/types';
-import { workflowIdFor, type InvoiceDunningInput } from '../workflows/messages';
+import { workflowIdFor } from '../contracts/ids';
+import type { InvoiceDunningInput } from '../contracts/messages';
 import { eventTime, eventTypeName } from './history';
 import { benchConfig, dayPlus, flags, fmt, invoiceRequest, log, machineNote, nullActivities, pool, runBench, sleep, startStack, summary, table, verdict } from './lib';
 

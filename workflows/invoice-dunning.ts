@@ -18,7 +18,9 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { CalendarActivities, ChannelActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
-import { PermanentFailureTypes, TaskQueues } from './contracts';
+import { PermanentFailureTypes, ValidationFailureType } from '../contracts/failures';
+import { journalEventKey, sendIdempotencyKey } from '../contracts/ids';
+import { channelQueuesFor } from '../contracts/task-queues';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import { computePenalties } from '../domain/penalties';
@@ -48,10 +50,10 @@ import {
   type PaymentReceived,
   type ProposeInstalmentPlan,
   type TimelineEntry,
-} from './messages';
-import { AmountDueKey, CustomerIdKey, DunningStageKey, InvoiceNumberKey, NextActionAtKey } from './search-attributes';
+} from '../contracts/messages';
+import { AmountDueKey, CustomerIdKey, DunningStageKey, InvoiceNumberKey, NextActionAtKey } from '../contracts/search-attributes';
 
-export * from './messages';
+export * from '../contracts/messages';
 
 /** Everything the workflow knows; carried whole across continue-as-new. */
 export interface DunningState {
@@ -142,18 +144,14 @@ export function initialState(input: InvoiceDunningInput): DunningState {
   };
 }
 
-/**
- * Channel activities run on their own task queues, named after the workflow's queue
- * (`dunning` → `dunning-email`), so a prefixed deployment or test keeps its queues apart.
- */
+/** Channel activities run on their own task queues, the ones the contract pairs with the workflow's queue. */
 function channelProxies() {
-  const prefix = workflowInfo().taskQueue.slice(0, -TaskQueues.workflow.length);
-  const q = (name: string) => `${prefix}${name}`;
+  const q = channelQueuesFor(workflowInfo().taskQueue);
   return {
-    email: proxyActivities<Pick<ChannelActivities, 'sendEmail'>>(channelOptions(q(TaskQueues.email))),
-    sms: proxyActivities<Pick<ChannelActivities, 'sendSms'>>(channelOptions(q(TaskQueues.sms))),
-    letter: proxyActivities<Pick<ChannelActivities, 'sendLetter'>>(channelOptions(q(TaskQueues.letter))),
-    agency: proxyActivities<Pick<ChannelActivities, 'handoverToAgency'>>({ ...channelOptions(q(TaskQueues.agency)), startToCloseTimeout: '10m' }),
+    email: proxyActivities<Pick<ChannelActivities, 'sendEmail'>>(channelOptions(q.email)),
+    sms: proxyActivities<Pick<ChannelActivities, 'sendSms'>>(channelOptions(q.sms)),
+    letter: proxyActivities<Pick<ChannelActivities, 'sendLetter'>>(channelOptions(q.letter)),
+    agency: proxyActivities<Pick<ChannelActivities, 'handoverToAgency'>>({ ...channelOptions(q.agency), startToCloseTimeout: '10m' }),
   };
 }
 
@@ -475,7 +473,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     const events = pendingEvents.splice(0, pendingEvents.length).map((e) => ({
       workflowId: workflowInfo().workflowId,
       invoiceNumber: invoice.number,
-      eventKey: `${workflowInfo().workflowId}/${workflowInfo().firstExecutionRunId}/${state.seq++}`,
+      eventKey: journalEventKey(workflowInfo().workflowId, workflowInfo().firstExecutionRunId, state.seq++),
       type: e.type,
       at: e.at,
       data: e.data,
@@ -496,7 +494,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   function sendInput(stepId: string, templateId: string, channel: Channel): SendInput {
     const asOf = localDate(Date.now(), tz);
     return {
-      idempotencyKey: `${workflowInfo().workflowId}/${stepId}/${channel}`,
+      idempotencyKey: sendIdempotencyKey(workflowInfo().workflowId, stepId, channel),
       workflowId: workflowInfo().workflowId,
       stepId,
       templateId,
@@ -520,7 +518,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
         return letter.sendLetter(sendInput(stepId, templateId, channel));
       case 'phone': {
         const task = await journal.createPhoneTask({
-          idempotencyKey: `${workflowInfo().workflowId}/${stepId}/phone`,
+          idempotencyKey: sendIdempotencyKey(workflowInfo().workflowId, stepId, 'phone'),
           workflowId: workflowInfo().workflowId,
           stepId,
           invoice,
@@ -722,7 +720,7 @@ function applyToPlan(plan: InstalmentPlan, amountMinor: number) {
 }
 
 function fail(message: string, field: string): never {
-  throw ApplicationFailure.create({ type: 'ValidationError', message: `${field}: ${message}`, details: [{ field, message }], nonRetryable: true });
+  throw ApplicationFailure.create({ type: ValidationFailureType, message: `${field}: ${message}`, details: [{ field, message }], nonRetryable: true });
 }
 
 function assertOpen(state: DunningState) {

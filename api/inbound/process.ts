@@ -19,7 +19,7 @@ import { markAddressInvalid } from '../../activities/invalid-addresses';
 import { parseReturnAddress } from '../../activities/reply-addresses';
 import type { Config } from '../../config/index';
 import type { Communication, InboundMessage, PrismaClient } from '../../prisma/client';
-import { deliveryFailedSignal, replyReceivedSignal } from '../../workflows/messages';
+import { deliveryFailedSignal, replyReceivedSignal } from '../../contracts/messages';
 import type { Channel } from '../../domain/types';
 import { isUniqueViolation } from '../infra-errors';
 import { Problem } from '../problem';

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { markAddressInvalid } from '../../activities/invalid-addresses';
 import type { Config } from '../../config/index';
 import type { InboundAttachment, InboundMessage, PrismaClient } from '../../prisma/client';
-import { deliveryFailedSignal, replyReadSignal } from '../../workflows/messages';
+import { deliveryFailedSignal, replyReadSignal } from '../../contracts/messages';
 import { recordAudit, requestActor } from '../audit';
 import { isUniqueViolation } from '../infra-errors';
 import type { ApiMetrics } from '../metrics';

@@ -13,11 +13,11 @@ import { createCalendarActivities } from '../../activities/calendar';
 import { createSendEmail } from '../../activities/email';
 import { createJournalActivities } from '../../activities/journal';
 import { returnAddress } from '../../activities/reply-addresses';
-import { TaskQueues } from '../../activities/types';
+import { TaskQueues } from '../../contracts/task-queues';
 import { startInboundSmtp, type InboundSmtp } from '../../api/inbound/smtp-receiver';
 import { signGeneric } from '../../api/webhooks';
 import { createDunningWorkers } from '../../worker/create-worker';
-import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
+import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { dsn } from '../helpers/inbound-mail';
 import { eventually, invoiceRequest, recordingChannels, startApiHarness, STRIPE_SECRET, type ApiHarness } from './harness';
 

@@ -2,7 +2,8 @@
 // real database and a real Temporal dev server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FR_B2B_DEFAULT } from '../../domain/policy';
-import { migratePolicyUpdate, statusQuery, workflowIdFor } from '../../workflows/messages';
+import { workflowIdFor } from '../../contracts/ids';
+import { migratePolicyUpdate, statusQuery } from '../../contracts/messages';
 import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;

@@ -10,8 +10,8 @@ import { createSendLetter } from '../../activities/letter';
 import type { ActivityDeps } from '../../activities/deps';
 import type { AgencyHandoverInput } from '../../activities/types';
 import type { InvoiceSnapshot } from '../../domain/types';
-import { startAgencyFake, verifySignature } from '../../scripts/peers/agency-fake';
-import type { AgencyFake } from '../../scripts/peers/agency-fake';
+import { startAgencyFake, verifySignature } from '../../tools/peers/agency-fake';
+import type { AgencyFake } from '../../tools/peers/agency-fake';
 import {
   communication,
   invoiceFixture,

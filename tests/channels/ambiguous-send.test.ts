@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps';
 import { createActivities } from '../../activities/index';
-import { PermanentFailureTypes, type DunningActivities } from '../../activities/types';
-import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
+import type { DunningActivities } from '../../activities/types';
+import { PermanentFailureTypes } from '../../contracts/failures';
+import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import {
   communication,
   invoiceFixture,

@@ -14,14 +14,14 @@ import { messageIdFor } from '../../activities/email';
 import type { ActivityDeps } from '../../activities/deps';
 import type { SendHooks } from '../../activities/communication-log';
 import type { DunningActivities } from '../../activities/types';
-import { startMailSink } from '../../scripts/peers/mail-sink';
-import type { MailSink } from '../../scripts/peers/mail-sink';
-import { startTwilioFake } from '../../scripts/peers/sms-fake';
-import type { TwilioFake } from '../../scripts/peers/sms-fake';
-import { startPostalFake } from '../../scripts/peers/postal-fake';
-import type { PostalFake } from '../../scripts/peers/postal-fake';
-import { startAgencyFake } from '../../scripts/peers/agency-fake';
-import type { AgencyFake } from '../../scripts/peers/agency-fake';
+import { startMailSink } from '../../tools/peers/mail-sink';
+import type { MailSink } from '../../tools/peers/mail-sink';
+import { startTwilioFake } from '../../tools/peers/sms-fake';
+import type { TwilioFake } from '../../tools/peers/sms-fake';
+import { startPostalFake } from '../../tools/peers/postal-fake';
+import type { PostalFake } from '../../tools/peers/postal-fake';
+import { startAgencyFake } from '../../tools/peers/agency-fake';
+import type { AgencyFake } from '../../tools/peers/agency-fake';
 import {
   communication,
   invoiceFixture,

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PDFParse } from 'pdf-parse';
 import { createSendEmail, messageIdFor } from '../../activities/email';
 import type { ActivityDeps } from '../../activities/deps';
-import { startMailSink } from '../../scripts/peers/mail-sink';
-import type { MailSink } from '../../scripts/peers/mail-sink';
+import { startMailSink } from '../../tools/peers/mail-sink';
+import type { MailSink } from '../../tools/peers/mail-sink';
 import {
   communication,
   invoiceFixture,

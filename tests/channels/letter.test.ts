@@ -10,8 +10,8 @@ import { createSendLetter, letterFileName } from '../../activities/letter';
 import { renderLetterPdf } from '../../activities/letter-pdf';
 import { creditorOf } from '../../activities/deps';
 import type { ActivityDeps } from '../../activities/deps';
-import { startPostalFake } from '../../scripts/peers/postal-fake';
-import type { PostalFake } from '../../scripts/peers/postal-fake';
+import { startPostalFake } from '../../tools/peers/postal-fake';
+import type { PostalFake } from '../../tools/peers/postal-fake';
 import {
   communication,
   invoiceFixture,

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSendSms, toE164 } from '../../activities/sms';
 import type { ActivityDeps } from '../../activities/deps';
-import { startTwilioFake, twilioError } from '../../scripts/peers/sms-fake';
-import type { TwilioFake } from '../../scripts/peers/sms-fake';
+import { startTwilioFake, twilioError } from '../../tools/peers/sms-fake';
+import type { TwilioFake } from '../../tools/peers/sms-fake';
 import { communication, invoiceFixture, memoryLogger, runActivity, runFailing, sendInput, startTestDb, testConfig } from './support';
 import type { TestDb } from './support';
 

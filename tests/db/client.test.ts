@@ -3,8 +3,8 @@
 // Needs `npm run db:generate` first (prisma/generated is git-ignored).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommunicationStatus, createPrisma, CustomerKind, Prisma, type PrismaClient } from '../../prisma/client';
-import { startEmbeddedPostgres } from '../../prisma/embedded';
-import { applyMigrations } from '../../prisma/migrate';
+import { startEmbeddedPostgres } from '../../tools/db/embedded';
+import { applyMigrations } from '../../tools/db/migrate';
 
 describe('createPrisma on the embedded database', () => {
   let stop: () => Promise<void>;

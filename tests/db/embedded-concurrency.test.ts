@@ -1,4 +1,4 @@
-// prisma/embedded.ts under concurrent client connections. PGlite is a single
+// tools/db/embedded.ts under concurrent client connections. PGlite is a single
 // Postgres session, so the server must give one connection the backend from
 // its first message to an idle ReadyForQuery (and across a whole transaction),
 // or extended-protocol messages and transactions of different connections
@@ -11,8 +11,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrisma, CustomerKind, type PrismaClient } from '../../prisma/client';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../prisma/embedded';
-import { applyMigrations } from '../../prisma/migrate';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../tools/db/embedded';
+import { applyMigrations } from '../../tools/db/migrate';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,11 +1,11 @@
-// prisma/embedded.ts: data persists in its directory across stop/start, and a
+// tools/db/embedded.ts: data persists in its directory across stop/start, and a
 // taken port is reported plainly.
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../prisma/embedded';
+import { startEmbeddedPostgres } from '../../tools/db/embedded';
 import { withClient } from './support';
 
 describe('embedded PostgreSQL (PGlite over a socket)', () => {

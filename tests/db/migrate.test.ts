@@ -1,12 +1,12 @@
-// prisma/migrate.ts: idempotence, atomic failure, checksum guard, concurrency.
+// tools/db/migrate.ts: idempotence, atomic failure, checksum guard, concurrency.
 // Runs against an in-memory PGlite always, and against a throwaway database on
 // the real PostgreSQL server when DATABASE_URL is set (CI).
 import { cp, mkdtemp, readFile, rm, writeFile, mkdir, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../prisma/embedded';
-import { applyMigrations, checksumOf, DEFAULT_MIGRATIONS_DIR, MigrationError } from '../../prisma/migrate';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../tools/db/embedded';
+import { applyMigrations, checksumOf, DEFAULT_MIGRATIONS_DIR, MigrationError } from '../../tools/db/migrate';
 import {
   createThrowawayDatabase,
   REAL_DATABASE_URL,

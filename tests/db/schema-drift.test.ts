@@ -1,10 +1,10 @@
 // The migrated database matches prisma/schema.prisma (no drift), checked by
-// introspection (prisma/drift.ts) since Prisma's schema engine is unavailable
+// introspection (tools/db/drift.ts) since Prisma's schema engine is unavailable
 // offline. The second half proves the comparator notices schema changes that
 // have no migration.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../prisma/embedded';
+import { startEmbeddedPostgres } from '../../tools/db/embedded';
 import {
   compareShapes,
   DEFAULT_SCHEMA_PATH,
@@ -13,8 +13,8 @@ import {
   formatDifferences,
   introspectDatabase,
   type DatabaseShape,
-} from '../../prisma/drift';
-import { applyMigrations } from '../../prisma/migrate';
+} from '../../tools/db/drift';
+import { applyMigrations } from '../../tools/db/migrate';
 import { createThrowawayDatabase, REAL_DATABASE_URL, withClient } from './support';
 
 describe('schema.prisma vs migrations, on embedded PGlite', () => {

@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCalendarActivities } from '../../activities/calendar';
 import { createJournalActivities } from '../../activities/journal';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
-import { statusQuery } from '../../workflows/messages';
+import { statusQuery } from '../../contracts/messages';
 import { createDunningWorkers } from '../../worker/create-worker';
 import { invoiceRequest, recordingChannels, startTestDatabase, TcpRelay, type SendCall, type TestDatabase, type TestResponse } from '../api/harness';
 import { createDevServerEnv } from '../helpers/temporal';

@@ -21,9 +21,9 @@ import type { Config } from '../../config/index';
 import { parsePolicy } from '../../domain/policy';
 import type { DunningPolicy } from '../../domain/types';
 import type { PrismaClient } from '../../prisma/client';
-import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
-import { startTwilioFake, type TwilioFake } from '../../scripts/peers/sms-fake';
-import { statusQuery, type DunningStatus } from '../../workflows/messages';
+import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
+import { startTwilioFake, type TwilioFake } from '../../tools/peers/sms-fake';
+import { statusQuery, type DunningStatus } from '../../contracts/messages';
 import { invoiceRequest, readTestResponse, testConfig, type TestResponse } from '../api/harness';
 
 export const SCALE = process.env.FAULT_SCALE === 'chaos' ? 'chaos' : 'ci';

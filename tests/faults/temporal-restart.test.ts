@@ -17,9 +17,9 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { messageIdFor } from '../../activities/email';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
-import { locateTemporalBinary } from '../../scripts/temporal-bin';
-import { paymentReceivedSignal } from '../../workflows/messages';
-import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../../workflows/search-attributes';
+import { locateTemporalBinary } from '../../tools/temporal-bin';
+import { paymentReceivedSignal } from '../../contracts/messages';
+import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../../contracts/search-attributes';
 import { startTestDatabase, type TestDatabase } from '../api/harness';
 import {
   faultConfig,

@@ -8,7 +8,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, invoiceRequest, startApiHarness, STRIPE_SECRET, WEBHOOK_SECRET, type ApiHarness, type TestResponse } from '../api/harness';
 import { signGeneric } from '../../api/webhooks';
-import { statusQuery } from '../../workflows/messages';
+import { statusQuery } from '../../contracts/messages';
 import { figure, scaled, signedDelivery, type GenericPayment } from './support';
 
 const REPLAYS = scaled('FAULT_REPLAYS', 20, 200);

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../../scripts/temporal-bin';
+import { PROJECT_ROOT } from '../../tools/temporal-bin';
 
 const run = promisify(execFile);
 

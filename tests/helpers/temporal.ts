@@ -2,9 +2,9 @@
 // installs (the SDK's own download cannot work offline).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { dataConverterFromEnv } from '../../codec/index';
-import { locateTemporalBinary } from '../../scripts/temporal-bin';
+import { locateTemporalBinary } from '../../tools/temporal-bin';
 import { registerSearchAttributes } from '../../scripts/setup-search-attributes';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 
 /** `dbFilename`: persist to that SQLite file (default in memory). */
 export async function createDevServerEnv(opts: { dbFilename?: string } = {}): Promise<TestWorkflowEnvironment> {

@@ -12,7 +12,7 @@ import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type Cluster } from '../../scripts/cluster';
 import { findTemporalServer } from '../../scripts/temporal-server';
-import { AmountDueKey, DunningStageKey, InvoiceNumberKey, NextActionAtKey, CustomerIdKey, SEARCH_ATTRIBUTE_CLI_ARGS } from '../../workflows/search-attributes';
+import { AmountDueKey, DunningStageKey, InvoiceNumberKey, NextActionAtKey, CustomerIdKey, SEARCH_ATTRIBUTE_CLI_ARGS } from '../../contracts/search-attributes';
 import { eventually } from '../api/harness';
 import { customSearchAttributes, runSetupSearchAttributes } from '../helpers/search-attributes';
 

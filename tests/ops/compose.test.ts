@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { DEFAULT_WORKFLOW_CACHE_SIZE, ENV_VARIABLES, loadConfig, WORKER_ROLE_NAMES } from '../../config/index';
 import { DIST_ENTRIES } from '../../scripts/build-dist';
 import { workerHeapMb } from '../../worker/heap';
-import { PROJECT_ROOT } from '../../scripts/temporal-bin';
+import { PROJECT_ROOT } from '../../tools/temporal-bin';
 
 const read = (p: string) => readFileSync(path.join(PROJECT_ROOT, p), 'utf8');
 const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
@@ -258,9 +258,9 @@ describe('Dockerfile', () => {
   });
 
   test('code copied into the runtime imports production dependencies only (dev ones are pruned)', () => {
-    const runtimeDirs = ['activities', 'api', 'config', 'deploy', 'domain', 'observability', 'prisma', 'worker', 'workflows', 'scripts'];
+    const runtimeDirs = ['activities', 'api', 'config', 'contracts', 'deploy', 'domain', 'observability', 'prisma', 'worker', 'workflows', 'scripts', 'tools'];
     // Files that never run in the image (the build stage's compiler, the embedded launcher and its binary locator, Prisma's CLI config).
-    const notInImage = new Set(['scripts/build-dist.ts', 'scripts/dev.ts', 'scripts/temporal-bin.ts', 'scripts/test-summary.mjs', 'scripts/db-start.ts', 'prisma/drift.ts']);
+    const notInImage = new Set(['scripts/build-dist.ts', 'tools/dev.ts', 'tools/temporal-bin.ts', 'scripts/test-summary.mjs', 'tools/db-start.ts', 'tools/db/drift.ts']);
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
     const offenders: string[] = [];
     const walk = (dir: string) => {

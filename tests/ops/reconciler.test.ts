@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { normaliseIssueRequest, reconcileInvoices, startInvoiceWorkflow } from '../../api/invoice-service';
 import { RECONCILE_MARGIN_MS } from '../../api/reconciler';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
-import { PROJECT_ROOT } from '../../scripts/temporal-bin';
+import { PROJECT_ROOT } from '../../tools/temporal-bin';
 import { eventually, invoiceRequest, startTestDatabase, testConfig, type TestDatabase } from '../api/harness';
 import { collectLines, freePort } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';

@@ -5,8 +5,8 @@
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { locateTemporalBinary } from '../../scripts/temporal-bin';
-import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../../workflows/search-attributes';
+import { locateTemporalBinary } from '../../tools/temporal-bin';
+import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../../contracts/search-attributes';
 import { customSearchAttributes, runSetupSearchAttributes } from '../helpers/search-attributes';
 
 const T = proto.temporal.api.enums.v1.IndexedValueType;

@@ -12,9 +12,9 @@ describe('workflow bundle', () => {
     for (const heavy of ['date-holidays', 'date-holidays-parser', 'moment', 'moment-timezone', 'astronomia']) {
       expect(modules.has(heavy), heavy).toBe(false);
     }
-    // Our own modules in it: the workflow's and the pure domain, nothing from activities/ or api/.
+    // Our own modules in it: the workflow's, the shared contracts and the pure domain, nothing from activities/ or api/.
     const ours = [...new Set([...code.matchAll(/"\.\/([a-z-]+)\/[\w./-]+\.ts"/g)].map((m) => m[1]))].sort();
-    expect(ours).toEqual(['domain', 'workflows']);
+    expect(ours).toEqual(['contracts', 'domain', 'workflows']);
     // And the failure converter that puts failure messages into encrypted payloads.
     expect(code).toContain('./codec/failure-converter.cjs');
   }, 120_000);

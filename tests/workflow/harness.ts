@@ -9,11 +9,13 @@ import { createCalendarActivities } from '../../activities/calendar';
 import { anchorInstant, calendarHolidays } from '../../domain/schedule';
 import type * as activities from '../../activities/types';
 import type { DunningActivities, SendInput, SendResult } from '../../activities/types';
+import type { PermanentFailureType } from '../../contracts/failures';
+import { channelQueuesFor } from '../../contracts/task-queues';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
 import { dataConverterFromEnv } from '../../codec/index';
 import { workflowBundle } from '../../worker/create-worker';
 import { invoiceDunning } from '../../workflows/invoice-dunning';
-import type { InvoiceDunningInput } from '../../workflows/messages';
+import type { InvoiceDunningInput } from '../../contracts/messages';
 
 export interface SentRecord {
   stepId: string;
@@ -34,7 +36,7 @@ export interface Doubles {
 }
 
 /** A channel double that fails for good, like a provider refusing an address. */
-export type FailingChannels = Partial<Record<'email' | 'sms' | 'letter', activities.PermanentFailureType>>;
+export type FailingChannels = Partial<Record<'email' | 'sms' | 'letter', PermanentFailureType>>;
 
 export function makeDoubles(failing: FailingChannels = {}): Doubles {
   const sent: SentRecord[] = [];
@@ -88,7 +90,7 @@ export function makeDoubles(failing: FailingChannels = {}): Doubles {
 let counter = 0;
 export function uniqueQueue(name: string): string {
   counter += 1;
-  // The workflow derives its channel queues from this prefix (`<prefix>dunning-email`).
+  // The contract pairs channel queues with this one (`<prefix>dunning-email`: channelQueuesFor).
   return `${name}-${counter}-${Date.now().toString(36)}-dunning`;
 }
 
@@ -99,7 +101,6 @@ export async function startTestWorker(
   acts: Partial<DunningActivities>,
   workflowWorker: Pick<WorkerOptions, 'workflowThreadPoolSize' | 'maxCachedWorkflows'> = {},
 ) {
-  const prefix = taskQueue.slice(0, -'dunning'.length);
   const bundle = await workflowBundle();
   const dataConverter = dataConverterFromEnv();
   const workers = await Promise.all([
@@ -111,9 +112,7 @@ export async function startTestWorker(
       activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask, publicHolidays: acts.publicHolidays, rateTables: acts.rateTables },
       ...workflowWorker,
     }),
-    ...(['email', 'sms', 'letter', 'agency'] as const).map((c) =>
-      Worker.create({ connection: env.nativeConnection, taskQueue: `${prefix}dunning-${c}`, activities: acts, dataConverter }),
-    ),
+    ...Object.values(channelQueuesFor(taskQueue)).map((q) => Worker.create({ connection: env.nativeConnection, taskQueue: q, activities: acts, dataConverter })),
   ]);
   const running = workers.map((w) => w.run());
   return {

@@ -18,8 +18,8 @@ import {
   resolveDisputeSignal,
   resumeSignal,
   statusQuery,
-  workflowIdFor,
-} from '../../workflows/messages';
+} from '../../contracts/messages';
+import { workflowIdFor } from '../../contracts/ids';
 import { recordHistory } from '../helpers/histories';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import {

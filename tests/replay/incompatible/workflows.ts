@@ -2,7 +2,7 @@
 // else, not behind patched()): replaying a stored history against it must fail.
 import { sleep } from '@temporalio/workflow';
 import { invoiceDunning as current } from '../../../workflows/invoice-dunning';
-import type { InvoiceDunningInput } from '../../../workflows/messages';
+import type { InvoiceDunningInput } from '../../../contracts/messages';
 
 export async function invoiceDunning(input: InvoiceDunningInput) {
   await sleep('1 hour');

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findOnPath, locateTemporalBinary, TemporalBinaryNotFound } from '../../../scripts/temporal-bin';
+import { findOnPath, locateTemporalBinary, TemporalBinaryNotFound } from '../../../tools/temporal-bin';
 
 function fakeExe(dir: string, name: string): string {
   mkdirSync(dir, { recursive: true });

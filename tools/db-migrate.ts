@@ -1,8 +1,8 @@
 // npm run db:migrate — applies prisma/migrations to DATABASE_URL.
 // Without DATABASE_URL: starts the embedded PGlite (data in DB_DATA_DIR or
 // .data/pglite, port DB_PORT or 54329), migrates it, and stops it.
-import { applyMigrations } from '../prisma/migrate';
-import { DEFAULT_EMBEDDED_DATA_DIR, DEFAULT_EMBEDDED_PORT, startEmbeddedPostgres } from '../prisma/embedded';
+import { applyMigrations } from './db/migrate';
+import { DEFAULT_EMBEDDED_DATA_DIR, DEFAULT_EMBEDDED_PORT, startEmbeddedPostgres } from './db/embedded';
 
 async function main(): Promise<void> {
   const log = (m: string) => console.log(`[db:migrate] ${m}`);

@@ -21,7 +21,7 @@ import pg from 'pg';
 /** The key `prisma migrate` uses for pg_advisory_lock. */
 export const PRISMA_ADVISORY_LOCK_KEY = 72707369;
 
-export const DEFAULT_MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+export const DEFAULT_MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'prisma', 'migrations');
 
 export interface ApplyMigrationsOptions {
   databaseUrl: string;

@@ -26,7 +26,7 @@ function schemaWasm(): SchemaWasm {
   return wasm;
 }
 
-export const DEFAULT_SCHEMA_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'schema.prisma');
+export const DEFAULT_SCHEMA_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'prisma', 'schema.prisma');
 
 // ---------------------------------------------------------------------------
 // The normalised shape both sides are reduced to.

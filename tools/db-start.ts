@@ -1,8 +1,8 @@
 // npm run db:start — runs the embedded PostgreSQL (PGlite) in the foreground,
 // migrated, until Ctrl-C. Data in DB_DATA_DIR (default .data/pglite; "memory"
 // for a throwaway one), port DB_PORT (default 54329).
-import { DEFAULT_EMBEDDED_DATA_DIR, DEFAULT_EMBEDDED_PORT, startEmbeddedPostgres } from '../prisma/embedded';
-import { applyMigrations } from '../prisma/migrate';
+import { DEFAULT_EMBEDDED_DATA_DIR, DEFAULT_EMBEDDED_PORT, startEmbeddedPostgres } from './db/embedded';
+import { applyMigrations } from './db/migrate';
 
 async function main(): Promise<void> {
   const dataDir = process.env.DB_DATA_DIR ?? DEFAULT_EMBEDDED_DATA_DIR;

@@ -42,9 +42,14 @@ export interface RecordPromiseToPay {
 export interface OpenDispute {
   reason: string;
 }
+/** The closed vocabularies of the messages; the API's request schemas are built from them (message-schemas.ts). */
+export const DISPUTE_OUTCOMES = ['creditor', 'credit-note'] as const;
+export const CANCEL_REASONS = ['credit-note', 'write-off', 'issued-in-error'] as const;
+export const AGENCY_OUTCOME_STATUSES = ['in-progress', 'recovered', 'partially-recovered', 'unrecoverable'] as const;
+
 export interface ResolveDispute {
   /** creditor: escalation resumes; credit-note: balance lowered by creditNoteMinor (or cancelled when it covers it). */
-  outcome: 'creditor' | 'credit-note';
+  outcome: (typeof DISPUTE_OUTCOMES)[number];
   creditNoteMinor?: number;
   note?: string;
 }
@@ -54,11 +59,11 @@ export interface Pause {
   until?: string;
 }
 export interface CancelInvoice {
-  reason: 'credit-note' | 'write-off' | 'issued-in-error';
+  reason: (typeof CANCEL_REASONS)[number];
   note?: string;
 }
 export interface AgencyOutcome {
-  status: 'in-progress' | 'recovered' | 'partially-recovered' | 'unrecoverable';
+  status: (typeof AGENCY_OUTCOME_STATUSES)[number];
   amountRecoveredMinor?: number;
   note?: string;
 }
@@ -166,5 +171,3 @@ export interface InvoiceDunningInput {
   /** Carried across continue-as-new; absent on the first run. */
   carried?: unknown;
 }
-
-export const workflowIdFor = (invoiceNumber: string): string => `invoice-${invoiceNumber}`;

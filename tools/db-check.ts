@@ -3,9 +3,9 @@
 // Without: migrates a throwaway in-memory PGlite and checks it, i.e. verifies
 // that prisma/migrations produce exactly what schema.prisma describes.
 // Exit code 1 on drift.
-import { diffSchemaAgainstDatabase, formatDifferences } from '../prisma/drift';
-import { startEmbeddedPostgres } from '../prisma/embedded';
-import { applyMigrations } from '../prisma/migrate';
+import { diffSchemaAgainstDatabase, formatDifferences } from './db/drift';
+import { startEmbeddedPostgres } from './db/embedded';
+import { applyMigrations } from './db/migrate';
 
 async function main(): Promise<number> {
   let url = process.env.DATABASE_URL;

@@ -1,6 +1,6 @@
-// Names shared by the workflow, the activities and the worker: task queues and the
-// failure types channel activities throw. Plain constants, so the workflow can import
-// them without taking a value from activities/ into its bundle.
+// The failure types channel activities throw, shared by the activities (which throw them),
+// the workflow (which decides retry or fallback on them) and the API. Plain constants, so
+// the workflow can import them without taking a value from activities/ into its bundle.
 
 /** Failure types thrown as non-retryable ApplicationFailures by channel activities. */
 export const PermanentFailureTypes = {
@@ -32,11 +32,5 @@ export const TransientFailureTypes = {
 } as const;
 export type TransientFailureType = (typeof TransientFailureTypes)[keyof typeof TransientFailureTypes];
 
-/** Task queue of each channel: each gets its own worker and provider rate limit. */
-export const TaskQueues = {
-  workflow: 'dunning',
-  email: 'dunning-email',
-  sms: 'dunning-sms',
-  letter: 'dunning-letter',
-  agency: 'dunning-agency',
-} as const;
+/** A message or activity input refused as invalid (update validators, the calendar activity); `details[0]` is `{ field, message }`. */
+export const ValidationFailureType = 'ValidationError';

@@ -11,10 +11,7 @@ export const NextActionAtKey = defineSearchAttributeKey('NextActionAt', SearchAt
 export const ALL_SEARCH_ATTRIBUTES = [InvoiceNumberKey, CustomerIdKey, DunningStageKey, AmountDueKey, NextActionAtKey];
 
 /** `Name=Type` pairs for `temporal server start-dev --search-attribute` and the operator API. */
-export const SEARCH_ATTRIBUTE_CLI_ARGS: string[] = [
-  'InvoiceNumber=Keyword',
-  'CustomerId=Keyword',
-  'DunningStage=Keyword',
-  'AmountDue=Double',
-  'NextActionAt=Datetime',
-];
+export const SEARCH_ATTRIBUTE_CLI_ARGS: string[] = ALL_SEARCH_ATTRIBUTES.map(
+  // KEYWORD → Keyword, DATETIME → Datetime: the CLI's spelling of the same types.
+  (k) => `${k.name}=${k.type.charAt(0)}${k.type.slice(1).toLowerCase()}`,
+);

