@@ -18,7 +18,8 @@ export type ChannelQueues = { email: string; sms: string; letter: string; agency
  * only; the workflow asks this for its channel queues, and so do the workers that poll them.
  */
 export function channelQueuesFor(workflowQueue: string = TaskQueues.workflow): ChannelQueues {
-  if (!workflowQueue.endsWith(TaskQueues.workflow)) throw new Error(`workflow task queue ${workflowQueue} does not end with "${TaskQueues.workflow}"`);
+  // No throw on a queue named otherwise (the replayer's own queue, for one): a throw here
+  // would fail every workflow task of the run; the worker only ever polls `<prefix>dunning`.
   const prefix = workflowQueue.slice(0, -TaskQueues.workflow.length);
   return { email: prefix + TaskQueues.email, sms: prefix + TaskQueues.sms, letter: prefix + TaskQueues.letter, agency: prefix + TaskQueues.agency };
 }
