@@ -19,8 +19,8 @@ import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps'
 import type { ActivityDeps } from './deps';
 import { classifyNetworkError, DeliveryError, permanent, transient } from './failures';
 import { invoiceExtractFileName, renderInvoiceExtractPdf } from './invoice-extract-pdf';
-import { invalidAddressReason } from './invalid-addresses';
-import { returnAddress } from './reply-addresses';
+import { invalidAddressReason } from '../prisma/invalid-addresses';
+import { returnAddress } from '../contracts/reply-addresses';
 
 /** Templates whose email carries the invoice extract (the second reminder and later). */
 export const EXTRACT_TEMPLATES: ReadonlySet<string> = new Set(['reminder-2', 'formal-notice', 'final-notice', 'agency-handover']);

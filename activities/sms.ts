@@ -19,7 +19,7 @@ import { runLoggedSend } from './communication-log';
 import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyHttpStatus, classifyNetworkError, DeliveryError, parseRetryAfter, permanent } from './failures';
-import { invalidAddressReason } from './invalid-addresses';
+import { invalidAddressReason } from '../prisma/invalid-addresses';
 
 type RequestOptions<T> = RequestClient.RequestOptions<T>;
 

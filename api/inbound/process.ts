@@ -15,8 +15,8 @@
 //      effect is idempotent (event keys, signals deduplicated by the workflow).
 import { createHash } from 'node:crypto';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import { markAddressInvalid } from '../../activities/invalid-addresses';
-import { parseReturnAddress } from '../../activities/reply-addresses';
+import { markAddressInvalid } from '../../prisma/invalid-addresses';
+import { parseReturnAddress } from '../../contracts/reply-addresses';
 import type { Config } from '../../config/index';
 import type { Communication, InboundMessage, PrismaClient } from '../../prisma/client';
 import { deliveryFailedSignal, replyReceivedSignal } from '../../contracts/messages';

@@ -12,7 +12,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { Router, type Request } from 'express';
 import twilio from 'twilio';
 import { z } from 'zod';
-import { markAddressInvalid } from '../../activities/invalid-addresses';
+import { markAddressInvalid } from '../../prisma/invalid-addresses';
 import type { Config } from '../../config/index';
 import type { InboundAttachment, InboundMessage, PrismaClient } from '../../prisma/client';
 import { deliveryFailedSignal, replyReadSignal } from '../../contracts/messages';

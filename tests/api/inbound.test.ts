@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCalendarActivities } from '../../activities/calendar';
 import { createSendEmail } from '../../activities/email';
 import { createJournalActivities } from '../../activities/journal';
-import { returnAddress } from '../../activities/reply-addresses';
+import { returnAddress } from '../../contracts/reply-addresses';
 import { TaskQueues } from '../../contracts/task-queues';
 import { startInboundSmtp, type InboundSmtp } from '../../api/inbound/smtp-receiver';
 import { signGeneric } from '../../api/webhooks';

@@ -1,7 +1,7 @@
 // Classification of inbound mail (parsed by the real mailparser) and the VERP tokens.
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { communicationIdOfToken, parseReturnAddress, returnAddress, tokenFor } from '../../../activities/reply-addresses';
+import { communicationIdOfToken, parseReturnAddress, returnAddress, tokenFor } from '../../../contracts/reply-addresses';
 import { classifyInbound, parseDeliveryStatus, replyExcerpt } from '../../../api/inbound/classify';
 import { dsn } from '../../helpers/inbound-mail';
 

@@ -1,7 +1,7 @@
 // Addresses a provider told us are unusable (a permanent bounce, an SMS the carrier could
 // not deliver). A send to one fails at once as InvalidRecipient, so the step's fallback
 // channel takes over instead of bouncing again.
-import type { PrismaClient } from '../prisma/client';
+import type { PrismaClient } from './client';
 
 export type AddressChannel = 'email' | 'sms';
 
