@@ -169,7 +169,7 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
           };
         },
         async deliver(content, attempt) {
-          // VERP: replies and bounces name this communication (activities/reply-addresses.ts).
+          // VERP: replies and bounces name this communication (contracts/reply-addresses.ts).
           const bounceTo = returnAddress(deps.config, 'bounce', attempt.communicationId);
           const info = await withTranscript(() => transport.sendMail({
             from: deps.config.MAIL_FROM,
