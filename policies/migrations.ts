@@ -17,7 +17,7 @@ import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
 import { MEMO_KEY, type IssueMemo } from '../api/invoice-service';
 import { withDeadline, type TemporalGateway } from '../api/temporal';
-import { migratePolicyUpdate, statusQuery, type DunningStatus } from '../workflows/messages';
+import { migratePolicyUpdate, statusQuery, type DunningStatus } from '../contracts/messages';
 
 export interface MigrationDeps {
   prisma: PrismaClient;

@@ -14,9 +14,9 @@ import { createJournalActivities } from '../../activities/journal';
 import { TaskQueues } from '../../activities/types';
 import { startApi } from '../../api/server';
 import { PolicyCatalog } from '../../policies/catalog';
-import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
+import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { createDunningWorkers } from '../../worker/create-worker';
-import { policyQuery, workflowIdFor } from '../../workflows/messages';
+import { policyQuery, workflowIdFor } from '../../contracts/messages';
 import { daysFromToday, eventually, invoiceRequest, recordingChannels, startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
