@@ -27,7 +27,7 @@ export function sendContext(deps: ActivityDeps): SendContext {
 }
 
 export function creditorOf(config: Config): Creditor {
-  return { ...config.creditor, legalId: config.CREDITOR_LEGAL_ID };
+  return { ...config.creditor, legalId: config.CREDITOR_LEGAL_ID, registeredMail: Boolean(config.POSTAL_API_URL) };
 }
 
 /** A file-name-safe form of an invoice number or step id. */
@@ -74,7 +74,7 @@ export function overridesOf(deps: ActivityDeps): TemplateOverrides {
  */
 export function renderFor(
   channel: TemplateChannel,
-  send: Pick<SendInput, 'templateId' | 'stepId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline'>,
+  send: Pick<SendInput, 'templateId' | 'stepId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline' | 'payments'>,
   creditor: Creditor,
   overrides?: TemplateOverrides,
 ): Promise<RenderedMessage> {
@@ -89,5 +89,7 @@ export function renderFor(
     asOf: send.asOf,
     creditor,
     deadline: send.deadline,
+    payments: send.payments,
+    registeredMail: creditor.registeredMail ?? false,
   });
 }

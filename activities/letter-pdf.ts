@@ -1,9 +1,11 @@
-// The registered letter ("mise en demeure") as an A4 PDF: creditor letterhead, the
-// debtor's address where a French DL windowed envelope shows it (right-hand window,
-// ~110 mm from the left, ~50 mm from the top), place and date, "Lettre recommandée avec
-// accusé de réception", references, subject, the body from the domain templates'
-// 'letter' channel (balance, late-interest lines, €40 indemnity, 8-day deadline,
-// consequences), a statement of account, the legal mentions and a signature block.
+// The formal notice ("mise en demeure") as an A4 PDF: creditor letterhead, the debtor's
+// address where a French DL windowed envelope shows it (right-hand window, ~110 mm from
+// the left, ~50 mm from the top), place and date, "Lettre recommandée avec accusé de
+// réception" only when a registered-mail provider sends it (creditor.registeredMail; an
+// outbox letter is a draft posted by hand and must not claim it), references, subject, the
+// body from the domain templates' 'letter' channel (original amount and payments, interest
+// lines with their rate basis, €40 for businesses, the policy's deadline, consequences), a
+// statement of account, bank details, the legal mentions and a signature block.
 import { formatMoney } from '../domain/money';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
 import { A4, createA4, namedAddressLines, formatDate, letterhead, MARGIN, MM, pdfText, toBuffer } from './pdf';
@@ -21,6 +23,8 @@ export interface LetterInput {
   asOf: string;
   /** YYYY-MM-DD: payment deadline (the template's default is asOf + 8 days). */
   deadline?: string;
+  /** Payments received so far (customer's local dates). */
+  payments?: Array<{ date: string; amountMinor: number }>;
   creditor: Creditor;
   /** Name and title above the signature line. */
   signatory: string;
@@ -46,7 +50,11 @@ const LABELS = {
     ourRef: (n: string, ref: string) => `Nos références : facture n°${n} – ${ref}`,
     subject: 'Objet : ',
     statement: 'Décompte des sommes dues',
+    invoiceTotal: (n: string, d: string) => `Facture n°${n} du ${d}`,
+    deposit: 'Acompte versé',
+    payment: (d: string) => `Règlement reçu le ${d}`,
     principal: (n: string) => `Solde restant dû sur la facture n°${n}`,
+    bank: (iban: string, bic?: string) => `Coordonnées bancaires : IBAN ${iban}${bic ? ` – BIC ${bic}` : ''}`,
     interest: 'Pénalités de retard',
     indemnity: 'Indemnité forfaitaire pour frais de recouvrement',
     total: 'Total à régler',
@@ -55,7 +63,7 @@ const LABELS = {
     legalB2B:
       "Mentions légales : la présente vaut mise en demeure au sens de l'article 1344 du Code civil. Pénalités de retard exigibles de plein droit dès le lendemain de l'échéance (article L441-10 du Code de commerce) ; indemnité forfaitaire pour frais de recouvrement de 40 € due par tout professionnel en situation de retard de paiement (articles L441-10 et D441-5 du Code de commerce).",
     legalB2C:
-      "Mentions légales : la présente vaut mise en demeure au sens de l'article 1344 du Code civil ; elle fait courir les intérêts au taux légal (articles 1231-6 et 1344-1 du Code civil).",
+      "Mentions légales : la présente vaut mise en demeure au sens de l'article 1344 du Code civil ; elle fait courir, à compter de sa date d'envoi et jusqu'au complet paiement, les intérêts au taux de l'intérêt légal (articles 1231-6 et 1344-1 du Code civil). Aucun frais de recouvrement n'est mis à votre charge sans titre exécutoire (article L111-8 du Code des procédures civiles d'exécution).",
   },
   en: {
     registered: 'REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT',
@@ -64,7 +72,11 @@ const LABELS = {
     ourRef: (n: string, ref: string) => `Our reference: invoice ${n} – ${ref}`,
     subject: 'Subject: ',
     statement: 'Statement of amounts due',
+    invoiceTotal: (n: string, d: string) => `Invoice ${n} of ${d}`,
+    deposit: 'Deposit paid',
+    payment: (d: string) => `Payment received on ${d}`,
     principal: (n: string) => `Balance outstanding on invoice ${n}`,
+    bank: (iban: string, bic?: string) => `Bank details: IBAN ${iban}${bic ? ` – BIC ${bic}` : ''}`,
     interest: 'Late-payment interest',
     indemnity: 'Fixed indemnity for recovery costs',
     total: 'Total to pay',
@@ -73,7 +85,7 @@ const LABELS = {
     legalB2B:
       'Legal notice: this letter is a formal notice within the meaning of article 1344 of the French Civil Code. Late-payment interest is due by operation of law from the day after the due date (article L441-10 of the French Commercial Code); a fixed indemnity of €40 for recovery costs is owed by any business paying late (articles L441-10 and D441-5 of the French Commercial Code).',
     legalB2C:
-      'Legal notice: this letter is a formal notice within the meaning of article 1344 of the French Civil Code; statutory interest runs from it (articles 1231-6 and 1344-1 of the French Civil Code).',
+      'Legal notice: this letter is a formal notice within the meaning of article 1344 of the French Civil Code; statutory interest runs from the day it is sent until payment in full (articles 1231-6 and 1344-1 of the French Civil Code). No recovery costs are charged to you without an enforceable title (article L111-8 of the French Code of Civil Enforcement Procedures).',
   },
 } as const;
 
@@ -84,7 +96,7 @@ export async function renderLetterPdf(input: LetterInput): Promise<RenderedLette
   const rendered = input.rendered ?? (await renderFor('letter', { ...input, stepId: input.templateId }, creditor));
 
   // Pages are buffered so the footer can say "Page i/n".
-  const doc = createA4({ title: rendered.subject, subject: L.registered, author: creditor.name, language, date: input.asOf, bufferPages: true });
+  const doc = createA4({ title: rendered.subject, subject: creditor.registeredMail ? L.registered : rendered.subject, author: creditor.name, language, date: input.asOf, bufferPages: true });
   const width = A4.width - 2 * MARGIN;
 
   letterhead(doc, creditor, language);
@@ -93,9 +105,9 @@ export async function renderLetterPdf(input: LetterInput): Promise<RenderedLette
   // Place and date, right-aligned under the window; registered-mail mention and references on the left.
   doc.font('Helvetica').fontSize(10);
   doc.text(pdfText(L.madeAt(creditor.address.city, formatDate(input.asOf, language))), MARGIN, 95 * MM, { width, align: 'right' });
-  doc.font('Helvetica-Bold').fontSize(10).text(pdfText(L.registered), MARGIN, 103 * MM, { width });
+  if (creditor.registeredMail) doc.font('Helvetica-Bold').fontSize(10).text(pdfText(L.registered), MARGIN, 103 * MM, { width });
   doc.font('Helvetica').fontSize(9).fillColor('#444444');
-  doc.text(pdfText(L.yourRef(invoice.customer.id)), { width });
+  doc.text(pdfText(L.yourRef(invoice.customer.id)), MARGIN, creditor.registeredMail ? doc.y : 103 * MM, { width });
   doc.text(pdfText(L.ourRef(invoice.number, input.reference)), { width });
   doc.fillColor('black').moveDown(1);
   doc.font('Helvetica-Bold').fontSize(11).text(pdfText(L.subject + rendered.subject), { width });
@@ -134,7 +146,12 @@ function statement(doc: Pdf, input: LetterInput, width: number): void {
   const L = LABELS[input.invoice.customer.language];
   const money = (minor: number) => pdfText(formatMoney({ amountMinor: minor, currency: input.invoice.currency }, input.invoice.customer.language));
   const p = input.penalties;
-  const rows: Array<[string, string, boolean]> = [[L.principal(input.invoice.number), money(input.balanceMinor), false]];
+  const inv = input.invoice;
+  const date = (d: string) => formatDate(d, inv.customer.language);
+  const rows: Array<[string, string, boolean]> = [[L.invoiceTotal(inv.number, date(inv.issueDate)), money(inv.amountMinor), false]];
+  if (inv.depositMinor > 0) rows.push([L.deposit, money(-inv.depositMinor), false]);
+  for (const payment of input.payments ?? []) rows.push([L.payment(date(payment.date)), money(-payment.amountMinor), false]);
+  rows.push([L.principal(inv.number), money(input.balanceMinor), true]);
   if (p && p.interestMinor > 0) rows.push([L.interest, money(p.interestMinor), false]);
   if (p && p.indemnityMinor > 0) rows.push([L.indemnity, money(p.indemnityMinor), false]);
   rows.push([L.total, money(input.balanceMinor + (p?.totalMinor ?? 0)), true]);
@@ -151,6 +168,8 @@ function statement(doc: Pdf, input: LetterInput, width: number): void {
     doc.moveTo(MARGIN, doc.y + 1).lineTo(MARGIN + width, doc.y + 1).strokeColor('#cccccc').lineWidth(0.5).stroke();
     doc.y += 4;
   }
+  const creditor = input.creditor;
+  if (creditor.iban) doc.moveDown(0.3).font('Helvetica').fontSize(9).text(pdfText(L.bank(creditor.iban, creditor.bic)), MARGIN, doc.y, { width });
   doc.moveDown(1);
 }
 

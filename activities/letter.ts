@@ -1,10 +1,13 @@
-// Registered letters: the formal-notice PDF (letter-pdf.ts), kept under
-// <DATA_DIR>/documents/letters/ for the record (and the agency dossier), then either
-//   - posted to a postal provider's HTTP API (POSTAL_API_URL; the API is described in
-//     tools/peers/postal-fake.ts) with an Idempotency-Key, which returns a tracking
-//     number; or, by default,
+// Letters: the formal-notice PDF (letter-pdf.ts), kept under <DATA_DIR>/documents/letters/
+// for the record (and the agency dossier), then either
+//   - posted as registered mail with acknowledgement of receipt to a postal provider's HTTP
+//     API (POSTAL_API_URL; the API is described in tools/peers/postal-fake.ts) with an
+//     Idempotency-Key, which returns a tracking number; the result carries the dispatch
+//     instant (the date of a consumer's notice); or, by default,
 //   - written to the outbox: <DATA_DIR>/outbox/letters/<invoice>-<step>.pdf, atomically;
-//     an existing file for the same invoice and step means "already sent".
+//     an existing file for the same invoice and step means "already sent". That letter is a
+//     draft to post by hand (it says nothing of registered mail): the result says so, and the
+//     notice's date is the posting date a collector records (POST .../notice-posted).
 // The PDF is deterministic (its dates come from asOf), so a resend is the same letter.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -49,6 +52,18 @@ export function createSendLetter(deps: ActivityDeps) {
   return async function sendLetter(input: SendInput): Promise<SendResult> {
     const { invoice } = input;
     const fileName = letterFileName(invoice.number, input.stepId);
+    const result = await send(input, fileName);
+    if (result.status === 'SKIPPED_SETTLED') return result;
+    if (!postalUrl) return { ...result, letter: { registered: false } };
+    // The provider took it when the row was completed: that instant is the dispatch date.
+    const row = result.communicationId
+      ? await deps.prisma.communication.findUnique({ where: { id: result.communicationId }, select: { sentAt: true } })
+      : null;
+    return { ...result, letter: { registered: true, ...(row?.sentAt ? { dispatchedAt: row.sentAt.toISOString() } : {}) } };
+  };
+
+  function send(input: SendInput, fileName: string): Promise<SendResult> {
+    const { invoice } = input;
     return runLoggedSend<LetterContent>(
       ctx,
       specOf(input, 'letter', provider),
@@ -65,6 +80,7 @@ export function createSendLetter(deps: ActivityDeps) {
             penalties: input.penalties,
             asOf: input.asOf,
             deadline: input.deadline,
+            payments: input.payments,
             creditor,
             signatory: config.CREDITOR_SIGNATORY,
             reference: input.idempotencyKey,
@@ -121,5 +137,5 @@ export function createSendLetter(deps: ActivityDeps) {
         classify: (err) => classifyNetworkError(err, provider),
       },
     );
-  };
+  }
 }

@@ -19,6 +19,15 @@ export interface Creditor {
   address: PostalAddress;
   /** SIRET / company registration shown under the letterhead. */
   legalId?: string;
+  /** Bank details printed on formal notices besides the payment link. */
+  iban?: string;
+  bic?: string;
+  /**
+   * True when letters go through a registered-mail provider (POSTAL_API_URL): only then do
+   * texts say "lettre recommandée avec accusé de réception"; otherwise a letter is a draft
+   * in the outbox, posted by hand.
+   */
+  registeredMail?: boolean;
 }
 
 export function createA4(meta: {

@@ -22,6 +22,8 @@ export interface SendInput {
   asOf: string;
   /** Payment deadline stated in formal notices (YYYY-MM-DD). */
   deadline?: string;
+  /** Payments received so far (customer's local dates), listed in formal notices. */
+  payments?: Array<{ date: string; amountMinor: number }>;
   /**
    * Payment ids the workflow has already counted. A reminder activity checks the
    * payment journal just before the provider call: a payment recorded meanwhile that
@@ -41,6 +43,12 @@ export interface SendResult {
   provider?: string;
   providerId?: string;
   documentRef?: string;
+  /**
+   * Letters only. registered: a registered-mail provider sent it, dispatched at dispatchedAt
+   * (ISO). Not registered: the letter is a draft in the outbox, to be posted by hand; its date
+   * as a formal notice is the posting date a collector records.
+   */
+  letter?: { registered: boolean; dispatchedAt?: string };
 }
 
 export interface AgencyHandoverInput {

@@ -4,8 +4,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config/index';
 import { addLocalDays, localDate } from '../domain/clock';
-import { getBuiltinPolicy } from '../domain/policy';
-import { DEFAULT_DEADLINE_DAYS, renderMessage, type TemplateChannel } from '../domain/templates';
+import { getBuiltinPolicy, noticeDeadlineDays } from '../domain/policy';
+import { renderMessage, type TemplateChannel } from '../domain/templates';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { policyQuery, statusQuery, type DunningStatus } from '../contracts/messages';
@@ -234,8 +234,11 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
         balanceMinor,
         penalties,
         asOf,
-        deadline: addLocalDays(asOf, DEFAULT_DEADLINE_DAYS),
-        creditor: { name: config.creditor.name, email: config.creditor.email, phone: config.creditor.phone, address: config.creditor.address },
+        deadline: addLocalDays(asOf, noticeDeadlineDays(policy)),
+        creditor: { ...config.creditor, legalId: config.CREDITOR_LEGAL_ID },
+        payments: (live?.payments ?? []).map((p) => ({ date: localDate(p.receivedAt, snapshot.customer.timeZone), amountMinor: p.amountMinor })),
+        // As the letter activity decides: registered only through a registered-mail provider.
+        registeredMail: Boolean(config.POSTAL_API_URL),
       });
       res.json({
         invoiceNumber: invoice.number,
@@ -245,6 +248,7 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
         templateId: step.templateId,
         balanceMinor,
         asOf,
+        provisionalRates: penalties?.provisionalRates ?? false,
         ...rendered,
       });
     },

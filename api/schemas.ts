@@ -163,6 +163,16 @@ export const DunningStatusSchema = z
     nextAction: z.object({ stepId: z.string(), channels: z.array(z.string()), at: z.string() }).optional(),
     completedSteps: z.array(z.string()),
     outcome: z.string().optional(),
+    penalties: z
+      .looseObject({
+        interestMinor: MinorUnits,
+        indemnityMinor: MinorUnits,
+        totalMinor: MinorUnits,
+        provisionalRates: z.boolean().optional().openapi({ description: 'True when a rate used is not yet published (provisional): the figure will change' }),
+        formalNoticeDate: z.string().optional().openapi({ description: 'Consumers: the date of the formal notice from which legal interest runs' }),
+      })
+      .optional()
+      .openapi({ description: 'Late-payment interest and indemnity as of today, line by line (each with its rate basis)' }),
   })
   .openapi('DunningStatus', { description: 'Live state answered by the workflow `status` query' });
 
@@ -228,6 +238,7 @@ export const PreviewSchema = z
     templateId: z.string(),
     balanceMinor: MinorUnits,
     asOf: z.string(),
+    provisionalRates: z.boolean().openapi({ description: 'True when the penalties shown use a rate not yet published' }),
     subject: z.string(),
     text: z.string(),
     html: z.string(),

@@ -116,6 +116,12 @@ function buildPolicySchemas() {
         .max(36, { error: 'maxInstalments must be between 1 and 36' }),
       promiseGrace: nonNegativeDuration('promiseGrace'),
       agencyListenFor: nonNegativeDuration('agencyListenFor'),
+      noticeDeadlineDays: z
+        .number()
+        .int({ error: 'noticeDeadlineDays must be an integer' })
+        .min(1, { error: 'noticeDeadlineDays must be between 1 and 90' })
+        .max(90, { error: 'noticeDeadlineDays must be between 1 and 90' })
+        .optional(),
     })
     .superRefine((policy, ctx) => {
       const seen = new Set<string>();
@@ -161,4 +167,12 @@ export function parsePolicy(input: unknown): DunningPolicy {
 export function policyAudienceMismatch(policy: Pick<DunningPolicy, 'id' | 'audience'>, customerKind: Audience): string | undefined {
   if (policy.audience === customerKind) return undefined;
   return `policy ${policy.id} is written for ${policy.audience} customers but the customer is ${customerKind}; choose a ${customerKind} policy`;
+}
+
+/** Days a formal notice gives the debtor when its policy does not say. */
+export const DEFAULT_NOTICE_DEADLINE_DAYS = 8;
+
+/** The payment deadline a formal notice states, in days after its date: the policy's, else 8. */
+export function noticeDeadlineDays(policy: Pick<DunningPolicy, 'noticeDeadlineDays'>): number {
+  return policy.noticeDeadlineDays ?? DEFAULT_NOTICE_DEADLINE_DAYS;
 }

@@ -104,6 +104,8 @@ export interface DunningPolicy {
   promiseGrace: string;
   /** How long the workflow listens for payments/agency outcome after handover. */
   agencyListenFor: string;
+  /** Days a formal notice gives the debtor to pay (default 8), stated in the letter. */
+  noticeDeadlineDays?: number;
 }
 
 /** Where a line's rate comes from, printed beside it in letters. */

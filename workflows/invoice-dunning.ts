@@ -25,7 +25,7 @@ import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import { computePenalties } from '../domain/penalties';
 import type { RateTables } from '../domain/rates';
-import { parsePolicy, policyAudienceMismatch } from '../domain/policy-schema';
+import { noticeDeadlineDays, parsePolicy, policyAudienceMismatch } from '../domain/policy-schema';
 import { anchorInstant, stepInstant, type HolidayLookup } from '../domain/send-window';
 import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domain/types';
 import {
@@ -503,7 +503,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       balanceMinor: state.balanceMinor,
       penalties: penaltiesNow(),
       asOf,
-      deadline: addLocalDays(asOf, 8),
+      deadline: addLocalDays(asOf, noticeDeadlineDays(policy)),
+      payments: state.payments.map((p) => ({ date: localDate(p.receivedAt, tz), amountMinor: p.amountMinor })),
       knownPaymentIds: state.payments.map((p) => p.paymentId),
     };
   }

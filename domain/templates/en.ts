@@ -28,14 +28,40 @@ export const en: LanguageTemplates = {
       b2bIntro:
         'Under article L441-10 of the French Commercial Code (Code de commerce), late-payment interest is due by operation of law from the day after the due date. As at {asOf}, it amounts to {interest}:',
       b2cIntro:
-        'Late-payment interest at the statutory rate (article 1231-6 of the French Civil Code) applies to the amount due. As at {asOf}, it amounts to {interest}:',
-      line: 'from {from} to {to} ({days}): {lineBalance} × {rate} × {dayCount}/365 = {lineInterest}',
+        'Since the formal notice of {noticeDate}, interest at the statutory rate has been running on the amount due (articles 1231-6 and 1344-1 of the French Civil Code). As at {asOf}, it amounts to {interest}:',
+      b2cFromThisNotice:
+        'Under articles 1231-6 and 1344-1 of the French Civil Code, this formal notice starts interest at the statutory rate on the amount due, from the day it is sent until payment in full.',
+      line: 'from {from} to {to} ({days}): {lineBalance} × {rate}{basis} × {dayCount}/365 = {lineInterest}',
+      basis: {
+        ecb: 'ECB rate for the {half}: {ecb} + {spread} points',
+        legal: 'statutory rate for the {half}',
+        agreed: 'agreed rate',
+        floor: 'agreed rate of {agreed} raised to the legal minimum, 3 × {legal}',
+      },
+      half: (h) => `${h.endsWith('H1') ? 'first' : 'second'} half of ${h.slice(0, 4)}`,
+      provisionalMark: ', provisional rate',
+      rounding: 'Each line is rounded to the nearest cent; the interest is the sum of the rounded lines.',
+      floor:
+        'As the agreed rate is below the minimum set by article L441-10 of the French Commercial Code (three times the statutory interest rate), that minimum applies.',
+      provisional: 'Rates marked provisional are not yet published for the half-year concerned: the amount will be recalculated once they are.',
+      runningB2B: 'This interest keeps running until payment in full.',
+      runningB2C: 'This interest keeps running until payment in full.',
       indemnity:
         'In addition, the fixed indemnity for recovery costs of {indemnity} under article D441-5 of the Code de commerce is due.',
       total: 'Total amount claimed: {totalClaim}.',
       b2bReminder:
         'Please note that any late payment makes late-payment interest and the fixed indemnity for recovery costs due by operation of law (articles L441-10 and D441-5 of the French Commercial Code).',
     },
+    account: {
+      invoiceTotal: 'Invoice amount: {invoiceTotal}',
+      deposit: 'Deposit paid: {deposit}',
+      payment: 'Payment received on {date}: {amount}',
+    },
+    creditor: {
+      identity: 'Creditor: {creditorName}{legalIdPart}.',
+      bank: 'Payment by bank transfer: IBAN {iban}{bicPart}, quoting invoice {number}.',
+    },
+    letterMention: { registered: 'registered letter with acknowledgement of receipt', post: 'post' },
     instalment: '{date}: {amount}',
     sms: { pay: 'Pay: {link}', contact: 'Contact: {contact}' },
   },
@@ -70,22 +96,30 @@ export const en: LanguageTemplates = {
     'formal-notice': {
       subject: 'Formal notice to pay – invoice {number}',
       intro: [
-        'Despite our reminders, invoice {number}, which fell due on {dueDate}, has not been paid.',
-        'We hereby give you formal notice to pay the sum of {totalClaim} within eight days, that is by {deadline} at the latest.',
+        'Despite our reminders, invoice {number} of {issueDate}, which fell due on {dueDate}, has not been paid.',
+        'We hereby give you formal notice to pay the sum of {totalClaim} within {deadlineDays}, that is by {deadline} at the latest.',
       ],
+      account: true,
       penalties: true,
+      creditorDetails: true,
       consequences: [
         'Failing payment within this period, we will have to start recovery proceedings, out of court or in court, without further notice. The resulting costs may be charged to you.',
       ],
+      consequencesB2C: [
+        'Failing payment within this period, we will have to start recovery proceedings, out of court or in court, without further notice.',
+      ],
+      letterCopy: 'This letter is also sent to you by {letterMention}.',
       outro: 'help',
-      sms: '{creditorName}: formal notice to pay invoice {number}, {totalClaim}, by {deadline}. A registered letter is on its way.',
+      sms: '{creditorName}: formal notice to pay invoice {number}, {totalClaim}, by {deadline}. A letter is on its way by {letterMention}.',
     },
     'final-notice': {
       subject: 'Final notice before collection – invoice {number}',
       intro: [
-        'Despite our reminders and our formal notice, invoice {number}, which fell due on {dueDate}, remains unpaid.',
+        'Despite our reminders and our formal notice, invoice {number} of {issueDate}, which fell due on {dueDate}, remains unpaid.',
       ],
+      account: true,
       penalties: true,
+      creditorDetails: true,
       consequences: [
         'This is our final notice: unless {totalClaim} is paid by {deadline}, your file will be passed to a collection agency or to our lawyer with a view to legal action.',
       ],

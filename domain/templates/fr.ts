@@ -27,14 +27,41 @@ export const fr: LanguageTemplates = {
       b2bIntro:
         "Conformément à l'article L441-10 du Code de commerce, des pénalités de retard sont exigibles de plein droit depuis le lendemain de la date d'échéance. Calculées au {asOf}, elles s'élèvent à {interest} :",
       b2cIntro:
-        "Des intérêts de retard au taux de l'intérêt légal (article 1231-6 du Code civil) s'appliquent au montant dû. Calculés au {asOf}, ils s'élèvent à {interest} :",
-      line: 'du {from} au {to} ({days}) : {lineBalance} × {rate} × {dayCount}/365 = {lineInterest}',
+        "Depuis la mise en demeure du {noticeDate}, des intérêts au taux de l'intérêt légal courent sur la somme due (articles 1231-6 et 1344-1 du Code civil). Calculés au {asOf}, ils s'élèvent à {interest} :",
+      b2cFromThisNotice:
+        "Conformément aux articles 1231-6 et 1344-1 du Code civil, la présente mise en demeure fait courir, à compter de sa date d'envoi et jusqu'au complet paiement, des intérêts au taux de l'intérêt légal sur la somme due.",
+      line: 'du {from} au {to} ({days}) : {lineBalance} × {rate}{basis} × {dayCount}/365 = {lineInterest}',
+      basis: {
+        ecb: 'taux BCE du {half} : {ecb} + {spread} points',
+        legal: "taux de l'intérêt légal du {half}",
+        agreed: 'taux convenu',
+        floor: 'taux convenu de {agreed} porté au minimum légal, 3 × {legal}',
+      },
+      half: (h) => `${h.endsWith('H1') ? '1er' : '2d'} semestre ${h.slice(0, 4)}`,
+      provisionalMark: ', taux provisoire',
+      rounding: "Chaque ligne est arrondie au centime le plus proche ; les intérêts sont la somme des lignes arrondies.",
+      floor:
+        "Le taux convenu étant inférieur au minimum fixé par l'article L441-10 du Code de commerce (trois fois le taux de l'intérêt légal), c'est ce minimum qui s'applique.",
+      provisional:
+        "Les taux marqués provisoires ne sont pas encore publiés pour le semestre concerné : le montant sera recalculé dès leur publication.",
+      runningB2B: "Ces pénalités continuent de courir jusqu'au complet paiement.",
+      runningB2C: "Ces intérêts continuent de courir jusqu'au complet paiement.",
       indemnity:
         "S'y ajoute l'indemnité forfaitaire pour frais de recouvrement de {indemnity} prévue à l'article D441-5 du Code de commerce.",
       total: 'Montant total réclamé : {totalClaim}.',
       b2bReminder:
         "Nous vous rappelons que tout retard de paiement rend exigibles de plein droit des pénalités de retard et l'indemnité forfaitaire pour frais de recouvrement (articles L441-10 et D441-5 du Code de commerce).",
     },
+    account: {
+      invoiceTotal: 'Montant de la facture : {invoiceTotal}',
+      deposit: 'Acompte versé : {deposit}',
+      payment: 'Règlement reçu le {date} : {amount}',
+    },
+    creditor: {
+      identity: 'Créancier : {creditorName}{legalIdPart}.',
+      bank: 'Règlement par virement : IBAN {iban}{bicPart}, en indiquant la référence de la facture n°{number}.',
+    },
+    letterMention: { registered: 'lettre recommandée avec accusé de réception', post: 'courrier postal' },
     instalment: '{date} : {amount}',
     sms: { pay: 'Payer : {link}', contact: 'Contact : {contact}' },
   },
@@ -69,22 +96,30 @@ export const fr: LanguageTemplates = {
     'formal-notice': {
       subject: 'Mise en demeure de payer – facture n°{number}',
       intro: [
-        "Malgré nos relances, la facture n°{number}, arrivée à échéance le {dueDate}, n'a pas été réglée.",
-        'Par la présente, nous vous mettons en demeure de nous régler la somme de {totalClaim} dans un délai de huit jours, soit au plus tard le {deadline}.',
+        "Malgré nos relances, la facture n°{number} du {issueDate}, arrivée à échéance le {dueDate}, n'a pas été réglée.",
+        'Par la présente, nous vous mettons en demeure de nous régler la somme de {totalClaim} dans un délai de {deadlineDays}, soit au plus tard le {deadline}.',
       ],
+      account: true,
       penalties: true,
+      creditorDetails: true,
       consequences: [
         "À défaut de règlement dans ce délai, nous serons contraints d'engager une procédure de recouvrement, amiable ou judiciaire, sans nouvel avis. Les frais qui en résulteront pourront être mis à votre charge.",
       ],
+      consequencesB2C: [
+        "À défaut de règlement dans ce délai, nous serons contraints d'engager une procédure de recouvrement, amiable ou judiciaire, sans nouvel avis.",
+      ],
+      letterCopy: 'Ce courrier vous est également adressé par {letterMention}.',
       outro: 'help',
-      sms: '{creditorName} : mise en demeure de régler la facture n°{number}, soit {totalClaim}, au plus tard le {deadline}. Un courrier recommandé vous est adressé.',
+      sms: '{creditorName} : mise en demeure de régler la facture n°{number}, soit {totalClaim}, au plus tard le {deadline}. Un courrier vous est adressé par {letterMention}.',
     },
     'final-notice': {
       subject: 'Dernier avis avant recouvrement – facture n°{number}',
       intro: [
-        'Malgré nos relances et notre mise en demeure, la facture n°{number}, arrivée à échéance le {dueDate}, reste impayée.',
+        'Malgré nos relances et notre mise en demeure, la facture n°{number} du {issueDate}, arrivée à échéance le {dueDate}, reste impayée.',
       ],
+      account: true,
       penalties: true,
+      creditorDetails: true,
       consequences: [
         "Ceci est notre dernier avis : sans règlement de {totalClaim} au plus tard le {deadline}, votre dossier sera transmis à un organisme de recouvrement ou à notre conseil en vue d'une action en justice.",
       ],

@@ -1,8 +1,9 @@
 // Renders one message (email, SMS, letter body) from a template of a language file. Pure: no
 // I/O, no clock (asOf is an argument).
 import { formatMoney, localeFor } from '../money';
-import { addDays } from '../dates';
-import type { InvoiceSnapshot, Language, PenaltyResult, PostalAddress } from '../types';
+import { addDays, epochDay } from '../dates';
+import { DEFAULT_NOTICE_DEADLINE_DAYS } from '../policy-schema';
+import type { InvoiceSnapshot, Language, PenaltyResult, PostalAddress, RateBasis } from '../types';
 import { en } from './en';
 import { fr } from './fr';
 import { hasTemplate, TEMPLATE_CHANNELS, TEMPLATE_IDS, type LanguageFiles, type LanguagePack, type TemplateChannel, type TemplateText } from './types';
@@ -11,8 +12,8 @@ import { hasTemplate, TEMPLATE_CHANNELS, TEMPLATE_IDS, type LanguageFiles, type 
 const LANGUAGES: LanguageFiles = { fr, en };
 export const TEMPLATE_LANGUAGES = Object.keys(LANGUAGES) as readonly Language[];
 
-/** Days a formal notice gives the debtor when the caller passes no explicit deadline. */
-export const DEFAULT_DEADLINE_DAYS = 8;
+/** Days a formal notice gives the debtor when the caller passes no explicit deadline (the policy's default). */
+export const DEFAULT_DEADLINE_DAYS = DEFAULT_NOTICE_DEADLINE_DAYS;
 /** Hard limit for SMS bodies (two concatenated segments). */
 export const SMS_MAX_LENGTH = 320;
 
@@ -26,11 +27,28 @@ export interface RenderArgs {
   penalties?: PenaltyResult;
   /** YYYY-MM-DD: the day the message is written. */
   asOf: string;
-  creditor: { name: string; email?: string; phone?: string; address?: PostalAddress };
+  creditor: {
+    name: string;
+    email?: string;
+    phone?: string;
+    address?: PostalAddress;
+    /** SIREN/SIRET as printed, e.g. "SIRET 123 456 789 00012". */
+    legalId?: string;
+    iban?: string;
+    bic?: string;
+  };
   /** YYYY-MM-DD; defaults to asOf + 8 days. */
   deadline?: string;
   /** For plan-confirmed: the agreed instalments. */
   plan?: { instalments: Array<{ dueDate: string; amountMinor: number }> };
+  /** Payments received so far (customer's local dates): formal steps list each one. */
+  payments?: Array<{ date: string; amountMinor: number }>;
+  /**
+   * True only when letters go through a registered-mail provider: then, and only then, may a
+   * text say "lettre recommandée avec accusé de réception". Otherwise the letter is a draft
+   * posted by hand and the texts say "courrier".
+   */
+  registeredMail?: boolean;
 }
 
 export interface RenderedMessage {
@@ -95,6 +113,7 @@ function buildVars(args: RenderArgs, pack: LanguagePack): Vars {
   const { invoice, creditor, language } = args;
   const fmt = (minor: number) => formatMoney({ amountMinor: minor, currency: invoice.currency }, language);
   const penaltiesTotal = args.penalties?.totalMinor ?? 0;
+  const deadline = args.deadline ?? addDays(args.asOf, DEFAULT_DEADLINE_DAYS);
   const contactKey = creditor.email && creditor.phone ? 'both' : creditor.email ? 'email' : creditor.phone ? 'phone' : 'none';
   const base: Vars = { email: creditor.email ?? '', phone: creditor.phone ?? '' };
   return {
@@ -104,7 +123,14 @@ function buildVars(args: RenderArgs, pack: LanguagePack): Vars {
     issueDate: pack.formatDate(invoice.issueDate),
     dueDate: pack.formatDate(invoice.dueDate),
     asOf: pack.formatDate(args.asOf),
-    deadline: pack.formatDate(args.deadline ?? addDays(args.asOf, DEFAULT_DEADLINE_DAYS)),
+    deadline: pack.formatDate(deadline),
+    deadlineDays: pack.days(epochDay(deadline) - epochDay(args.asOf)),
+    noticeDate: args.penalties?.formalNoticeDate ? pack.formatDate(args.penalties.formalNoticeDate) : '',
+    letterMention: args.registeredMail ? pack.letterMention.registered : pack.letterMention.post,
+    legalIdPart: creditor.legalId ? `, ${creditor.legalId}` : '',
+    iban: creditor.iban ?? '',
+    bicPart: creditor.bic ? ` – BIC ${creditor.bic}` : '',
+    deposit: fmt(invoice.depositMinor),
     balance: fmt(args.balanceMinor),
     invoiceTotal: fmt(invoice.amountMinor),
     interest: fmt(args.penalties?.interestMinor ?? 0),
@@ -119,33 +145,75 @@ function buildVars(args: RenderArgs, pack: LanguagePack): Vars {
 function penaltyBlocks(args: RenderArgs, pack: LanguagePack, vars: Vars): Block[] {
   const b2b = args.invoice.customer.kind === 'B2B';
   const p = args.penalties;
-  if (!p || p.totalMinor <= 0) return b2b ? [{ kind: 'p', text: pack.penalties.b2bReminder }] : [];
-  const rate = new Intl.NumberFormat(localeFor(args.language), {
+  const P = pack.penalties;
+  if (!p || p.totalMinor <= 0) {
+    if (b2b) return [{ kind: 'p', text: P.b2bReminder }];
+    // A consumer owes interest only from the formal notice (Code civil 1231-6, 1344-1): before
+    // one is dated, the notice says that it starts them, and claims no figure.
+    return [{ kind: 'p', text: P.b2cFromThisNotice }];
+  }
+  const percent = new Intl.NumberFormat(localeFor(args.language), {
     style: 'percent',
     minimumFractionDigits: 2,
     maximumFractionDigits: 4,
   });
+  const pct = (value: number) => percent.format(value / 100);
+  const basisText = (basis: RateBasis | undefined): string => {
+    if (!basis) return '';
+    switch (basis.kind) {
+      case 'ecb':
+        return fill(P.basis.ecb, { ecb: pct(basis.ecbPercent), spread: String(basis.spreadPoints).replace('.', args.language === 'fr' ? ',' : '.'), half: P.half(basis.halfYear) });
+      case 'legal':
+        return fill(P.basis.legal, { half: P.half(basis.halfYear) });
+      case 'agreed':
+        return P.basis.agreed;
+      case 'floor':
+        return fill(P.basis.floor, { agreed: pct(basis.agreedPercent), legal: pct(basis.legalPercent), half: P.half(basis.halfYear) });
+    }
+  };
   const blocks: Block[] = [];
   if (p.lines.length > 0) {
-    blocks.push({ kind: 'p', text: fill(b2b ? pack.penalties.b2bIntro : pack.penalties.b2cIntro, vars) });
+    blocks.push({ kind: 'p', text: fill(b2b ? P.b2bIntro : P.b2cIntro, vars) });
     blocks.push({
       kind: 'list',
       items: p.lines.map((line) =>
-        fill(pack.penalties.line, {
+        fill(P.line, {
           from: pack.formatDate(line.from),
           to: pack.formatDate(line.to),
           days: pack.days(line.days),
           dayCount: String(line.days),
           lineBalance: formatMoney({ amountMinor: line.balanceMinor, currency: p.currency }, args.language),
-          rate: rate.format(line.ratePercent / 100),
+          rate: pct(line.ratePercent),
+          basis: line.basis ? ` (${basisText(line.basis)}${line.provisional ? P.provisionalMark : ''})` : '',
           lineInterest: formatMoney({ amountMinor: line.interestMinor, currency: p.currency }, args.language),
         }),
       ),
     });
+    const notes = [P.rounding];
+    if (p.lines.some((l) => l.basis?.kind === 'floor')) notes.push(P.floor);
+    if (p.provisionalRates) notes.push(P.provisional);
+    notes.push(b2b ? P.runningB2B : P.runningB2C);
+    blocks.push({ kind: 'p', text: notes.join(' ') });
   }
-  if (p.indemnityMinor > 0) blocks.push({ kind: 'p', text: fill(pack.penalties.indemnity, vars) });
-  blocks.push({ kind: 'p', text: fill(pack.penalties.total, vars) });
+  if (p.indemnityMinor > 0) blocks.push({ kind: 'p', text: fill(P.indemnity, vars) });
+  blocks.push({ kind: 'p', text: fill(P.total, vars) });
   return blocks;
+}
+
+/** The original amount, the deposit and each payment received, before the balance (formal steps). */
+function accountItems(args: RenderArgs, pack: LanguagePack, vars: Vars): string[] {
+  const A = pack.account;
+  const items = [fill(A.invoiceTotal, vars)];
+  if (args.invoice.depositMinor > 0) items.push(fill(A.deposit, vars));
+  for (const payment of args.payments ?? []) {
+    items.push(
+      fill(A.payment, {
+        date: pack.formatDate(payment.date),
+        amount: formatMoney({ amountMinor: payment.amountMinor, currency: args.invoice.currency }, args.language),
+      }),
+    );
+  }
+  return items;
 }
 
 function renderSms(text: TemplateText, pack: LanguagePack, vars: Vars): string {
@@ -184,13 +252,24 @@ export function renderMessage(args: RenderArgs): RenderedMessage {
       ),
     });
   }
+  const last = text.summary === 'paid' ? s.paid : s.balance;
   blocks.push({
     kind: 'list',
-    items: [s.invoice, s.issued, s.due, text.summary === 'paid' ? s.paid : s.balance].map((t) => fill(t, vars)),
+    items: [
+      ...[s.invoice, s.issued, s.due].map((t) => fill(t, vars)),
+      ...(text.account ? accountItems(args, pack, vars) : []),
+      fill(last, vars),
+    ],
   });
   if (text.penalties) blocks.push(...penaltyBlocks(args, pack, vars));
   if (vars.link && text.summary !== 'paid') blocks.push({ kind: 'link', label: pack.payOnline, href: vars.link });
-  for (const c of text.consequences ?? []) blocks.push({ kind: 'p', text: fill(c, vars) });
+  if (text.creditorDetails) {
+    blocks.push({ kind: 'p', text: fill(pack.creditor.identity, vars) });
+    if (vars.iban) blocks.push({ kind: 'p', text: fill(pack.creditor.bank, vars) });
+  }
+  const consumer = args.invoice.customer.kind === 'B2C';
+  for (const c of (consumer ? text.consequencesB2C : undefined) ?? text.consequences ?? []) blocks.push({ kind: 'p', text: fill(c, vars) });
+  if (kind === 'email' && text.letterCopy) blocks.push({ kind: 'p', text: fill(text.letterCopy, vars) });
   blocks.push({ kind: 'p', text: fill(pack[text.outro], vars) });
   blocks.push({ kind: 'p', text: fill(pack.signOff[kind], vars) });
 

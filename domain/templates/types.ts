@@ -33,6 +33,17 @@ export interface TemplateText {
   penalties?: boolean;
   /** Polite statement of consequences (formal steps). */
   consequences?: string[];
+  /**
+   * Consequences for a consumer, when they must differ: no claim that recovery costs will be
+   * charged (L111-8 Code des procédures civiles d'exécution).
+   */
+  consequencesB2C?: string[];
+  /** The summary lists the original amount, the deposit and each payment before the balance. */
+  account?: boolean;
+  /** The creditor's identity (SIREN/SIRET) and bank details, besides the link. */
+  creditorDetails?: boolean;
+  /** Email only: says the same text also goes by post ({letterMention}). */
+  letterCopy?: string;
   /** Closing offer: help with difficulties, or just questions. */
   outro: 'help' | 'questions';
   sms: string;
@@ -52,12 +63,30 @@ export interface LanguagePack {
   days: (n: number) => string;
   penalties: {
     b2bIntro: string;
+    /** A consumer after the notice: interest from {noticeDate}. */
     b2cIntro: string;
+    /** A consumer's formal notice, before its date is known: it starts the interest. */
+    b2cFromThisNotice: string;
+    /** One line; {basis} is " (where the rate comes from)", or empty when the caller gave none. */
     line: string;
+    basis: { ecb: string; legal: string; agreed: string; floor: string };
+    /** "2025-H2" → "2d semestre 2025". */
+    half: (halfYear: string) => string;
+    /** Appended to the basis of a line whose rate is not yet published. */
+    provisionalMark: string;
+    rounding: string;
+    floor: string;
+    provisional: string;
+    runningB2B: string;
+    runningB2C: string;
     indemnity: string;
     total: string;
     b2bReminder: string;
   };
+  account: { invoiceTotal: string; deposit: string; payment: string };
+  creditor: { identity: string; bank: string };
+  /** How the letter travels: registered only when a registered-mail provider sends it. */
+  letterMention: { registered: string; post: string };
   instalment: string;
   sms: { pay: string; contact: string };
 }

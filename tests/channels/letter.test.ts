@@ -12,6 +12,7 @@ import { creditorOf } from '../../activities/deps';
 import type { ActivityDeps } from '../../activities/deps';
 import { startPostalFake } from '../../tools/peers/postal-fake';
 import type { PostalFake } from '../../tools/peers/postal-fake';
+import { sampleLetters } from '../../tools/sample-letters';
 import {
   communication,
   invoiceFixture,
@@ -56,7 +57,7 @@ const formalNotice = (invoice = invoiceFixture()) =>
   sendInput(invoice, 'letter', 'formal-notice', { balanceMinor: 120_000, penalties: PENALTIES, deadline: '2026-03-22' });
 
 describe('the formal-notice letter PDF', () => {
-  it('holds the letterhead, registered-mail mention, subject, references, balance, interest lines, €40, deadline, legal mentions and signature', async () => {
+  it('holds the letterhead, registered-mail mention (postal provider), subject, references, balance, interest lines, €40, deadline, legal mentions and signature', async () => {
     const input = formalNotice(invoiceFixture({ number: 'F-2026-0100' }));
     const { pdf } = await renderLetterPdf({
       templateId: input.templateId,
@@ -65,8 +66,9 @@ describe('the formal-notice letter PDF', () => {
       penalties: input.penalties,
       asOf: input.asOf,
       deadline: input.deadline,
-      creditor: creditorOf(outboxDeps.config),
-      signatory: outboxDeps.config.CREDITOR_SIGNATORY,
+      // A registered-mail provider sends it: only then does the letter say so.
+      creditor: creditorOf(apiDeps.config),
+      signatory: apiDeps.config.CREDITOR_SIGNATORY,
       reference: input.idempotencyKey,
     });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
@@ -130,7 +132,8 @@ describe('the formal-notice letter PDF', () => {
     expect(a.pdf.equals(b.pdf)).toBe(true);
 
     const text = (await pdfToText(a.pdf)).replace(/[ \t]+/g, ' ');
-    expect(text).toContain('REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT');
+    // An outbox letter is a draft posted by hand: it must not claim registered mail.
+    expect(text).not.toMatch(/REGISTERED|registered/);
     expect(text).toContain(`Subject: Formal notice to pay – invoice ${invoice.number}`);
     expect(text).toContain('ROYAUME-UNI'); // foreign country line of the address
     expect(text).toContain('1231-6');
@@ -149,9 +152,12 @@ describe('sendLetter to the outbox (default)', () => {
     const result = await runActivity(sendLetter, input);
 
     const file = path.join(dataDir.dir, 'outbox', 'letters', letterFileName(input.invoice.number, 'formal-notice'));
-    expect(result).toMatchObject({ status: 'SENT', provider: 'outbox', documentRef: file });
+    // A draft to post by hand: not registered, no dispatch date (a collector records the posting date).
+    expect(result).toMatchObject({ status: 'SENT', provider: 'outbox', documentRef: file, letter: { registered: false } });
+    expect(result.letter?.dispatchedAt).toBeUndefined();
     const pdf = await readFile(file);
     expect(await pdfToText(pdf)).toContain('Mise en demeure de payer');
+    expect(await pdfToText(pdf)).not.toMatch(/RECOMMANDÉE|recommandée/);
     const leftovers = (await readdir(path.dirname(file))).filter((f) => f.startsWith('.tmp-'));
     expect(leftovers).toEqual([]);
 
@@ -182,7 +188,11 @@ describe('sendLetter through the postal API', () => {
     expect(letter.service).toBe('registered_ar');
     expect(letter.recipient).toMatchObject({ name: 'Boulangerie Petit SARL', postalCode: '69003', city: 'Lyon' });
     expect(letter.trackingNumber).toMatch(/^1A\d{11}$/);
-    expect(result).toMatchObject({ status: 'SENT', provider: 'postal-api', providerId: letter.trackingNumber });
+    expect(result).toMatchObject({ status: 'SENT', provider: 'postal-api', providerId: letter.trackingNumber, letter: { registered: true } });
+    // The provider's dispatch date (the date of a consumer's notice) is the instant it took the letter.
+    const row = await communication(db.prisma, input.idempotencyKey);
+    expect(result.letter?.dispatchedAt).toBe(row.sentAt?.toISOString());
+    expect(await pdfToText(letter.document.bytes)).toContain('LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION');
     // The archived copy (for the record and the agency dossier) is the document the provider got.
     const archived = await readFile(result.documentRef!);
     expect(createHash('sha256').update(archived).digest('hex')).toBe(letter.document.sha256);
@@ -213,3 +223,95 @@ describe('sendLetter through the postal API', () => {
     expect(await runFailing(wrong, formalNotice())).toMatchObject({ nonRetryable: true, type: 'ProviderRejected' });
   });
 });
+
+describe('the four formal notices (fr and en, B2B and B2C), as their PDF reads (issue 15)', () => {
+  // tools/sample-letters.ts holds the inputs; its PNGs of page 1 are committed under docs/letters/.
+  // €1,500.00 invoice of 5 Jan 2026, €300.00 deposit, due 4 Feb 2026, €200.00 paid 20 Feb 2026,
+  // letter dated 14 Mar 2026, a 15-day deadline (29 Mar 2026), IBAN and BIC configured.
+  // B2B (shipped table, ECB 2026-H1 2.15 % + 10 = 12.15 %, the payment day counts as late):
+  //   5 Feb..20 Feb = 16 days on 1,200.00: 120,000 × 0.1215 × 16 / 365 = 233,280 / 365 = 639.12 → €6.39
+  //   21 Feb..14 Mar = 22 days on 1,000.00: 100,000 × 0.1215 × 22 / 365 = 267,300 / 365 = 732.33 → €7.32
+  //   interest €13.71 + €40 indemnity; claimed 1,000.00 + 13.71 + 40 = €1,053.71.
+  // B2C: the letter is the notice itself, not dated yet: no interest, no €40; claimed €1,000.00.
+  const samples = sampleLetters();
+  const read = async (name: string) => {
+    const sample = samples.find((s) => s.name === name)!;
+    const { pdf } = await renderLetterPdf(sample.input);
+    await renderFirstPagePng(pdf, `letter-${name}`);
+    // One line: the PDF wraps sentences anywhere; Intl's narrow spaces folded.
+    return (await pdfToText(pdf)).replace(/[\u202f\u00a0]/g, ' ').replace(/\s+/g, ' ');
+  };
+
+  it('fr B2B (registered mail): basis of each rate, rounding, running interest, account with payments, deadline, SIRET, IBAN/BIC', async () => {
+    const text = await read('formal-notice-fr-b2b');
+    for (const expected of [
+      'LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION',
+      'la facture n°F-2026-0042-B2B-FR du 05/01/2026',
+      'la somme de 1 053,71 € dans un délai de 15 jours, soit au plus tard le 29/03/2026',
+      'Montant de la facture : 1 500,00 €',
+      'Acompte versé : 300,00 €',
+      'Règlement reçu le 20/02/2026 : 200,00 €',
+      'Montant restant dû : 1 000,00 €',
+      'du 05/02/2026 au 20/02/2026 (16 jours) : 1 200,00 € × 12,15 % (taux BCE du 1er semestre 2026 : 2,15 % + 10 points) × 16/365 = 6,39 €',
+      'du 21/02/2026 au 14/03/2026 (22 jours) : 1 000,00 € × 12,15 % (taux BCE du 1er semestre 2026 : 2,15 % + 10 points) × 22/365 = 7,32 €',
+      'Chaque ligne est arrondie au centime le plus proche',
+      "Ces pénalités continuent de courir jusqu'au complet paiement.",
+      'D441-5',
+      'Montant total réclamé : 1 053,71 €.',
+      'Créancier : Atelier Durand SAS, SIRET 123 456 789 00012.',
+      'IBAN FR7630006000011234567890189 – BIC AGRIFRPP',
+      'https://pay.example.test/i/F-2026-0042',
+      'Les frais qui en résulteront pourront être mis à votre charge.',
+    ]) {
+      expect(text, expected).toContain(expected);
+    }
+    expect(text).not.toContain('provisoire');
+  });
+
+  it('en B2B (registered mail): the same mentions in English', async () => {
+    const text = await read('formal-notice-en-b2b');
+    for (const expected of [
+      'REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT',
+      'the sum of €1,053.71 within 15 days, that is by 29 March 2026 at the latest',
+      'Invoice amount: €1,500.00',
+      'Payment received on 20 February 2026: €200.00',
+      'from 5 February 2026 to 20 February 2026 (16 days): €1,200.00 × 12.15% (ECB rate for the first half of 2026: 2.15% + 10 points) × 16/365 = €6.39',
+      'from 21 February 2026 to 14 March 2026 (22 days): €1,000.00 × 12.15% (ECB rate for the first half of 2026: 2.15% + 10 points) × 22/365 = €7.32',
+      'This interest keeps running until payment in full.',
+      'Creditor: Atelier Durand SAS, SIRET 123 456 789 00012.',
+      'IBAN FR7630006000011234567890189 – BIC AGRIFRPP',
+    ]) {
+      expect(text, expected).toContain(expected);
+    }
+  });
+
+  it('fr B2C (outbox draft): starts legal interest from its sending, no €40, no costs claimed, no registered-mail claim', async () => {
+    const text = await read('formal-notice-fr-b2c');
+    for (const expected of [
+      'la somme de 1 000,00 € dans un délai de 15 jours',
+      'Règlement reçu le 20/02/2026 : 200,00 €',
+      "la présente mise en demeure fait courir, à compter de sa date d'envoi et jusqu'au complet paiement, des intérêts au taux de l'intérêt légal",
+      '1231-6',
+      'L111-8',
+      'IBAN FR7630006000011234567890189',
+      'Créancier : Atelier Durand SAS, SIRET 123 456 789 00012.',
+    ]) {
+      expect(text, expected).toContain(expected);
+    }
+    expect(text).not.toMatch(/RECOMMANDÉE|recommandée/);
+    expect(text).not.toContain('D441-5');
+    expect(text).not.toContain('40,00 €');
+    expect(text).not.toContain('pourront être mis à votre charge');
+  });
+
+  it('en B2C (outbox draft): the same in English', async () => {
+    const text = await read('formal-notice-en-b2c');
+    expect(text).toContain('this formal notice starts interest at the statutory rate on the amount due, from the day it is sent until payment in full');
+    expect(text).toContain('the sum of €1,000.00 within 15 days');
+    expect(text).toContain('L111-8');
+    expect(text).not.toMatch(/REGISTERED|registered letter/);
+    expect(text).not.toContain('may be charged to you');
+    expect(text).not.toContain('€40');
+  });
+});
+
