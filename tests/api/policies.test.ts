@@ -11,12 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCalendarActivities } from '../../activities/calendar';
 import { createSendEmail } from '../../activities/email';
 import { createJournalActivities } from '../../activities/journal';
-import { TaskQueues } from '../../activities/types';
+import { TaskQueues } from '../../contracts/task-queues';
 import { startApi } from '../../api/server';
 import { PolicyCatalog } from '../../policies/catalog';
 import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { createDunningWorkers } from '../../worker/create-worker';
-import { policyQuery, workflowIdFor } from '../../contracts/messages';
+import { workflowIdFor } from '../../contracts/ids';
+import { policyQuery } from '../../contracts/messages';
 import { daysFromToday, eventually, invoiceRequest, recordingChannels, startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
