@@ -29,6 +29,7 @@ import {
 } from './schemas';
 import { queryInvoice, type TemporalGateway } from './temporal';
 import type { PolicyCatalog } from '../policies/catalog';
+import { recordAudit, requestActor } from './audit';
 
 export interface InvoiceRouteDeps {
   prisma: PrismaClient;
@@ -118,6 +119,9 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
       if (result.created) metrics.invoicesIssued.inc({ via: 'api' });
       else res.setHeader('Idempotent-Replayed', 'true');
       res.location(`/v1/invoices/${encodeURIComponent(result.invoice.number)}`);
+      if (result.created) {
+        await recordAudit(prisma, { actor: requestActor(res), action: 'invoice.issue', targetType: 'invoice', targetId: result.invoice.number, detail: { customer: result.invoice.customer.externalId, policyId: result.invoice.policyId } });
+      }
       res.status(result.created ? 201 : 200).json(invoiceDto(result.invoice));
     },
   });
@@ -260,9 +264,11 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
 export async function invoiceTimeline(prisma: PrismaClient, number: string) {
   const invoice = await prisma.invoice.findUnique({ where: { number }, select: { id: true } });
   if (!invoice) throw problems.notFound(`Invoice ${number}`);
-  const [events, comms] = await Promise.all([
+  const [events, comms, actions] = await Promise.all([
     prisma.dunningEvent.findMany({ where: { invoiceNumber: number }, orderBy: { at: 'asc' } }),
     prisma.communication.findMany({ where: { invoiceNumber: number }, orderBy: { createdAt: 'asc' } }),
+    // Who did it: the staff actions on this invoice, from the audit log.
+    prisma.auditEntry.findMany({ where: { targetType: 'invoice', targetId: number }, orderBy: { id: 'asc' } }),
   ]);
   const entries = [
     ...events.map((e) => ({
@@ -288,6 +294,12 @@ export async function invoiceTimeline(prisma: PrismaClient, number: string) {
         documentRef: c.documentRef,
         error: c.error,
       },
+    })),
+    ...actions.map((a) => ({
+      at: a.at.toISOString(),
+      kind: 'action' as const,
+      type: a.action,
+      detail: { actor: a.actor, ...(a.detail as Record<string, unknown>) },
     })),
   ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.kind.localeCompare(b.kind)));
   return { invoiceNumber: number, entries };

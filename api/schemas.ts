@@ -198,7 +198,7 @@ export const NumberParams = z.object({ number: InvoiceNumber });
 export const TimelineEntrySchema = z
   .object({
     at: z.string(),
-    kind: z.enum(['event', 'communication']),
+    kind: z.enum(['event', 'communication', 'action']).openapi({ description: 'action: a staff action from the audit log, with its actor' }),
     type: z.string(),
     detail: z.record(z.string(), z.unknown()),
   })

@@ -12,6 +12,7 @@ import {
   UnmatchedListQuery,
   UnmatchedListSchema,
 } from './schemas';
+import { recordAudit, requestActor } from './audit';
 
 export function unmatchedPaymentsRouter(deps: PaymentDeps, registry: OpenAPIRegistry): Router {
   const router = Router();
@@ -49,7 +50,9 @@ export function unmatchedPaymentsRouter(deps: PaymentDeps, registry: OpenAPIRegi
       409: problemResponse('Already assigned to another invoice'),
     },
     handler: async ({ res, params, body }) => {
-      res.json(await assignUnmatchedPayment(deps, params.id, body.invoiceNumber));
+      const result = await assignUnmatchedPayment(deps, params.id, body.invoiceNumber);
+      await recordAudit(deps.prisma, { actor: requestActor(res), action: 'unmatchedPayment.assign', targetType: 'invoice', targetId: body.invoiceNumber, detail: { unmatchedPaymentId: params.id, paymentId: result.paymentId } });
+      res.json(result);
     },
   });
   return router;

@@ -44,7 +44,8 @@ export function signGeneric(secret: string, timestamp: number | string, rawBody:
 export function verifyGenericSignature(
   headers: { source?: string; timestamp?: string; signature?: string },
   rawBody: Buffer,
-  secrets: Record<string, string>,
+  /** Per source, one secret or several (current and next, during a rotation): any of them verifies. */
+  secrets: Record<string, string | readonly string[]>,
   toleranceSeconds: number,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Verdict {
@@ -52,7 +53,8 @@ export function verifyGenericSignature(
   if (!source || !Object.prototype.hasOwnProperty.call(secrets, source)) return { ok: false, reason: 'unknown-source' };
   if (!timestamp || !/^\d{1,12}$/.test(timestamp) || !signature) return { ok: false, reason: 'malformed' };
   if (Math.abs(nowSeconds - Number(timestamp)) > toleranceSeconds) return { ok: false, reason: 'stale' };
-  const expected = Buffer.from(signGeneric(secrets[source], timestamp, rawBody), 'hex');
+  const accepted = ([] as string[]).concat(secrets[source]);
+  const expected = accepted.map((secret) => Buffer.from(signGeneric(secret, timestamp, rawBody), 'hex'));
   const candidates = signature
     .split(',')
     .map((s) => s.trim())
@@ -60,7 +62,8 @@ export function verifyGenericSignature(
     .map((s) => s.slice(3));
   const match = candidates.some((hex) => {
     if (!/^[0-9a-f]{64}$/i.test(hex)) return false;
-    return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
+    const given = Buffer.from(hex, 'hex');
+    return expected.some((e) => timingSafeEqual(given, e));
   });
   return match ? { ok: true } : { ok: false, reason: 'bad-signature' };
 }

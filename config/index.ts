@@ -140,15 +140,19 @@ const EnvSchema = z.object({
   RATE_LETTER_PER_SEC: rate(2),
   RATE_AGENCY_PER_SEC: rate(1),
 
-  // Webhooks: JSON object { "<source>": "<secret>" } for the generic endpoint.
+  // Webhooks: JSON object { "<source>": "<secret>" } for the generic endpoint, or
+  // { "<source>": ["<current>", "<next>"] }: during a rotation both are accepted, so the
+  // sender can switch whenever it likes (docs/operations.md §7).
   WEBHOOK_SECRETS: z
     .string()
     .default('{"bank":"local-webhook-secret"}')
     .transform((s, ctx) => {
       try {
-        return z.record(z.string(), z.string().min(8)).parse(JSON.parse(s));
+        const secret = z.string().min(8);
+        const parsed = z.record(z.string(), z.union([secret, z.array(secret).min(1).max(2)])).parse(JSON.parse(s));
+        return Object.fromEntries(Object.entries(parsed).map(([source, v]) => [source, typeof v === 'string' ? [v] : v]));
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of source → secret (secrets ≥ 8 chars)' });
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of source → secret, or → [current, next] (secrets ≥ 8 chars)' });
         return z.NEVER;
       }
     }),

@@ -82,8 +82,19 @@ describe('API key roles', () => {
       ['invoice.recordManualPayment', 'collector-key'],
       ['invoice.resumeDunning', 'admin-key'],
       ['invoice.pauseDunning', 'collector-key'],
+      ['invoice.issue', 'collector-key'],
     ]);
     expect(all.json.items[2].detail).toEqual({ reason: 'audit me' });
+
+    // The invoice's timeline shows each action with its actor.
+    const timeline = await as('viewer', 'GET', `${base}/timeline`);
+    const actions = timeline.json.entries.filter((e: { kind: string }) => e.kind === 'action');
+    expect(actions.map((e: { type: string; detail: { actor: string } }) => [e.type, e.detail.actor])).toEqual([
+      ['invoice.issue', 'collector-key'],
+      ['invoice.pauseDunning', 'collector-key'],
+      ['invoice.resumeDunning', 'admin-key'],
+      ['invoice.recordManualPayment', 'collector-key'],
+    ]);
 
     const byActor = await as('viewer', 'GET', `/v1/audit?actor=admin-key&targetId=${req.number}`);
     expect(byActor.json.items.map((e: { action: string }) => e.action)).toEqual(['invoice.resumeDunning']);
@@ -93,7 +104,7 @@ describe('API key roles', () => {
     const page1 = await as('viewer', 'GET', `/v1/audit?targetId=${req.number}&limit=2`);
     expect(page1.json.items).toHaveLength(2);
     const page2 = await as('viewer', 'GET', `/v1/audit?targetId=${req.number}&limit=2&cursor=${page1.json.nextCursor}`);
-    expect(page2.json.items.map((e: { action: string }) => e.action)).toEqual(['invoice.pauseDunning']);
+    expect(page2.json.items.map((e: { action: string }) => e.action)).toEqual(['invoice.pauseDunning', 'invoice.issue']);
     expect(page2.json.nextCursor).toBeNull();
 
     const future = await as('viewer', 'GET', `/v1/audit?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
