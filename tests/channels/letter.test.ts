@@ -112,7 +112,9 @@ describe('the formal-notice letter PDF', () => {
     expect(street.yTopMm).toBeLessThan(90);
 
     const png = await renderFirstPagePng(pdf, 'letter-formal-notice-fr');
-    if (png) expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
+    // Unconditional: CI installs poppler-utils (.ci/run); a missing pdftoppm must fail, not pass silently.
+    expect(png, 'pdftoppm rendered the first page').toBeDefined();
+    expect((await readFile(png!)).subarray(1, 4).toString()).toBe('PNG');
   });
 
   it('is deterministic (a resend is the same document) and speaks English to a B2C customer without the €40', async () => {
