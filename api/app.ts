@@ -12,6 +12,7 @@ import { TaskQueues } from '../contracts/task-queues';
 import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
 import { auditRouter } from './audit';
+import { communicationsRouter } from './communications';
 import { requireApiKey } from './auth';
 import { codecPreamble, codecRouter, redactCodecKey } from './codec';
 import { healthRouter } from './health';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(repliesRouter(routeDeps, registry));
   app.use(codecRouter(routeDeps, registry));
   app.use(policiesRouter({ ...routeDeps, log }, registry));
+  app.use(communicationsRouter(routeDeps, registry));
 
   app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
   app.use(problemErrorHandler(log));

@@ -150,6 +150,20 @@ export interface MigratePolicy {
   policy: DunningPolicy;
   reason?: string;
 }
+/** A collector's answer about a send whose outcome is unknown (held formal step). */
+export interface ResolveAmbiguousSend {
+  communicationId: string;
+  stepId: string;
+  channel: 'email' | 'sms' | 'letter' | 'agency';
+  /** delivered: count it as sent; resend: send it once more; drop: go on without it. */
+  action: 'delivered' | 'resend' | 'drop';
+  /** Who resolved it (the API key's name), for the timeline. */
+  actor?: string;
+  note?: string;
+}
+export const resolveAmbiguousSendUpdate = defineUpdate<{ stepId: string; action: ResolveAmbiguousSend['action'] }, [ResolveAmbiguousSend]>(
+  'resolveAmbiguousSend',
+);
 export const migratePolicyUpdate = defineUpdate<{ from: string; to: string; nextStep?: string }, [MigratePolicy]>('migratePolicy');
 
 export const statusQuery = defineQuery<DunningStatus>('status');
