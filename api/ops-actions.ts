@@ -1,6 +1,8 @@
-// Ops actions on one invoice, each forwarded to its workflow: signals answer 202 (the
-// workflow applies them), updates answer 200 with the workflow's result, and their
-// validator's rejections come back as 422 with the reason. A closed workflow → 409.
+// Ops actions on one invoice, each forwarded to its workflow: pause, resume, disputes and
+// cancel go as updates (answered 202 once the workflow validated and applied them), plans
+// and promises as updates answered 200 with the workflow's result; a validator's rejection
+// comes back as 422 naming the field. Agency outcomes and pending payments stay signals
+// (202). A closed workflow → 409.
 import { randomUUID } from 'node:crypto';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
@@ -8,14 +10,14 @@ import type { z } from 'zod';
 import type { SignalDefinition } from '@temporalio/common';
 import {
   agencyOutcomeSignal,
-  cancelInvoiceSignal,
-  openDisputeSignal,
-  pauseSignal,
+  cancelInvoiceUpdate,
+  openDisputeUpdate,
+  pauseUpdate,
   pendingPaymentSignal,
   proposeInstalmentPlanUpdate,
   recordPromiseToPayUpdate,
-  resolveDisputeSignal,
-  resumeSignal,
+  resolveDisputeUpdate,
+  resumeUpdate,
 } from '../contracts/messages';
 import { recordAudit, requestActor } from './audit';
 import { decimalField, type InvoiceWithCustomer } from './format';
@@ -57,7 +59,13 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
     operationId: string;
     summary: string;
     body: S;
-    kind: 'signal' | 'update';
+    /**
+     * signal: delivered, the workflow applies it (senders that cannot wait); update: the
+     * workflow's result (200); checked-update: an ops action sent as an update so that the
+     * workflow's validator refuses a wrong input (422 naming the field), answered 202 as
+     * the signal it replaces was.
+     */
+    kind: 'signal' | 'update' | 'checked-update';
     forward: (body: z.infer<S>, invoice: InvoiceWithCustomer) => Promise<unknown>;
   }) {
     defineRoute(router, registry, {
@@ -72,6 +80,8 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
       responses: {
         ...(spec.kind === 'signal'
           ? { 202: jsonResponse('Signal delivered to the workflow', AcceptedSchema) }
+          : spec.kind === 'checked-update'
+            ? { 202: jsonResponse('The workflow validated and applied it', AcceptedSchema) }
           : { 200: jsonResponse('The workflow accepted the update; its result', UpdateResultSchema) }),
         ...common,
       },
@@ -87,7 +97,7 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
           detail: body as Record<string, unknown>,
         });
         const ack = { invoiceNumber: invoice.number, action: spec.operationId };
-        if (spec.kind === 'signal') res.status(202).json({ accepted: true, ...ack });
+        if (spec.kind !== 'update') res.status(202).json({ accepted: true, ...ack });
         else res.json({ ...ack, result });
       },
     });
@@ -165,17 +175,17 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
     operationId: 'openDispute',
     summary: 'Open a dispute: reminders stop until it is resolved',
     body: OpenDisputeRequestSchema,
-    kind: 'signal',
-    forward: (b, invoice) => signal(openDisputeSignal, invoice, { reason: b.reason }),
+    kind: 'checked-update',
+    forward: (b, invoice) => updateInvoice(temporal, invoice.number, openDisputeUpdate, { reason: b.reason }),
   });
   action({
     path: 'disputes/resolve',
     operationId: 'resolveDispute',
     summary: "Resolve the dispute: in the creditor's favour (escalation resumes) or by a credit note",
     body: ResolveDisputeRequestSchema,
-    kind: 'signal',
+    kind: 'checked-update',
     forward: (b, invoice) =>
-      signal(resolveDisputeSignal, invoice, {
+      updateInvoice(temporal, invoice.number, resolveDisputeUpdate, {
         outcome: b.outcome,
         creditNoteMinor: b.creditNote ? decimalField(b.creditNote, invoice.currency, 'creditNote', { positive: true }) : undefined,
         note: b.note,
@@ -186,24 +196,24 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
     operationId: 'pauseDunning',
     summary: 'Pause the reminders, with a reason and an optional end',
     body: PauseRequestSchema,
-    kind: 'signal',
-    forward: (b, invoice) => signal(pauseSignal, invoice, { reason: b.reason, until: b.until }),
+    kind: 'checked-update',
+    forward: (b, invoice) => updateInvoice(temporal, invoice.number, pauseUpdate, { reason: b.reason, until: b.until }),
   });
   action({
     path: 'resume',
     operationId: 'resumeDunning',
     summary: 'Resume the reminders after a pause',
     body: ResumeRequestSchema,
-    kind: 'signal',
-    forward: (b, invoice) => signal(resumeSignal as unknown as SignalDefinition<[{ note?: string }]>, invoice, { note: b.note }),
+    kind: 'checked-update',
+    forward: (b, invoice) => updateInvoice(temporal, invoice.number, resumeUpdate, { note: b.note }),
   });
   action({
     path: 'cancel',
     operationId: 'cancelInvoice',
     summary: 'Cancel the invoice (credit note, write-off, issued in error): the workflow ends',
     body: CancelRequestSchema,
-    kind: 'signal',
-    forward: (b, invoice) => signal(cancelInvoiceSignal, invoice, { reason: b.reason, note: b.note }),
+    kind: 'checked-update',
+    forward: (b, invoice) => updateInvoice(temporal, invoice.number, cancelInvoiceUpdate, { reason: b.reason, note: b.note }),
   });
   action({
     path: 'agency-outcome',

@@ -85,7 +85,7 @@ export interface DunningStatus {
   penalties?: PenaltyResult;
   nextAction?: { stepId: string; channels: string[]; at: string };
   /** Why no action is scheduled: paused, disputed, promise, plan, done. */
-  holding?: { kind: 'pause' | 'dispute' | 'promise' | 'plan'; until?: string; reason?: string };
+  holding?: { kind: 'pause' | 'dispute' | 'promise' | 'plan' | 'ambiguous-send'; until?: string; reason?: string };
   plan?: InstalmentPlan;
   promise?: { date: string; until: string };
   completedSteps: string[];
@@ -96,6 +96,17 @@ export interface DunningStatus {
 }
 
 export const paymentReceivedSignal = defineSignal<[PaymentReceived]>('paymentReceived');
+
+// The ops actions a person sends (API, Temporal UI, CLI) are also updates, under the same
+// names as their signals: the validator refuses a wrong input with the field named before
+// anything is recorded. The signals stay for running senders that cannot wait (webhooks);
+// a signal with a wrong input is recorded in the timeline as refused, never applied.
+export const recordPaymentUpdate = defineUpdate<{ balanceMinor: number }, [PaymentReceived]>('paymentReceived');
+export const openDisputeUpdate = defineUpdate<{ disputed: boolean }, [OpenDispute]>('openDispute');
+export const resolveDisputeUpdate = defineUpdate<{ balanceMinor: number }, [ResolveDispute]>('resolveDispute');
+export const pauseUpdate = defineUpdate<{ until?: string }, [Pause]>('pause');
+export const resumeUpdate = defineUpdate<{ resumed: boolean }, [{ note?: string }]>('resume');
+export const cancelInvoiceUpdate = defineUpdate<{ cancelled: boolean }, [CancelInvoice]>('cancelInvoice');
 export const openDisputeSignal = defineSignal<[OpenDispute]>('openDispute');
 export const resolveDisputeSignal = defineSignal<[ResolveDispute]>('resolveDispute');
 export const pauseSignal = defineSignal<[Pause]>('pause');

@@ -23,6 +23,16 @@ import { journalEventKey, sendIdempotencyKey } from '../contracts/ids';
 import { channelQueuesFor } from '../contracts/task-queues';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
+import {
+  checkCancel,
+  checkOpenDispute,
+  checkPause,
+  checkPayment,
+  checkResolveAmbiguous,
+  checkResolveDispute,
+  checkResume,
+  type FieldProblem,
+} from '../domain/message-validation';
 import { computePenalties } from '../domain/penalties';
 import type { RateTables } from '../domain/rates';
 import { noticeDeadlineDays, parsePolicy, policyAudienceMismatch } from '../domain/policy-schema';
@@ -31,6 +41,14 @@ import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domai
 import {
   agencyOutcomeSignal,
   cancelInvoiceSignal,
+  cancelInvoiceUpdate,
+  openDisputeUpdate,
+  pauseUpdate,
+  recordPaymentUpdate,
+  resolveAmbiguousSendUpdate,
+  resolveDisputeUpdate,
+  resumeUpdate,
+  type ResolveAmbiguousSend,
   migratePolicyUpdate,
   openDisputeSignal,
   paymentReceivedSignal,
@@ -80,6 +98,8 @@ export interface DunningState {
   holidays?: Record<string, string[]>;
   /** The late-payment rate tables last received from the rateTables activity (recorded in history). */
   rates?: RateTables;
+  /** Sends held after an ambiguous attempt, by "<stepId>/<channel>", until a collector resolves them. */
+  ambiguous?: Record<string, { communicationId: string; since: string; until: string; resolution?: ResolveAmbiguousSend }>;
 }
 
 /**
@@ -87,6 +107,11 @@ export interface DunningState {
  * runs after it ask the rateTables local activity at start and before each step.
  */
 export const RATE_TABLES_PATCH = 'issue-15-rate-tables';
+
+/** How long a held ambiguous send waits for a collector before the policy's default applies. */
+const AMBIGUOUS_HOLD_MAX = 'P3D';
+/** A step whose sends take longer than this moves the rest of the calendar with it. */
+const LATE_STEP_TOLERANCE_MS = 2_000;
 
 const TIMELINE_KEEP = 300;
 /** History length at which we continue-as-new even if the server has not suggested it. */
@@ -183,11 +208,14 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       note('payment-rejected', { paymentId: p.paymentId, reason: 'currency or amount invalid' });
       return;
     }
+    applyPayment(p);
+  });
+  function applyPayment(p: PaymentReceived) {
     state.payments.push(p);
     state.balanceMinor -= p.amountMinor;
     if (state.plan) applyToPlan(state.plan, p.amountMinor);
     note('payment-received', { paymentId: p.paymentId, amountMinor: p.amountMinor, source: p.source, balanceMinor: state.balanceMinor });
-  });
+  }
 
   setHandler(
     proposeInstalmentPlanUpdate,
@@ -226,12 +254,14 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     },
   );
 
-  setHandler(openDisputeSignal, ({ reason }) => {
+  // Ops actions: one apply function each, behind a signal (webhooks, running senders) and
+  // an update whose validator refuses a wrong input before anything is recorded.
+  function applyOpenDispute({ reason }: { reason: string }) {
     if (state.outcome || state.dispute) return;
     state.dispute = { reason: String(reason ?? ''), since: nowIso() };
     note('dispute-opened', { reason });
-  });
-  setHandler(resolveDisputeSignal, (r) => {
+  }
+  function applyResolveDispute(r: { outcome: string; creditNoteMinor?: number; note?: string }) {
     if (!state.dispute || state.outcome) return;
     const since = state.dispute.since;
     state.dispute = undefined;
@@ -242,25 +272,79 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     }
     holdEnded(Date.parse(since));
     note('dispute-resolved', { outcome: r.outcome, creditNoteMinor: r.creditNoteMinor, note: r.note, balanceMinor: state.balanceMinor });
-  });
-  setHandler(pauseSignal, (p) => {
+  }
+  function applyPause(p: { reason: string; until?: string }) {
     if (state.outcome) return;
     const until = p.until ? resolveDeadline(p.until, tz) : undefined;
     state.pause = { reason: String(p.reason ?? ''), until, since: state.pause?.since ?? nowIso() };
     note('paused', { reason: p.reason, until });
-  });
-  setHandler(resumeSignal, (r) => {
+  }
+  function applyResume(r?: { note?: string }) {
     if (!state.pause || state.outcome) return;
     const since = state.pause.since;
     state.pause = undefined;
     holdEnded(Date.parse(since));
     note('resumed', { note: r?.note });
-  });
-  setHandler(cancelInvoiceSignal, (c) => {
+  }
+  function applyCancel(c: CancelInvoice) {
     if (state.outcome || state.cancelled) return;
     state.cancelled = c;
     note('cancelled', { reason: c.reason, note: c.note });
+  }
+  /** A signal handler that records a wrong input as refused instead of applying it. */
+  function checked<A>(name: string, check: (a: A) => FieldProblem | undefined, apply: (a: A) => void) {
+    return (a: A) => {
+      const problem = patched('ops-signal-validation') ? check(a) : undefined;
+      if (problem) note('signal-refused', { signal: name, field: problem.field, reason: problem.message });
+      else apply(a);
+    };
+  }
+  /** Update validator: the check's problem, or a closed invoice, as a ValidationError naming the field. */
+  function validatorOf<A>(check: (a: A) => FieldProblem | undefined) {
+    return (a: A) => {
+      if (state.outcome) fail(`the invoice is closed (${state.outcome})`, 'invoice');
+      const problem = check(a);
+      if (problem) fail(problem.message, problem.field);
+    };
+  }
+  const pauseCheck = (p: unknown) => checkPause(p, tz, Date.now());
+  setHandler(openDisputeSignal, checked('openDispute', checkOpenDispute, applyOpenDispute));
+  setHandler(resolveDisputeSignal, checked('resolveDispute', checkResolveDispute, applyResolveDispute));
+  setHandler(pauseSignal, checked('pause', pauseCheck, applyPause));
+  setHandler(resumeSignal, checked('resume', checkResume, applyResume));
+  setHandler(cancelInvoiceSignal, checked('cancelInvoice', checkCancel, applyCancel));
+  setHandler(openDisputeUpdate, (d) => (applyOpenDispute(d), { disputed: !!state.dispute }), { validator: validatorOf(checkOpenDispute) });
+  setHandler(resolveDisputeUpdate, (r) => (applyResolveDispute(r), { balanceMinor: state.balanceMinor }), {
+    validator: validatorOf(checkResolveDispute),
   });
+  setHandler(pauseUpdate, (p) => (applyPause(p), { until: state.pause?.until }), { validator: validatorOf(pauseCheck) });
+  setHandler(resumeUpdate, (r) => (applyResume(r), { resumed: !state.pause }), { validator: validatorOf(checkResume) });
+  setHandler(cancelInvoiceUpdate, (c) => (applyCancel(c), { cancelled: true }), { validator: validatorOf(checkCancel) });
+  setHandler(
+    recordPaymentUpdate,
+    (p) => {
+      if (!state.payments.some((x) => x.paymentId === p.paymentId)) applyPayment(p);
+      return { balanceMinor: state.balanceMinor };
+    },
+    { validator: validatorOf((p: unknown) => checkPayment(p, invoice.currency)) },
+  );
+  setHandler(
+    resolveAmbiguousSendUpdate,
+    (r) => {
+      state.ambiguous![`${r.stepId}/${r.channel}`]!.resolution = r;
+      note('ambiguous-resolved', { stepId: r.stepId, channel: r.channel, action: r.action, by: r.actor, note: r.note });
+      return { stepId: r.stepId, action: r.action };
+    },
+    {
+      validator: (r) => {
+        const problem = checkResolveAmbiguous(r);
+        if (problem) fail(problem.message, problem.field);
+        const held = state.ambiguous?.[`${r.stepId}/${r.channel}`];
+        if (!held || held.resolution) fail(`no send of ${r.stepId} by ${r.channel} is waiting for a resolution`, 'stepId');
+        if (held!.communicationId !== r.communicationId) fail(`the held send is communication ${held!.communicationId}`, 'communicationId');
+      },
+    },
+  );
   setHandler(agencyOutcomeSignal, (o) => {
     if (!state.agency || state.outcome) return;
     state.agency.outcome = o;
@@ -421,7 +505,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   function status(): DunningStatus {
-    const hold = state.outcome || state.agency ? undefined : currentHold();
+    const held = Object.entries(state.ambiguous ?? {})[0];
+    const hold = state.outcome || state.agency
+      ? undefined
+      : held
+        ? { kind: 'ambiguous-send' as const, until: held[1].until, reason: `${held[0]}: communication ${held[1].communicationId}` }
+        : currentHold();
     const next = state.outcome || hold || state.agency ? undefined : nextStepDueIfKnown();
     return {
       invoiceNumber: invoice.number,
@@ -491,9 +580,10 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     });
   }
 
-  function sendInput(stepId: string, templateId: string, channel: Channel): SendInput {
+  function sendInput(stepId: string, templateId: string, channel: Channel, extra: Partial<SendInput> = {}): SendInput {
     const asOf = localDate(Date.now(), tz);
     return {
+      ...extra,
       idempotencyKey: sendIdempotencyKey(workflowInfo().workflowId, stepId, channel),
       workflowId: workflowInfo().workflowId,
       stepId,
@@ -509,14 +599,14 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     };
   }
 
-  async function sendOn(channel: Channel, stepId: string, templateId: string): Promise<SendResult | { status: 'TASK' }> {
+  async function sendOn(channel: Channel, stepId: string, templateId: string, extra: Partial<SendInput> = {}): Promise<SendResult | { status: 'TASK' }> {
     switch (channel) {
       case 'email':
-        return email.sendEmail(sendInput(stepId, templateId, channel));
+        return email.sendEmail(sendInput(stepId, templateId, channel, extra));
       case 'sms':
-        return sms.sendSms(sendInput(stepId, templateId, channel));
+        return sms.sendSms(sendInput(stepId, templateId, channel, extra));
       case 'letter':
-        return letter.sendLetter(sendInput(stepId, templateId, channel));
+        return letter.sendLetter(sendInput(stepId, templateId, channel, extra));
       case 'phone': {
         const task = await journal.createPhoneTask({
           idempotencyKey: sendIdempotencyKey(workflowInfo().workflowId, stepId, 'phone'),
@@ -556,6 +646,10 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+      if (type === PermanentFailureTypes.AmbiguousDelivery && patched('ambiguous-send-hold')) {
+        await holdAmbiguousSend(step, channel, (cause as ApplicationFailure).details?.[0] as { communicationId?: string } | undefined);
+        return;
+      }
       const fallback = step.fallback?.[channel];
       note('send-failed', { stepId: step.id, channel, type, message: (cause as Error)?.message });
       // A fallback onto a channel the step already uses would only repeat that send.
@@ -574,11 +668,47 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     if (previous !== undefined && previous !== state.rates.version) note('rates-updated', { from: previous, to: state.rates.version });
   }
 
+  /**
+   * A send that may have reached a provider that cannot drop repeats, for a step never
+   * resent blindly: wait for a collector (resolveAmbiguousSend), a settling payment or a
+   * cancellation, at most the policy's bound; then do what was decided (by default, after
+   * the bound, go on without resending: the communication stays listed as ambiguous).
+   */
+  async function holdAmbiguousSend(step: PolicyStep, channel: Channel, detail: { communicationId?: string } | undefined) {
+    const key = `${step.id}/${channel}`;
+    const since = nowIso();
+    const until = addIsoDuration(since, AMBIGUOUS_HOLD_MAX, tz);
+    state.ambiguous = { ...state.ambiguous, [key]: { communicationId: detail?.communicationId ?? '', since, until } };
+    note('send-ambiguous', { stepId: step.id, channel, communicationId: detail?.communicationId, until });
+    publish();
+    if (pendingEvents.length > 0) await flushJournal();
+    const settled = () => state.balanceMinor <= 0 || !!state.cancelled;
+    await condition(() => !!state.ambiguous?.[key]?.resolution || settled(), Date.parse(until) - Date.now());
+    const resolution = state.ambiguous?.[key]?.resolution;
+    delete state.ambiguous?.[key];
+    if (!resolution) {
+      note('ambiguous-unresolved', { stepId: step.id, channel, reason: settled() ? 'settled or cancelled meanwhile' : 'no resolution within the bound' });
+      return;
+    }
+    if (resolution.action === 'resend') {
+      const result = await sendOn(channel, step.id, step.templateId, { resendAmbiguous: true });
+      note('sent', { stepId: step.id, channel, status: result.status, resent: true });
+    }
+  }
+
   async function runStep(step: PolicyStep) {
     await refreshRates();
     state.stage = step.stage ?? step.id;
     note('step-started', { stepId: step.id, channels: step.channels });
+    const began = patched('calendar-from-actual-send') ? Date.now() : undefined;
     await Promise.all(step.channels.map((c) => runChannel(step, c)));
+    // A step whose sends took long (retries, a held ambiguous send) moves the calendar
+    // with it: the next steps keep their spacing from the actual send instead of bunching.
+    const late = began === undefined ? 0 : Date.now() - began;
+    if (late > LATE_STEP_TOLERANCE_MS) {
+      state.shiftMs += late;
+      note('calendar-shifted', { stepId: step.id, lateMs: late });
+    }
     state.completedSteps.push(step.id);
     if (step.channels.includes('agency') && state.balanceMinor > 0 && !state.cancelled) {
       const handedOverAt = nowIso();
