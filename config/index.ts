@@ -77,6 +77,9 @@ const EnvSchema = z.object({
   /** Deadline of one API call to Temporal (start, signal, update, query), ms: past it → 503. */
   /** How long a valid API key is remembered by an API process (a revocation elsewhere takes up to this long); 0: look up every request. */
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /** Where `npm run relance -- policies …` sends its requests (default: the local API), and with which key. */
+  RELANCE_API_URL: optionalString,
+  RELANCE_API_KEY: optionalString,
   API_TEMPORAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   /** How often the API re-creates invoice rows missing behind running workflows (0: never). */
   API_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),

@@ -6,6 +6,7 @@
 //   unmatched [--all]            list unmatched payments (open ones by default)
 //   timeline <invoice-number>    an invoice's dunning events and communications
 //   reconcile                    recreate invoice rows missing behind running workflows
+//   policies …                   policies, templates, rules, migrations through the API (scripts/policies-cli.ts)
 // Database: DATABASE_URL, or the embedded one `npm run dev` / `npm run db:start` serves on DB_PORT.
 import { loadConfig } from '../config/index';
 import { connectClient } from '../config/temporal';
@@ -18,6 +19,7 @@ import { invoiceTimeline } from '../api/invoices';
 import { reconcileInvoices } from '../api/invoice-service';
 import { unmatchedDto } from '../api/payments';
 import { Problem } from '../api/problem';
+import { policiesCommand, POLICIES_USAGE } from './policies-cli';
 
 const USAGE = `usage: npm run relance -- <command>
   api-key create <name> --role <viewer|collector|admin>
@@ -27,7 +29,8 @@ const USAGE = `usage: npm run relance -- <command>
   api-key revoke <id|prefix>   revoke an API key
   unmatched [--all]            list unmatched payments
   timeline <invoice-number>    show an invoice's timeline
-  reconcile                    recreate invoice rows missing behind running workflows`;
+  reconcile                    recreate invoice rows missing behind running workflows
+${POLICIES_USAGE}`;
 
 function table(rows: Array<Record<string, unknown>>): void {
   if (rows.length === 0) {
@@ -90,6 +93,8 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   const config = loadConfig();
+  // Through the API: it validates, checks the key's role and records the change.
+  if (command === 'policies') return policiesCommand(config, rest);
   const url = config.DATABASE_URL ?? `postgresql://postgres:postgres@127.0.0.1:${config.DB_PORT}/postgres`;
   const prisma = createPrisma(url, { max: 2 });
   try {

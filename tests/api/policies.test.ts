@@ -15,6 +15,8 @@ import { TaskQueues } from '../../contracts/task-queues';
 import { startApi } from '../../api/server';
 import { PolicyCatalog } from '../../policies/catalog';
 import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
+import { main as cli } from '../../scripts/relance-cli';
+import { vi } from 'vitest';
 import { createDunningWorkers } from '../../worker/create-worker';
 import { workflowIdFor } from '../../contracts/ids';
 import { policyQuery } from '../../contracts/messages';
@@ -350,6 +352,51 @@ describe('bulk migration', () => {
     const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(updates).toHaveLength(1);
   }, 180_000);
+});
+
+describe('the CLI', () => {
+  it('creates a draft from a YAML file, saves a template, publishes and resolves through the API', async () => {
+    const saved = { url: process.env.RELANCE_API_URL, key: process.env.RELANCE_API_KEY };
+    process.env.RELANCE_API_URL = h.baseUrl;
+    process.env.RELANCE_API_KEY = h.apiKey;
+    const run = async (...argv: string[]) => {
+      const lines: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+      const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+      try {
+        return { code: await cli(argv), out: lines.join('\n') };
+      } finally {
+        log.mockRestore();
+        err.mockRestore();
+      }
+    };
+    try {
+      const yamlFile = path.join(tmp, 'cli-policy.yml');
+      await writeFile(yamlFile, (await import('yaml')).stringify(policyDoc('from-cli')));
+      const created = await run('policies', 'create', yamlFile);
+      expect(created.code, created.out).toBe(0);
+      expect(JSON.parse(created.out)).toMatchObject({ id: 'from-cli', version: 1, status: 'draft' });
+      const body = path.join(tmp, 'reminder.liquid');
+      await writeFile(body, 'Bonjour {{ customer.name }}, {{ amounts.balance }}.');
+      const template = await run('policies', 'template', 'from-cli', '1', 'reminder-1', 'email', 'fr', body, '--subject', 'Rappel {{ invoice.number }}');
+      expect(template.code, template.out).toBe(0);
+      const bad = path.join(tmp, 'bad.liquid');
+      await writeFile(bad, 'Bonjour {{ client.name }}');
+      const refused = await run('policies', 'template', 'from-cli', '1', 'reminder-1', 'email', 'fr', bad, '--subject', 'x');
+      expect(refused.code).toBe(1);
+      expect(refused.out).toContain('unknown variable \\"client.name\\"');
+      expect((await run('policies', 'publish', 'from-cli', '1')).code).toBe(0);
+      const resolved = await run('policies', 'resolve', '--policy', 'from-cli', '--audience', 'B2B', '--country', 'FR', '--currency', 'EUR', '--amount', '10.00');
+      expect(JSON.parse(resolved.out).rule.kind).toBe('invoice');
+      const changes = await run('policies', 'changes', 'from-cli');
+      expect(JSON.parse(changes.out).changes.map((c: { action: string }) => c.action)).toEqual(['draft-created', 'template-created', 'published']);
+    } finally {
+      if (saved.url === undefined) delete process.env.RELANCE_API_URL;
+      else process.env.RELANCE_API_URL = saved.url;
+      if (saved.key === undefined) delete process.env.RELANCE_API_KEY;
+      else process.env.RELANCE_API_KEY = saved.key;
+    }
+  });
 });
 
 describe('policy files', () => {
