@@ -16,10 +16,12 @@ import { communicationsRouter } from './communications';
 import { requireApiKey } from './auth';
 import { codecPreamble, codecRouter, redactCodecKey } from './codec';
 import { healthRouter } from './health';
+import { ImportJobProcessor, importJobsRouter } from './import-jobs';
 import { inboundWebhooksRouter, repliesRouter } from './inbound/routes';
 import { invoiceImportRoute } from './invoice-import';
 import { invoicesRouter } from './invoices';
 import { createMetrics, type ApiMetrics } from './metrics';
+import { methodNotAllowed } from './method-not-allowed';
 import { opsActionsRouter } from './ops-actions';
 import { policiesRouter } from './policies';
 import { PolicyCatalog } from '../policies/catalog';
@@ -85,6 +87,7 @@ export function createApp(deps: AppDeps): express.Application {
     }),
   );
   app.use(metrics.middleware);
+  app.use(methodNotAllowed(registry));
 
   app.use(healthRouter({ prisma, temporal, metrics }, registry));
   // Before the payment webhooks: these parse their own bodies (raw MIME up to INBOUND_MAX_BYTES, Twilio's form).
@@ -100,6 +103,10 @@ export function createApp(deps: AppDeps): express.Application {
   const invoices = invoicesRouter(routeDeps, registry);
   invoiceImportRoute(invoices, routeDeps, registry);
   app.use(invoices);
+  // Started by api/server.ts (and tests that want it); a route kicks it when it writes a job.
+  const importJobs = new ImportJobProcessor({ prisma, temporal, config, log, metrics });
+  app.locals.importJobs = importJobs;
+  app.use(importJobsRouter({ prisma, temporal, config, log, metrics, processor: importJobs }, registry));
   app.use(opsActionsRouter(routeDeps, registry));
   app.use(unmatchedPaymentsRouter(routeDeps, registry));
   app.use(reportsRouter(routeDeps, registry));

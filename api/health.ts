@@ -5,7 +5,7 @@ import { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { PrismaClient } from '../prisma/client';
 import type { ApiMetrics } from './metrics';
-import { defineRoute, jsonResponse } from './route';
+import { defineRoute, forbidNulInStrings, jsonResponse } from './route';
 import { HealthSchema, ReadySchema } from './schemas';
 import { withDeadline, type TemporalGateway } from './temporal';
 
@@ -77,7 +77,7 @@ export function healthRouter(deps: HealthDeps, registry: OpenAPIRegistry): Route
 
   let document: object | undefined;
   const openApiDocument = () =>
-    (document ??= new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    (document ??= forbidNulInStrings(new OpenApiGeneratorV31(registry.definitions).generateDocument({
       openapi: '3.1.0',
       info: {
         title: 'Relance API',
@@ -88,7 +88,7 @@ export function healthRouter(deps: HealthDeps, registry: OpenAPIRegistry): Route
           'signature-checked webhooks.',
       },
       servers: [{ url: '/' }],
-    }));
+    })));
 
   defineRoute(router, registry, {
     method: 'get',

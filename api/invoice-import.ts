@@ -7,7 +7,6 @@
 // above IMPORT_SYNC_MAX_ROWS rows go to POST /v1/imports (a background job).
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
-import { z } from 'zod';
 import { decodeCsv, IMPORT_COLUMNS, invalidRowsProblem, mapWithConcurrency, parseByteLimit, parseCsv, readCsvBody, toColumns, validateRows } from './csv-upload';
 import { infrastructureFailure } from './infra-errors';
 import { issueInvoice } from './invoice-service';
@@ -17,13 +16,6 @@ import { defineRoute, jsonResponse, problemResponse } from './route';
 import { ImportResultSchema } from './schemas';
 
 export { IMPORT_COLUMNS, parseByteLimit } from './csv-upload';
-
-export const CSV_QUERY = z.object({
-  delimiter: z
-    .enum([',', ';'])
-    .optional()
-    .openapi({ description: 'Field separator; default: the one the header row uses ("," or ";" as French spreadsheets write)' }),
-});
 
 export const CSV_FORMAT_DESCRIPTION =
   `Header row with the columns ${IMPORT_COLUMNS.join(', ')} (case-insensitive, "_" optional; ` +
@@ -49,7 +41,6 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
       `Each row is issued like POST /v1/invoices (idempotent on the number). At most IMPORT_SYNC_MAX_ROWS (${config.IMPORT_SYNC_MAX_ROWS}) rows; ` +
       'larger files: POST /v1/imports.',
     tags: ['invoices'],
-    query: CSV_QUERY,
     rawBody: {
       required: true,
       content: { 'text/csv': { schema: { type: 'string', example: `${IMPORT_COLUMNS.join(',')}\n` } } },
@@ -61,9 +52,9 @@ export function invoiceImportRoute(router: Router, deps: InvoiceRouteDeps, regis
       415: problemResponse('Not text/csv, or an unknown charset'),
       422: problemResponse('Invalid rows (every one, by line and column) or bytes that are not UTF-8; nothing imported'),
     },
-    handler: async ({ req, res, query }) => {
+    handler: async ({ req, res }) => {
       const bytes = await readCsvBody(req, maxBytes, config.API_IMPORT_LIMIT);
-      const csv = parseCsv(decodeCsv(bytes, req.get('content-type')), query.delimiter);
+      const csv = parseCsv(decodeCsv(bytes, req.get('content-type')));
       if (csv.rows.length > config.IMPORT_SYNC_MAX_ROWS) {
         throw new Problem(413, 'Payload too large', `${csv.rows.length} rows: more than ${config.IMPORT_SYNC_MAX_ROWS}; send the file to POST /v1/imports (a background job)`);
       }

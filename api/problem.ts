@@ -54,6 +54,7 @@ function slugOf(status: number): string {
     case 401: return 'unauthorized';
     case 403: return 'forbidden';
     case 404: return 'not-found';
+    case 405: return 'method-not-allowed';
     case 409: return 'conflict';
     case 413: return 'payload-too-large';
     case 415: return 'unsupported-media-type';
@@ -125,10 +126,10 @@ export function nulCharacterPaths(value: unknown, path = ''): string[] {
   return [];
 }
 
-/** Middleware after the JSON parser: a body or query string holding U+0000 is a 422 naming the field. */
+/** Middleware: a query string holding U+0000 is a 422 naming the field (JSON bodies: api/route.ts, once parsed). */
 export function rejectNulCharacters(): RequestHandler {
   return (req, _res, next) => {
-    const fields = [...nulCharacterPaths(req.body), ...nulCharacterPaths(req.query).map((f) => `query.${f}`)];
+    const fields = nulCharacterPaths(req.query).map((f) => `query.${f}`);
     if (fields.length === 0) return next();
     next(problems.validation(fields.map((field) => ({ field, message: 'must not contain the NUL character (U+0000)' }))));
   };

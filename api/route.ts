@@ -5,7 +5,7 @@ import type { OpenAPIRegistry, ResponseConfig, RouteConfig, ZodRequestBody } fro
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { API_KEY_ROLES, requireRole, type ApiKeyRole } from './auth';
-import { fieldErrorsOf, PROBLEM_CONTENT_TYPE, problems, type FieldError } from './problem';
+import { fieldErrorsOf, nulCharacterPaths, PROBLEM_CONTENT_TYPE, problems, type FieldError } from './problem';
 import { ProblemSchema } from './schemas';
 
 type AnyObject = z.ZodType<Record<string, unknown>>;
@@ -58,6 +58,24 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, prefi
   return undefined;
 }
 
+/**
+ * The document says what api/route.ts enforces on every string it parses: no U+0000
+ * (PostgreSQL cannot store it). Added as a pattern to each string schema that has no
+ * pattern, format or enum of its own (those exclude it already).
+ */
+export function forbidNulInStrings<T>(node: T): T {
+  if (Array.isArray(node)) node.forEach(forbidNulInStrings);
+  else if (node && typeof node === 'object') {
+    const schema = node as Record<string, unknown>;
+    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+    if (types.includes('string') && !('pattern' in schema) && !('format' in schema) && !('enum' in schema) && !('const' in schema)) {
+      schema.pattern = '^[^\\u0000]*$';
+    }
+    Object.values(schema).forEach(forbidNulInStrings);
+  }
+  return node;
+}
+
 export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
   router: Router,
   registry: OpenAPIRegistry,
@@ -91,7 +109,8 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
       params: spec.params as never,
       query: spec.query as never,
       headers: spec.headers,
-      body: spec.rawBody ?? (spec.body ? { required: true, content: { 'application/json': { schema: spec.body } } } : undefined),
+      // Required unless an absent body is valid (it is parsed as {}): the document says which.
+      body: spec.rawBody ?? (spec.body ? { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: spec.body } } } : undefined),
     },
     responses,
   });
@@ -104,6 +123,9 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
       const params = parse(spec.params, req.params, '', errors);
       const query = parse(spec.query, req.query, 'query', errors);
       const body = parse(spec.body, req.body, '', errors);
+      // PostgreSQL cannot store U+0000. Checked on the parsed body: a member the schema does
+      // not know is dropped, not refused (the document allows additional properties).
+      errors.push(...nulCharacterPaths(body).map((field) => ({ field, message: 'must not contain the NUL character (U+0000)' })));
       if (errors.length) throw problems.validation(errors);
       await spec.handler({ req, res, params: params as never, query: query as never, body: body as never });
     } catch (err) {

@@ -37,7 +37,8 @@ export function isIanaTimeZone(zone: string): boolean {
   return ok;
 }
 
-const currencies = new Set(Intl.supportedValuesOf('currency'));
+// Enumerated in the document, so a client (or a fuzzer) knows the codes the API accepts.
+const currencies = Intl.supportedValuesOf('currency') as [string, ...string[]];
 
 export const InvoiceNumber = z
   .string()
@@ -58,18 +59,23 @@ export const Decimal = z
   .string()
   .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal string such as "1234.56"')
   .openapi({ example: '1200.00', description: 'Decimal string in the invoice currency' });
-export const Currency = z
+/** A Decimal above zero (amounts to pay); the pattern says so in the document. */
+export const PositiveDecimal = z
   .string()
-  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals, e.g. EUR')
-  .refine((c) => currencies.has(c), 'is not an ISO 4217 currency')
+  .regex(/^(?:\d*[1-9]\d*(?:\.\d+)?|\d+\.\d*[1-9]\d*)$/, 'must be a decimal string above zero such as "1234.56"')
+  .openapi({ example: '1200.00', description: 'Decimal string above zero in the invoice currency' });
+export const Currency = z
+  .enum(currencies, { error: 'must be an ISO 4217 currency code in capitals, e.g. EUR' })
   .openapi({ example: 'EUR' });
 export const CountryCode = z
   .string()
   .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. FR')
   .openapi({ example: 'FR' });
+// The canonical IANA zones this runtime knows, enumerated in the document (aliases such as
+// Asia/Calcutta are not accepted: use the canonical name, Asia/Kolkata).
+const timeZones = ['UTC', ...Intl.supportedValuesOf('timeZone').filter(isIanaTimeZone)] as [string, ...string[]];
 export const TimeZone = z
-  .string()
-  .refine(isIanaTimeZone, 'must be an IANA time zone, e.g. Europe/Paris')
+  .enum(timeZones, { error: 'must be a canonical IANA time zone, e.g. Europe/Paris' })
   .openapi({ example: 'Europe/Paris' });
 export const MinorUnits = z.number().int().openapi({ description: 'Integer amount in minor units (cents)' });
 
@@ -106,11 +112,13 @@ export const IssueInvoiceRequestSchema = z
     dueAt: IsoInstant.optional().openapi({
       description: 'Exact instant the invoice falls due; anchors second-scale demo policies',
     }),
-    amount: Decimal.openapi({ description: 'Total incl. tax, decimal string' }),
+    amount: PositiveDecimal.openapi({ description: 'Total incl. tax, decimal string' }),
     deposit: Decimal.default('0').openapi({ description: 'Deposit already paid, decimal string' }),
     currency: Currency,
     paymentLink: z.url().optional(),
-    policyId: z.string().min(1).max(100).optional().openapi({ description: 'Dunning policy id; default policy otherwise' }),
+    // Policies are data (the catalog can change at run time): an unknown id is a 422 the
+    // document cannot enumerate ahead of time.
+    policyId: z.string().min(1).max(100).optional().openapi({ description: 'Dunning policy id (GET /v1/policies); default policy otherwise' }),
     customer: CustomerInputSchema,
   })
   .openapi('IssueInvoiceRequest');
@@ -123,7 +131,8 @@ export const CustomerSchema = z
     kind: z.enum(['B2B', 'B2C']),
     email: z.string().nullable(),
     phone: z.string().nullable(),
-    address: PostalAddressSchema.nullable(),
+    // Not PostalAddressSchema.nullable(): that would make the registered input component nullable too.
+    address: z.object({ lines: z.array(z.string()), postalCode: z.string(), city: z.string(), country: z.string() }).nullable(),
     country: z.string(),
     language: z.string(),
     timeZone: z.string(),
@@ -186,7 +195,7 @@ export const InvoiceListQuerySchema = z.object({
   customer: z.string().min(1).max(100).optional().openapi({ description: 'Customer external id' }),
   overdue: z.enum(['true', 'false']).optional().openapi({ description: 'true: open and past due; false: not overdue' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page' }),
+  cursor: z.uuid().optional().openapi({ description: 'nextCursor of the previous page (an unknown one gives an empty page)' }),
 });
 
 export const InvoiceListSchema = z
@@ -249,7 +258,7 @@ export const PreviewSchema = z
 
 export const ManualPaymentRequestSchema = z
   .object({
-    amount: Decimal,
+    amount: PositiveDecimal,
     currency: Currency.optional().openapi({ description: 'Defaults to the invoice currency; must match it' }),
     receivedAt: IsoInstant.optional(),
     reference: z
@@ -278,7 +287,7 @@ export const PaymentResultSchema = z
 export const InstalmentPlanRequestSchema = z
   .object({
     instalments: z
-      .array(z.object({ due: DateOrInstant, amount: Decimal }))
+      .array(z.object({ due: DateOrInstant, amount: PositiveDecimal }))
       .min(1)
       .max(60),
     note: z.string().max(500).optional(),
@@ -294,7 +303,7 @@ export const OpenDisputeRequestSchema = z
 export const ResolveDisputeRequestSchema = z
   .object({
     outcome: DisputeOutcomeSchema,
-    creditNote: Decimal.optional().openapi({ description: 'Credit note amount (outcome credit-note)' }),
+    creditNote: PositiveDecimal.optional().openapi({ description: 'Credit note amount (outcome credit-note)' }),
     note: z.string().max(500).optional(),
   })
   .openapi('ResolveDisputeRequest');

@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../config/index';
 import { connectClient } from '../config/temporal';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { createApp, createPolicyCatalog } from './app';
+import type { ImportJobProcessor } from './import-jobs';
 import { createMetrics } from './metrics';
 import { resumeMigrations } from './policies';
 import { startReconciler } from './reconciler';
@@ -64,6 +65,9 @@ export async function startApi(opts: {
   const resumeTimer = setTimeout(() => {
     resumeMigrations({ prisma, temporal: gatewayForMigrations, policies, log }).catch((err: unknown) => log.warn({ err }, 'resuming policy migrations failed'));
   }, 1_000).unref();
+  // Import jobs left unfinished by a stopped or crashed API process are resumed from here.
+  const importJobs = app.locals.importJobs as ImportJobProcessor;
+  importJobs.start();
 
   const reconciler =
     config.API_RECONCILE_INTERVAL_SECONDS > 0
@@ -84,9 +88,10 @@ export async function startApi(opts: {
       log.info('shutting down: no new connections, draining in-flight requests');
       const force = setTimeout(() => server.closeAllConnections(), config.API_SHUTDOWN_TIMEOUT_MS);
       force.unref();
+      const stopping = importJobs.stop().catch(() => {});
       server.close(() => {
         clearTimeout(force);
-        resolve();
+        void stopping.then(() => resolve());
       });
       server.closeIdleConnections();
     }));

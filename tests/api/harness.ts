@@ -15,6 +15,7 @@ import type { ChannelActivities, SendInput } from '../../activities/types';
 import { TaskQueues } from '../../contracts/task-queues';
 import { createApiKey } from '../../api/auth';
 import { createApp } from '../../api/app';
+import type { ImportJobProcessor } from '../../api/import-jobs';
 import { loadConfig, type Config } from '../../config/index';
 import { startEmbeddedPostgres } from '../../tools/db/embedded';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
@@ -147,6 +148,7 @@ export interface ApiHarness {
   calls: SendCall[];
   relay?: TcpRelay;
   taskQueuePrefix: string;
+  importJobs: ImportJobProcessor;
   request(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; raw?: string | Buffer; auth?: boolean }): Promise<TestResponse>;
   close(): Promise<void>;
 }
@@ -184,7 +186,7 @@ function quietRuntime(): void {
 }
 
 export async function startApiHarness(
-  opts: { relay?: boolean; config?: Record<string, string>; workers?: boolean; temporalDbFile?: string } = {},
+  opts: { relay?: boolean; config?: Record<string, string>; workers?: boolean; temporalDbFile?: string; importJobs?: boolean } = {},
 ): Promise<ApiHarness> {
   quietRuntime();
   const [db, env] = await Promise.all([startTestDatabase(), createDevServerEnv({ dbFilename: opts.temporalDbFile })]);
@@ -234,6 +236,8 @@ export async function startApiHarness(
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  const importJobs = app.locals.importJobs as ImportJobProcessor;
+  if (opts.importJobs) importJobs.start();
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { key } = await createApiKey(prisma, 'api-tests');
 
@@ -259,7 +263,9 @@ export async function startApiHarness(
     relay,
     taskQueuePrefix,
     request,
+    importJobs,
     async close() {
+      await importJobs.stop();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       for (const w of workers) w.shutdown();

@@ -1,0 +1,95 @@
+// The OpenAPI document tells the truth and the API does what it says, over HTTP: the cases
+// a schema fuzzer found (an unknown policy id the document allowed, a well-formed unknown
+// cursor, NUL characters, "[]" sent to the import) and 405 + Allow for a method a known
+// path does not serve. The fuzz itself (all checks): tests/faults/api-fuzz.test.ts.
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+
+let h: ApiHarness;
+let doc: any;
+beforeAll(async () => {
+  h = await startApiHarness({ workers: false });
+  doc = (await h.request('GET', '/openapi.json', { auth: false })).json;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const schema = (name: string) => doc.components.schemas[name];
+
+/** node:http, since fetch refuses TRACE. */
+function raw(method: string, path: string): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${h.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${h.apiKey}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the document says what the API enforces', () => {
+  it('enumerates policy ids, currencies and time zones; the API refuses anything else', async () => {
+    const policy = schema('IssueInvoiceRequest').properties.policyId;
+    expect(policy.enum).toEqual(expect.arrayContaining(['fr-b2b-default', 'fr-b2c-default', 'demo-seconds']));
+    expect(schema('IssueInvoiceRequest').properties.currency.enum).toEqual(expect.arrayContaining(['EUR', 'JPY', 'USD']));
+    expect(schema('CustomerInput').properties.timeZone.enum).toEqual(expect.arrayContaining(['Europe/Paris', 'UTC']));
+    const r = await h.request('POST', '/v1/invoices', { body: invoiceRequest({ policyId: '0' }) });
+    expect(r.status).toBe(422);
+    expect(r.json.errors).toEqual([{ field: 'policyId', message: expect.stringMatching(/one of fr-b2b-default/) }]);
+    expect(schema('IssueInvoiceRequest').properties.amount.pattern).toBeDefined();
+    expect((await h.request('POST', '/v1/invoices', { body: invoiceRequest({ amount: '0' }) })).status).toBe(422);
+  });
+
+  it('a cursor is a uuid; a well-formed unknown one gives an empty page, not an error', async () => {
+    const list = doc.paths['/v1/invoices'].get.parameters.find((p: { name: string }) => p.name === 'cursor');
+    expect(list.schema.format).toBe('uuid');
+    const r = await h.request('GET', '/v1/invoices?cursor=00000000-0000-4000-8000-000000000000');
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ items: [], nextCursor: null });
+    expect((await h.request('GET', '/v1/invoices?cursor=not-a-cursor')).status).toBe(422);
+  });
+
+  it('strings say they exclude U+0000; an unknown member holding one is dropped, a known one refused', async () => {
+    expect(schema('OpenDisputeRequest').properties.reason.pattern).toBe('^[^\\u0000]*$');
+    const body = { ...invoiceRequest(), 'x\u0000': 'y\u0000' };
+    const r = await h.request('POST', '/v1/invoices', { body });
+    expect(r.status, r.text).toBe(201);
+    const bad = await h.request('POST', '/v1/invoices', { body: invoiceRequest({}, { name: 'A\u0000B' }) });
+    expect(bad.status).toBe(422);
+    expect(bad.json.errors).toEqual([{ field: 'customer.name', message: expect.stringMatching(/U\+0000/) }]);
+  });
+
+  it('a body the API does not require is not documented as required; "[]" to the import is the documented 400', async () => {
+    expect(doc.paths['/v1/invoices/{number}/resume'].post.requestBody.required).toBe(false);
+    expect(doc.paths['/v1/invoices/{number}/pause'].post.requestBody.required).toBe(true);
+    const r = await h.request('POST', '/v1/invoices/import', { raw: '[]', headers: { 'content-type': 'text/csv' } });
+    expect(r.status).toBe(400);
+    expect(doc.paths['/v1/invoices/import'].post.responses['400']).toBeDefined();
+    expect(doc.components.schemas.PostalAddress.type).toBe('object'); // not made nullable by the response's use
+  });
+});
+
+describe('methods', () => {
+  it.each([
+    ['TRACE', '/v1/invoices', 'GET, HEAD, OPTIONS, POST'],
+    ['DELETE', '/v1/invoices/F-1', 'GET, HEAD, OPTIONS'],
+    ['PUT', '/v1/invoices/import', 'OPTIONS, POST'],
+    ['GET', '/v1/invoices/import', 'OPTIONS, POST'],
+    ['PATCH', '/healthz', 'GET, HEAD, OPTIONS'],
+  ])('%s %s: 405 with Allow: %s', async (method, path, allow) => {
+    const r = await raw(method, path);
+    expect(r.status).toBe(405);
+    expect(r.headers.allow).toBe(allow);
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('OPTIONS lists the documented methods; an unknown path is still a 404', async () => {
+    const r = await raw('OPTIONS', '/v1/imports');
+    expect(r.status).toBe(204);
+    expect(r.headers.allow).toBe('OPTIONS, POST');
+    expect((await raw('TRACE', '/v1/nowhere')).status).toBe(404);
+  });
+});
