@@ -25,7 +25,7 @@ import { methodNotAllowed } from './method-not-allowed';
 import { opsActionsRouter } from './ops-actions';
 import { policiesRouter } from './policies';
 import { PolicyCatalog } from '../policies/catalog';
-import { Problem, problemErrorHandler, rejectNulCharacters } from './problem';
+import { Problem, problemErrorHandler } from './problem';
 import { reportsRouter } from './reports';
 import { createRegistry } from './schemas';
 import type { TemporalGateway } from './temporal';
@@ -99,7 +99,6 @@ export function createApp(deps: AppDeps): express.Application {
   app.use('/codec', apiKey);
   app.use('/v1', apiKey);
   app.use(express.json({ limit: config.API_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
-  app.use(rejectNulCharacters());
   const invoices = invoicesRouter(routeDeps, registry);
   invoiceImportRoute(invoices, routeDeps, registry);
   app.use(invoices);

@@ -1,7 +1,7 @@
 // Errors as application/problem+json (RFC 9457): type, title, status, detail, plus
 // `errors: [{ field, message }]` naming the offending fields. Route handlers throw a
 // Problem; the error handler at the end of the app turns anything thrown into one.
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { infrastructureFailure } from './infra-errors';
@@ -100,7 +100,8 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
     return;
   }
   for (const [k, v] of Object.entries(problem.options.headers ?? {})) res.setHeader(k, v);
-  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toJSON(instance)));
+  // An echoed field name or value may hold U+0000: never send it back (the document's strings exclude it).
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toJSON(instance)).replace(/(?<!\\)\\u0000/g, '\\ufffd'));
 }
 
 interface BodyParserError extends Error {
@@ -124,15 +125,6 @@ export function nulCharacterPaths(value: unknown, path = ''): string[] {
     ]);
   }
   return [];
-}
-
-/** Middleware: a query string holding U+0000 is a 422 naming the field (JSON bodies: api/route.ts, once parsed). */
-export function rejectNulCharacters(): RequestHandler {
-  return (req, _res, next) => {
-    const fields = nulCharacterPaths(req.query).map((f) => `query.${f}`);
-    if (fields.length === 0) return next();
-    next(problems.validation(fields.map((field) => ({ field, message: 'must not contain the NUL character (U+0000)' }))));
-  };
 }
 
 /** Turns whatever was thrown into a Problem (never leaks internals for 5xx). */

@@ -122,6 +122,7 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
       const errors: FieldError[] = [];
       const params = parse(spec.params, req.params, '', errors);
       const query = parse(spec.query, req.query, 'query', errors);
+      errors.push(...nulCharacterPaths(query).map((f) => ({ field: `query.${f}`, message: 'must not contain the NUL character (U+0000)' })));
       const body = parse(spec.body, req.body, '', errors);
       // PostgreSQL cannot store U+0000. Checked on the parsed body: a member the schema does
       // not know is dropped, not refused (the document allows additional properties).

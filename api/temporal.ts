@@ -68,8 +68,11 @@ export async function updateInvoice<R, A>(
       const errors: FieldError[] = details
         .filter((d): d is FieldError => typeof d === 'object' && d !== null && 'field' in d && 'message' in d)
         .map((d) => ({ field: apiFieldOf(String(d.field)), message: String(d.message) }));
-      throw new Problem(422, 'Rejected by the workflow', reason, {
-        type: 'workflow-rejected',
+      // A refusal about the invoice's state (closed, cancelled, with the agency), not about the
+      // request, is a conflict: the same request could succeed on another invoice.
+      const stateOnly = errors.length > 0 && errors.every((e) => e.field === 'invoice');
+      throw new Problem(stateOnly ? 409 : 422, 'Rejected by the workflow', reason, {
+        type: stateOnly ? 'invoice-state' : 'workflow-rejected',
         errors: errors.length ? errors : [{ field: '(body)', message: reason }],
       });
     }
