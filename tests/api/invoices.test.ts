@@ -93,9 +93,8 @@ describe('POST /v1/invoices', () => {
     });
     expect(several.status).toBe(422);
     expect(several.json.errors.map((e: { field: string }) => e.field).sort()).toEqual(['amount', 'dueDate']);
-    // An unknown policy id is refused by the schema (the document enumerates them).
     const policy = await h.request('POST', '/v1/invoices', { body: invoiceRequest({ policyId: 'nope' }) });
-    expect(policy.json.errors).toEqual([{ field: 'policyId', message: expect.stringMatching(/one of/) }]);
+    expect(policy.json.errors).toEqual([{ field: 'policyId', message: expect.any(String) }]);
 
     // Issue 15, case 5: the customer's kind decides the law; a policy written for the other
     // kind is refused, naming the field that chose it, and no workflow starts.
