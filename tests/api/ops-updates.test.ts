@@ -47,7 +47,11 @@ describe('ops actions refuse bad input', () => {
     const run = (input: string) =>
       promisify(execFile)(
         cli,
-        ['workflow', 'update', 'execute', '--address', h.env.address, '--workflow-id', `invoice-${number}`, '--name', 'pause', '--input', input],
+        [
+          'workflow', 'update', 'execute', '--address', h.env.address, '--workflow-id', `invoice-${number}`, '--name', 'pause', '--input', input,
+          // Failures are stored encrypted (payload codec): the CLI reads them through the API's codec endpoint.
+          '--codec-endpoint', `${h.baseUrl}/codec`, '--codec-auth', `Bearer ${h.apiKey}`,
+        ],
         { timeout: 30_000 },
       ).then(
         (r) => ({ code: 0, out: r.stdout + r.stderr }),
