@@ -13,6 +13,7 @@ import {
   cancelInvoiceUpdate,
   openDisputeUpdate,
   pauseUpdate,
+  formalNoticePostedSignal,
   pendingPaymentSignal,
   proposeInstalmentPlanUpdate,
   recordPromiseToPayUpdate,
@@ -34,6 +35,7 @@ import {
   NumberParams,
   OpenDisputeRequestSchema,
   PauseRequestSchema,
+  NoticePostedRequestSchema,
   PaymentResultSchema,
   PendingPaymentRequestSchema,
   PromiseToPayRequestSchema,
@@ -198,6 +200,14 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
     body: PauseRequestSchema,
     kind: 'checked-update',
     forward: (b, invoice) => updateInvoice(temporal, invoice.number, pauseUpdate, { reason: b.reason, until: b.until }),
+  });
+  action({
+    path: 'notice-posted',
+    operationId: 'recordNoticePosted',
+    summary: 'Record the day the formal-notice letter (an outbox draft, not registered mail) was posted: the date of the notice',
+    body: NoticePostedRequestSchema,
+    kind: 'signal',
+    forward: (b, invoice) => signal(formalNoticePostedSignal, invoice, { postedOn: b.postedOn, note: b.note }),
   });
   action({
     path: 'resume',

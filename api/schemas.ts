@@ -310,6 +310,12 @@ export const ResolveDisputeRequestSchema = z
 export const PauseRequestSchema = z
   .object({ reason: z.string().trim().min(1).max(500), until: DateOrInstant.optional() })
   .openapi('PauseRequest');
+export const NoticePostedRequestSchema = z
+  .object({
+    postedOn: IsoDate.openapi({ description: "The day the formal-notice letter (an outbox draft) was posted, the customer's local date: a consumer's legal interest runs from it" }),
+    note: z.string().max(500).optional(),
+  })
+  .openapi('NoticePostedRequest');
 export const ResumeRequestSchema = z.object({ note: z.string().max(500).optional() }).openapi('ResumeRequest');
 export const CancelRequestSchema = z
   .object({ reason: CancelReasonSchema, note: z.string().max(500).optional() })

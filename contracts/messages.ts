@@ -114,6 +114,14 @@ export const resumeSignal = defineSignal<[{ note?: string }?]>('resume');
 export const cancelInvoiceSignal = defineSignal<[CancelInvoice]>('cancelInvoice');
 export const agencyOutcomeSignal = defineSignal<[AgencyOutcome]>('agencyOutcome');
 
+/** A collector posted the formal-notice letter (an outbox draft) by hand on `postedOn`. */
+export interface FormalNoticePosted {
+  /** YYYY-MM-DD, the customer's local date of posting: a consumer's legal interest runs from it. */
+  postedOn: string;
+  note?: string;
+}
+export const formalNoticePostedSignal = defineSignal<[FormalNoticePosted]>('formalNoticePosted');
+
 /** A human reply to one of the invoice's messages (api/inbound): holds reminders per the policy's onReply. */
 export interface ReplyReceived {
   /** InboundMessage id: a repeated signal with the same id is counted once. */

@@ -49,6 +49,7 @@ import {
   resolveDisputeUpdate,
   resumeUpdate,
   type ResolveAmbiguousSend,
+  formalNoticePostedSignal,
   migratePolicyUpdate,
   openDisputeSignal,
   paymentReceivedSignal,
@@ -100,7 +101,19 @@ export interface DunningState {
   rates?: RateTables;
   /** Sends held after an ambiguous attempt, by "<stepId>/<channel>", until a collector resolves them. */
   ambiguous?: Record<string, { communicationId: string; since: string; until: string; resolution?: ResolveAmbiguousSend }>;
+  /**
+   * YYYY-MM-DD: the date of the formal notice, from the registered-mail provider's dispatch or
+   * the posting date a collector records for an outbox draft. A consumer's interest runs from it.
+   */
+  formalNoticeDate?: string;
 }
+
+/** Runs after this patch date the formal notice (provider dispatch or collector's posting) and note outbox drafts. */
+export const NOTICE_DATE_PATCH = 'issue-15-notice-date';
+/** Letters that are a formal notice: the first one sent dates it. */
+const NOTICE_TEMPLATES: ReadonlySet<string> = new Set(['formal-notice', 'final-notice']);
+/** The journal event of a dated notice (api/reports.ts reads it for consumers' interest). */
+const NOTICE_DATED = 'formal-notice-dated';
 
 /**
  * Runs recorded before this patch computed penalties from tables compiled into the bundle;
@@ -345,6 +358,16 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       },
     },
   );
+  setHandler(formalNoticePostedSignal, (p) => {
+    if (state.outcome || state.formalNoticeDate) return;
+    const date = typeof p?.postedOn === 'string' ? localDateOf(p.postedOn) : undefined;
+    if (!date || date > localDate(Date.now(), tz)) {
+      note('notice-posting-rejected', { postedOn: p?.postedOn, reason: 'postedOn must be a past or present YYYY-MM-DD' });
+      return;
+    }
+    state.formalNoticeDate = date;
+    note(NOTICE_DATED, { date, source: 'posted-by-hand', note: p.note });
+  });
   setHandler(agencyOutcomeSignal, (o) => {
     if (!state.agency || state.outcome) return;
     state.agency.outcome = o;
@@ -390,6 +413,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
         // The customer's kind decides the law; the policy's audience only chose the policy.
         audience: invoice.customer.kind,
         rates: state.rates,
+        formalNoticeDate: state.formalNoticeDate,
         currency: invoice.currency,
         dueDate: invoice.dueDate,
         asOf: localDate(Date.now(), tz),
@@ -643,6 +667,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     try {
       const result = await sendOn(channel, step.id, step.templateId);
       note('sent', { stepId: step.id, channel, status: result.status });
+      if (channel === 'letter' && NOTICE_TEMPLATES.has(step.templateId) && patched(NOTICE_DATE_PATCH)) noticeSent(step, result as SendResult);
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const type = cause instanceof ApplicationFailure ? cause.type : undefined;
@@ -658,6 +683,21 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
         await runChannel(step, fallback, [...tried, channel]);
       }
     }
+  }
+
+  /**
+   * A registered letter is dated by the provider's dispatch; an outbox letter is a draft the
+   * timeline asks ops to post, dated when a collector records the posting (formalNoticePosted).
+   */
+  function noticeSent(step: PolicyStep, result: SendResult) {
+    if (result.status === 'SKIPPED_SETTLED' || !result.letter) return;
+    if (!result.letter.registered) {
+      note('letter-draft-to-post', { stepId: step.id, documentRef: result.documentRef });
+      return;
+    }
+    if (state.formalNoticeDate || !result.letter.dispatchedAt) return;
+    state.formalNoticeDate = localDate(Date.parse(result.letter.dispatchedAt), tz);
+    note(NOTICE_DATED, { date: state.formalNoticeDate, source: 'registered-mail', stepId: step.id });
   }
 
   /** A newly confirmed table reaches this invoice at its next step (or continue-as-new). */
@@ -887,4 +927,11 @@ function minorDigits(currency: string): number {
 
 function emptyPenalties(currency: string): PenaltyResult {
   return { interestMinor: 0, indemnityMinor: 0, totalMinor: 0, currency, lines: [] };
+}
+
+/** "YYYY-MM-DD" when `value` is a real calendar date, else undefined. */
+function localDateOf(value: string): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
+  const t = Date.parse(`${value}T00:00:00Z`);
+  return Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== value ? undefined : value;
 }
