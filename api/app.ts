@@ -20,6 +20,7 @@ import { ImportJobProcessor, importJobsRouter } from './import-jobs';
 import { inboundWebhooksRouter, repliesRouter } from './inbound/routes';
 import { invoiceImportRoute } from './invoice-import';
 import { invoicesRouter } from './invoices';
+import { customersRouter } from './customers';
 import { createMetrics, type ApiMetrics } from './metrics';
 import { methodNotAllowed } from './method-not-allowed';
 import { opsActionsRouter } from './ops-actions';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.locals.importJobs = importJobs;
   app.use(importJobsRouter({ prisma, temporal, config, log, metrics, processor: importJobs }, registry));
   app.use(opsActionsRouter(routeDeps, registry));
+  app.use(customersRouter(routeDeps, registry));
   app.use(unmatchedPaymentsRouter(routeDeps, registry));
   app.use(reportsRouter(routeDeps, registry));
   app.use(auditRouter(routeDeps, registry));

@@ -33,7 +33,7 @@ import type { PrismaClient } from '../prisma/client';
 import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../contracts/search-attributes';
 import { workflowIdFor } from '../contracts/ids';
 import type { InvoiceDunningInput } from '../contracts/messages';
-import { dayToDate, decimalField, minorToDecimal, type InvoiceWithCustomer } from './format';
+import { dayToDate, decimalField, isoDay, minorToDecimal, type InvoiceWithCustomer } from './format';
 import { isUniqueViolation } from './infra-errors';
 import { problems, type FieldError, Problem } from './problem';
 import type { IssueInvoiceRequest } from './schemas';
@@ -155,7 +155,8 @@ export function normaliseIssueRequest(req: IssueInvoiceRequest, config: Config, 
   if (amountMinor !== undefined && depositMinor !== undefined && depositMinor > amountMinor) {
     errors.push({ field: 'deposit', message: 'must not exceed the amount' });
   }
-  if (req.dueDate < req.issueDate) errors.push({ field: 'dueDate', message: 'must not be before issueDate' });
+  if (!req.dueDate) errors.push({ field: 'dueDate', message: 'is required (the customer has no agreed payment term)' });
+  else if (req.dueDate < req.issueDate) errors.push({ field: 'dueDate', message: 'must not be before issueDate' });
   const c = req.customer;
   let phone: string | undefined;
   if (c.phone) {
@@ -163,7 +164,7 @@ export function normaliseIssueRequest(req: IssueInvoiceRequest, config: Config, 
     if (!parsed?.isValid()) errors.push({ field: 'customer.phone', message: `is not a valid phone number for ${c.country}` });
     else phone = parsed.number;
   }
-  if (errors.length || !policy || amountMinor === undefined || depositMinor === undefined) throw problems.validation(errors);
+  if (errors.length || !policy || amountMinor === undefined || depositMinor === undefined || !req.dueDate) throw problems.validation(errors);
 
   const invoice: InvoiceSnapshot = {
     number: req.number,
@@ -405,10 +406,34 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
   };
 }
 
+/**
+ * What the customer's record agreed fills what the invoice leaves out: the due date from
+ * the agreed payment term, the policy from the agreed policy (before the default). One
+ * indexed read, skipped when the invoice names both.
+ */
+export async function withAgreedTerms(
+  prisma: PrismaClient,
+  req: IssueInvoiceRequest,
+  fill: { policy: boolean } = { policy: true },
+): Promise<IssueInvoiceRequest> {
+  if (req.dueDate && (req.policyId || !fill.policy)) return req;
+  const c = await prisma.customer.findUnique({
+    where: { externalId: req.customer.externalId },
+    select: { paymentTermDays: true, agreedPolicyId: true },
+  });
+  if (!c) return req;
+  const dueDate =
+    req.dueDate ?? (c.paymentTermDays == null ? undefined : isoDay(new Date(dayToDate(req.issueDate).getTime() + c.paymentTermDays * 86_400_000)));
+  return { ...req, dueDate, policyId: req.policyId ?? (fill.policy ? (c.agreedPolicyId ?? undefined) : undefined) };
+}
+
 export async function issueInvoice(deps: IssueDeps, req: IssueInvoiceRequest, idempotencyKey?: string): Promise<IssueResult> {
+  // The agreed payment term fills a missing due date; the agreed policy goes through the
+  // catalogue's resolver when there is one (it knows agreed policies), else fills policyId.
+  const withTerms = await withAgreedTerms(deps.prisma, req, { policy: !deps.policies });
   // The catalogue answers from memory in the common case (no database round trip).
-  const resolver = await policyResolverFor(deps, req);
-  const normalised = normaliseIssueRequest(req, deps.config, resolver);
+  const resolver = await policyResolverFor(deps, withTerms);
+  const normalised = normaliseIssueRequest(withTerms, deps.config, resolver);
   const memo = { ...normalised, idempotencyKey };
   const before = await findExisting(deps, memo);
   if (before) return before;

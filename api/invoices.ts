@@ -13,6 +13,7 @@ import { customerDto, invoiceDto, isoDay, todayUtc, type InvoiceWithCustomer } f
 import { infrastructureFailure } from './infra-errors';
 import { issueInvoice } from './invoice-service';
 import type { ApiMetrics } from './metrics';
+import { notesAndCalls, outcomeOf } from './notes';
 import { problems } from './problem';
 import { defineRoute, jsonResponse, problemResponse } from './route';
 import {
@@ -260,19 +261,36 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
 export async function invoiceTimeline(prisma: PrismaClient, number: string) {
   const invoice = await prisma.invoice.findUnique({ where: { number }, select: { id: true } });
   if (!invoice) throw problems.notFound(`Invoice ${number}`);
-  const [events, comms, actions] = await Promise.all([
-    prisma.dunningEvent.findMany({ where: { invoiceNumber: number }, orderBy: { at: 'asc' } }),
+  const [events, comms, actions, staff] = await Promise.all([
+    prisma.dunningEvent.findMany({
+      where: { invoiceNumber: number },
+      orderBy: { at: 'asc' },
+      include: { callOutcome: { select: { id: true, outcome: true, author: true, createdAt: true } } },
+    }),
     prisma.communication.findMany({ where: { invoiceNumber: number }, orderBy: { createdAt: 'asc' } }),
     // Who did it: the staff actions on this invoice, from the audit log.
     prisma.auditEntry.findMany({ where: { targetType: 'invoice', targetId: number }, orderBy: { id: 'asc' } }),
+    notesAndCalls(prisma, { invoiceId: invoice.id }),
   ]);
   const entries = [
     ...events.map((e) => ({
       at: e.at.toISOString(),
       kind: 'event' as const,
       type: e.type,
-      detail: (e.data ?? {}) as Record<string, unknown>,
+      // A phone task shows its id (to close it with a call outcome) and, once closed, how.
+      detail: {
+        ...((e.data ?? {}) as Record<string, unknown>),
+        ...(e.type === 'phone-task'
+          ? {
+              taskId: e.id,
+              closed: e.callOutcome
+                ? { callId: e.callOutcome.id, outcome: outcomeOf(e.callOutcome.outcome), by: e.callOutcome.author, at: e.callOutcome.createdAt.toISOString() }
+                : null,
+            }
+          : {}),
+      } as Record<string, unknown>,
     })),
+    ...staff.map(({ invoiceNumber: _n, ...entry }) => entry),
     ...comms.map((c) => ({
       at: (c.sentAt ?? c.createdAt).toISOString(),
       kind: 'communication' as const,

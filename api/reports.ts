@@ -9,6 +9,7 @@ import type { RateTables } from '../domain/rates';
 import type { DunningPolicy } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { dayToDate, isoDay, minorToDecimal, todayUtc } from './format';
+import { outcomeOf } from './notes';
 import { problems } from './problem';
 import { defineRoute, jsonResponse } from './route';
 import { AgingQuery, AgingReportSchema, DsoQuery, DsoReportSchema, TrackingSheetQuery } from './schemas';
@@ -104,8 +105,8 @@ export async function dsoReport(prisma: PrismaClient, from: string, to: string) 
 // ---------------------------------------------------------------- tracking sheet
 
 const HEADERS = {
-  en: ['Client', 'Invoice number', 'Invoice date', 'Due date', 'Amount', 'Deposit', 'Surcharge', 'Reminders', 'Reminder dates', 'Payment state', 'Currency'],
-  fr: ['Client', 'N° de facture', 'Date de facture', "Date d'échéance", 'Montant', 'Acompte', 'Majoration', 'Nombre de relances', 'Dates des relances', 'État du paiement', 'Devise'],
+  en: ['Client', 'Invoice number', 'Invoice date', 'Due date', 'Amount', 'Deposit', 'Surcharge', 'Reminders', 'Reminder dates', 'Payment state', 'Currency', 'Notes and calls'],
+  fr: ['Client', 'N° de facture', 'Date de facture', "Date d'échéance", 'Montant', 'Acompte', 'Majoration', 'Nombre de relances', 'Dates des relances', 'État du paiement', 'Devise', 'Notes et appels'],
 };
 const STATES = {
   en: { paid: 'paid', partial: 'partially paid', overdue: 'overdue', notDue: 'not due' },
@@ -120,11 +121,28 @@ type SheetInvoice = Prisma.InvoiceGetPayload<{
     payments: { select: { amountMinor: true; receivedAt: true } };
     communications: { select: { stepId: true; channel: true; sentAt: true; createdAt: true } };
     events: { select: { data: true } };
+    notes: { select: { text: true; createdAt: true } };
+    callOutcomes: { select: { outcome: true; text: true; promisedDate: true; createdAt: true } };
   };
 }>;
 
 /** The journal event the workflow writes when a formal notice gets its date (posting or dispatch). */
 export const NOTICE_DATED_EVENT = 'formal-notice-dated';
+
+/** "2026-12-03 note: …" and "2026-12-04 call promised 2026-12-20: …", oldest first, one cell. */
+function notesCell(inv: Pick<SheetInvoice, 'notes' | 'callOutcomes'>): string {
+  const lines = [
+    ...inv.notes.map((n) => ({ at: n.createdAt, text: `${isoDay(n.createdAt)} note: ${n.text}` })),
+    ...inv.callOutcomes.map((c) => ({
+      at: c.createdAt,
+      text: `${isoDay(c.createdAt)} call ${outcomeOf(c.outcome)}${c.promisedDate ? ` ${isoDay(c.promisedDate)}` : ''}${c.text ? `: ${c.text}` : ''}`,
+    })),
+  ];
+  return lines
+    .sort((a, b) => a.at.getTime() - b.at.getTime())
+    .map((l) => l.text)
+    .join(' | ');
+}
 
 function policyFor(cache: Map<string, DunningPolicy | null>, id: string): DunningPolicy | null {
   if (!cache.has(id)) {
@@ -199,6 +217,7 @@ export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, loc
     reminderDates.join(' '),
     state,
     cur,
+    notesCell(inv),
   ];
 }
 
@@ -254,7 +273,8 @@ export function reportsRouter(deps: { prisma: PrismaClient; config: { rateTables
     description:
       'Columns: client, invoice number, invoice date, due date, amount, deposit, surcharge (penalties and ' +
       'indemnity as of today, or as of closing), number of reminders (policy steps sent by email, SMS or letter; ' +
-      'one per step), reminder dates (YYYY-MM-DD, space-separated), payment state, currency. Dates are ISO ' +
+      'one per step), reminder dates (YYYY-MM-DD, space-separated), payment state, currency, the notes and call ' +
+      'outcomes staff recorded on the invoice (dated, oldest first, `|`-separated). Dates are ISO ' +
       '(spreadsheets read them as dates); locale=fr uses `;` and a decimal comma as French Excel expects.',
     tags,
     query: TrackingSheetQuery,
@@ -283,6 +303,8 @@ export function reportsRouter(deps: { prisma: PrismaClient; config: { rateTables
             payments: { select: { amountMinor: true, receivedAt: true } },
             events: { where: { type: NOTICE_DATED_EVENT }, select: { data: true } },
             communications: { where: { status: 'SENT' }, select: { stepId: true, channel: true, sentAt: true, createdAt: true } },
+            notes: { select: { text: true, createdAt: true } },
+            callOutcomes: { select: { outcome: true, text: true, promisedDate: true, createdAt: true } },
           },
         });
         for (const inv of batch) {

@@ -108,7 +108,7 @@ export const IssueInvoiceRequestSchema = z
   .object({
     number: InvoiceNumber,
     issueDate: IsoDate,
-    dueDate: IsoDate,
+    dueDate: IsoDate.optional().openapi({ description: "Default: issueDate + the customer's agreed payment term (422 without one)" }),
     dueAt: IsoInstant.optional().openapi({
       description: 'Exact instant the invoice falls due; anchors second-scale demo policies',
     }),
@@ -207,7 +207,7 @@ export const NumberParams = z.object({ number: InvoiceNumber });
 export const TimelineEntrySchema = z
   .object({
     at: z.string(),
-    kind: z.enum(['event', 'communication', 'action']).openapi({ description: 'action: a staff action from the audit log, with its actor' }),
+    kind: z.enum(['event', 'communication', 'action', 'note', 'call']).openapi({ description: 'action: a staff action from the audit log, with its actor; note, call: recorded by staff' }),
     type: z.string(),
     detail: z.record(z.string(), z.unknown()),
   })

@@ -95,7 +95,7 @@ describe('GET /v1/reports/tracking-sheet.csv', () => {
     expect(r.headers.get('content-disposition')).toMatch(/attachment; filename="tracking-sheet-/);
     expect(r.text.charCodeAt(0)).toBe(0xfeff);
     const rows: string[][] = parse(r.text, { bom: true });
-    expect(rows[0]).toEqual(['Client', 'Invoice number', 'Invoice date', 'Due date', 'Amount', 'Deposit', 'Surcharge', 'Reminders', 'Reminder dates', 'Payment state', 'Currency']);
+    expect(rows[0]).toEqual(['Client', 'Invoice number', 'Invoice date', 'Due date', 'Amount', 'Deposit', 'Surcharge', 'Reminders', 'Reminder dates', 'Payment state', 'Currency', 'Notes and calls']);
     expect(rows).toHaveLength(7);
     // Chronological by invoice date.
     const dates = rows.slice(1).map((row) => row[2]);
