@@ -2,7 +2,7 @@
 // a logger and (tests only) hooks into the send sequence.
 import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
-import type { RenderedMessage, TemplateChannel } from '../domain/templates';
+import type { EarlyPaymentDiscount, RenderedMessage, TemplateChannel } from '../domain/templates';
 import { renderWithOverrides, templateOverrides, type TemplateOverrides } from '../policies/overrides';
 import type { InvoiceSnapshot } from '../domain/types';
 import { contextLogger } from './communication-log';
@@ -77,6 +77,7 @@ export function renderFor(
   send: Pick<SendInput, 'templateId' | 'stepId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline' | 'payments'>,
   creditor: Creditor,
   overrides?: TemplateOverrides,
+  extra: { earlyPaymentDiscount?: EarlyPaymentDiscount } = {},
 ): Promise<RenderedMessage> {
   return renderWithOverrides(overrides, {
     step: send.stepId,
@@ -91,5 +92,6 @@ export function renderFor(
     deadline: send.deadline,
     payments: send.payments,
     registeredMail: creditor.registeredMail ?? false,
+    earlyPaymentDiscount: extra.earlyPaymentDiscount,
   });
 }

@@ -14,6 +14,7 @@ import { escapeHtml } from '../domain/templates';
 import type { SendInput, SendResult } from './types';
 import { PermanentFailureTypes, TransientFailureTypes, type TransientFailureType } from '../contracts/failures';
 import { runLoggedSend } from './communication-log';
+import { resolveContacts } from './contacts';
 import type { LoggedContent } from './communication-log';
 import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
@@ -130,25 +131,38 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
   const creditor = creditorOf(deps.config);
   const templates = overridesOf(deps);
 
-  return async function sendEmail(input: SendInput): Promise<SendResult> {
+  return async function sendEmail(sent: SendInput): Promise<SendResult> {
+    const contacts = await resolveContacts(deps.prisma, sent);
+    const { input } = contacts;
     const { invoice } = input;
     const language = invoice.customer.language;
-    const address = invoice.customer.email?.trim();
-    // Looked up before the logged send: its recipient() step is synchronous.
-    const invalid = address ? await invalidAddressReason(deps.prisma, 'email', address) : undefined;
+    // Looked up before the logged send: its recipient() step is synchronous. An address
+    // marked invalid (bounced) is left out; with no billing address left the send fails.
+    const invalid = new Map<string, string>();
+    for (const address of [...contacts.emailTo, ...contacts.emailCc]) {
+      const reason = await invalidAddressReason(deps.prisma, 'email', address);
+      if (reason) invalid.set(address, reason);
+    }
+    const emailTo = contacts.emailTo.filter((a) => !invalid.has(a));
+    const emailCc = contacts.emailCc.filter((a) => !invalid.has(a));
     return runLoggedSend<EmailContent>(
       ctx,
       specOf(input, 'email', 'smtp'),
       {
         recipient() {
-          const email = invoice.customer.email?.trim();
-          if (!email) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${invoice.customer.id} has no email address`);
-          if (!EMAIL_RE.test(email)) throw permanent(PermanentFailureTypes.InvalidRecipient, `invalid email address ${JSON.stringify(email)}`);
-          if (invalid) throw permanent(PermanentFailureTypes.InvalidRecipient, `email address ${JSON.stringify(email)} is marked invalid: ${invalid}`);
-          return email;
+          if (contacts.emailTo.length === 0) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${invoice.customer.id} has no email address`);
+          for (const email of [...contacts.emailTo, ...contacts.emailCc]) {
+            if (!EMAIL_RE.test(email)) throw permanent(PermanentFailureTypes.InvalidRecipient, `invalid email address ${JSON.stringify(email)}`);
+          }
+          if (emailTo.length === 0) {
+            const [email, reason] = [...invalid.entries()][0]!;
+            throw permanent(PermanentFailureTypes.InvalidRecipient, `email address ${JSON.stringify(email)} is marked invalid: ${reason}`);
+          }
+          // As recorded in the communication log: a changed address is a new try there.
+          return emailTo.join(', ') + (emailCc.length ? ` (cc: ${emailCc.join(', ')})` : '');
         },
         async prepare(recipient) {
-          const rendered = await renderFor('email', input, creditor, templates);
+          const rendered = await renderFor('email', input, creditor, templates, { earlyPaymentDiscount: contacts.earlyPaymentDiscount });
           const attachments = EXTRACT_TEMPLATES.has(input.templateId)
             ? [
                 {
@@ -174,8 +188,10 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
           const info = await withTranscript(() => transport.sendMail({
             from: deps.config.MAIL_FROM,
             replyTo: returnAddress(deps.config, 'reply', attempt.communicationId) ?? deps.config.MAIL_REPLY_TO,
-            ...(bounceTo ? { envelope: { from: bounceTo, to: [content.recipient] } } : {}),
-            to: { name: invoice.customer.name, address: content.recipient },
+            // The envelope lists every recipient: the CCs get it too.
+            ...(bounceTo ? { envelope: { from: bounceTo, to: [...emailTo, ...emailCc] } } : {}),
+            to: emailTo.map((address) => ({ name: invoice.customer.name, address })),
+            cc: emailCc,
             subject: content.subject,
             text: content.text,
             html: content.html,
@@ -187,7 +203,8 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
               'Content-Language': language,
             },
           }));
-          if (info.rejected.length > 0) {
+          // Refused for every recipient: not delivered. A CC refused alone does not undo the send.
+          if (info.rejected.length > 0 && info.accepted.length === 0) {
             throw permanent(PermanentFailureTypes.InvalidRecipient, `SMTP rejected ${info.rejected.join(', ')}: ${info.response}`);
           }
           return { providerId: info.messageId };

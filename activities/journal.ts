@@ -1,8 +1,9 @@
 // The workflow's journal: timeline events and the invoice row's mirror of the
 // workflow state, written as one short transaction per workflow step.
+import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../prisma/client';
 import { settledMeanwhile, SKIPPED_SETTLED_NOTE } from './communication-log';
-import type { JournalActivities, JournalInput, PhoneTaskInput, PhoneTaskResult } from './types';
+import { PermanentFailureTypes, type JournalActivities, type JournalInput, type PhoneTaskInput, type PhoneTaskResult } from './types';
 
 const PHONE_TASK_SKIPPED = 'phone-task-skipped';
 
@@ -45,6 +46,19 @@ export function createJournalActivities(prisma: PrismaClient): JournalActivities
 
     async createPhoneTask(input: PhoneTaskInput): Promise<PhoneTaskResult> {
       const invoice = await prisma.invoice.findUnique({ where: { number: input.invoice.number }, select: { id: true } });
+      // The number and the do-not-call flag as the customer's record says now.
+      const customer = await prisma.customer.findUnique({
+        where: { externalId: input.invoice.customer.id },
+        select: { phone: true, doNotCall: true, contacts: { where: { role: 'BILLING', phone: { not: null } }, select: { phone: true }, take: 1 } },
+      });
+      if (customer?.doNotCall && !(await prisma.dunningEvent.count({ where: { eventKey: input.idempotencyKey } }))) {
+        // Non-retryable and typed: the workflow applies the step's fallback as for a refused send.
+        throw ApplicationFailure.create({
+          type: PermanentFailureTypes.DoNotContact,
+          message: `customer ${input.invoice.customer.id} asked not to be called`,
+          nonRetryable: true,
+        });
+      }
       const event = await prisma.dunningEvent.upsert({
         where: { eventKey: input.idempotencyKey },
         create: {
@@ -57,7 +71,7 @@ export function createJournalActivities(prisma: PrismaClient): JournalActivities
           data: {
             stepId: input.stepId,
             customer: input.invoice.customer.name,
-            phone: input.invoice.customer.phone ?? null,
+            phone: customer?.contacts[0]?.phone ?? customer?.phone ?? input.invoice.customer.phone ?? null,
             balanceMinor: input.balanceMinor,
           },
         },

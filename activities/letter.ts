@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { SendInput, SendResult } from './types';
 import { runLoggedSend } from './communication-log';
+import { resolveContacts } from './contacts';
 import type { LoggedContent } from './communication-log';
 import { creditorOf, overridesOf, postalAddressOf, renderFor, safeName, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
@@ -49,7 +50,9 @@ export function createSendLetter(deps: ActivityDeps) {
   const postalUrl = config.POSTAL_API_URL?.replace(/\/+$/, '');
   const provider = postalUrl ? 'postal-api' : 'outbox';
 
-  return async function sendLetter(input: SendInput): Promise<SendResult> {
+  return async function sendLetter(sent: SendInput): Promise<SendResult> {
+    // The postal address and name as the customer's record says now.
+    const { input } = await resolveContacts(deps.prisma, sent);
     const { invoice } = input;
     const fileName = letterFileName(invoice.number, input.stepId);
     const result = await send(input, fileName);

@@ -16,6 +16,7 @@ import type { Config } from '../config/index';
 import type { SendInput, SendResult } from './types';
 import { PermanentFailureTypes } from '../contracts/failures';
 import { runLoggedSend } from './communication-log';
+import { resolveContacts } from './contacts';
 import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyHttpStatus, classifyNetworkError, DeliveryError, parseRetryAfter, permanent } from './failures';
@@ -105,7 +106,10 @@ export function createSendSms(deps: ActivityDeps) {
     autoRetry: false,
   });
 
-  return async function sendSms(input: SendInput): Promise<SendResult> {
+  return async function sendSms(sent: SendInput): Promise<SendResult> {
+    // The number (billing contact's, else the customer's) and do-not-SMS from the record now.
+    const contacts = await resolveContacts(deps.prisma, sent);
+    const { input } = contacts;
     const { invoice } = input;
     const state: CallState = { token: input.idempotencyKey };
     let number: string | undefined;
@@ -121,6 +125,7 @@ export function createSendSms(deps: ActivityDeps) {
       specOf(input, 'sms', provider),
       {
         recipient() {
+          if (contacts.doNotSms) throw permanent(PermanentFailureTypes.DoNotContact, `customer ${invoice.customer.id} asked not to receive SMS`);
           const phone = invoice.customer.phone?.trim();
           if (!phone) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${invoice.customer.id} has no phone number`);
           const e164 = toE164(phone, invoice.customer.country);

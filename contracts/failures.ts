@@ -15,6 +15,8 @@ export const PermanentFailureTypes = {
    * is one that is never resent blindly: held until a collector resolves it.
    */
   AmbiguousDelivery: 'AmbiguousDelivery',
+  /** The customer's record says not on this channel (do-not-SMS, do-not-call): the step's fallback applies. */
+  DoNotContact: 'DoNotContact',
 } as const;
 export type PermanentFailureType = (typeof PermanentFailureTypes)[keyof typeof PermanentFailureTypes];
 

@@ -64,6 +64,7 @@ export const en: LanguageTemplates = {
     letterMention: { registered: 'registered letter with acknowledgement of receipt', post: 'post' },
     instalment: '{date}: {amount}',
     sms: { pay: 'Pay: {link}', contact: 'Contact: {contact}' },
+    discount: 'Early-payment discount agreed with you: {discountPercent} if payment reaches us by {discountUntil}, i.e. {discountedBalance}.',
   },
   templates: {
     courtesy: {
@@ -72,6 +73,7 @@ export const en: LanguageTemplates = {
         'This is a friendly reminder that invoice {number} falls due on {dueDate}.',
         'If payment is already scheduled, please disregard this message.',
       ],
+      discount: true,
       outro: 'questions',
       sms: '{creditorName}: invoice {number} for {balance} falls due on {dueDate}.',
     },

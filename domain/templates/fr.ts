@@ -64,6 +64,8 @@ export const fr: LanguageTemplates = {
     letterMention: { registered: 'lettre recommandée avec accusé de réception', post: 'courrier postal' },
     instalment: '{date} : {amount}',
     sms: { pay: 'Payer : {link}', contact: 'Contact : {contact}' },
+    discount:
+      'Escompte pour paiement anticipé convenu avec vous : {discountPercent} si le règlement nous parvient au plus tard le {discountUntil}, soit {discountedBalance}.',
   },
   templates: {
     courtesy: {
@@ -72,6 +74,7 @@ export const fr: LanguageTemplates = {
         'Nous vous rappelons que la facture n°{number} arrive à échéance le {dueDate}.',
         'Si le règlement est déjà programmé, merci de ne pas tenir compte de ce message.',
       ],
+      discount: true,
       outro: 'questions',
       sms: '{creditorName} : la facture n°{number} de {balance} arrive à échéance le {dueDate}.',
     },

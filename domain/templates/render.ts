@@ -49,6 +49,15 @@ export interface RenderArgs {
    * posted by hand and the texts say "courrier".
    */
   registeredMail?: boolean;
+  /** The customer's agreed early-payment discount (courtesy message). */
+  earlyPaymentDiscount?: EarlyPaymentDiscount;
+}
+
+export interface EarlyPaymentDiscount {
+  /** Basis points: 200 = 2 %. */
+  bps: number;
+  /** YYYY-MM-DD: last day a payment earns the discount. */
+  until: string;
 }
 
 export interface RenderedMessage {
@@ -262,6 +271,19 @@ export function renderMessage(args: RenderArgs): RenderedMessage {
     ],
   });
   if (text.penalties) blocks.push(...penaltyBlocks(args, pack, vars));
+  const discount = args.earlyPaymentDiscount;
+  if (text.discount && discount && args.asOf <= discount.until) {
+    const pct = new Intl.NumberFormat(localeFor(args.language), { style: 'percent', maximumFractionDigits: 2 });
+    const discounted = Math.round((args.balanceMinor * (10_000 - discount.bps)) / 10_000);
+    blocks.push({
+      kind: 'p',
+      text: fill(pack.discount, {
+        discountPercent: pct.format(discount.bps / 10_000),
+        discountUntil: pack.formatDate(discount.until),
+        discountedBalance: formatMoney({ amountMinor: discounted, currency: args.invoice.currency }, args.language),
+      }),
+    });
+  }
   if (vars.link && text.summary !== 'paid') blocks.push({ kind: 'link', label: pack.payOnline, href: vars.link });
   if (text.creditorDetails) {
     blocks.push({ kind: 'p', text: fill(pack.creditor.identity, vars) });

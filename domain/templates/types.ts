@@ -49,6 +49,8 @@ export interface TemplateText {
   sms: string;
   /** Append the payment link to the SMS (default true). */
   smsLink?: boolean;
+  /** Print the customer's agreed early-payment discount while it still applies (courtesy). */
+  discount?: boolean;
 }
 
 export interface LanguagePack {
@@ -89,6 +91,8 @@ export interface LanguagePack {
   letterMention: { registered: string; post: string };
   instalment: string;
   sms: { pay: string; contact: string };
+  /** The agreed early-payment discount: {discountPercent}, {discountUntil}, {discountedBalance}. */
+  discount: string;
 }
 
 /** One language file: its pack and the text of every template. */

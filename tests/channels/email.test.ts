@@ -40,7 +40,8 @@ beforeEach(() => sink.clear());
 
 describe('sendEmail', () => {
   it('sends a French reminder with both parts, payment link, contact, From/Reply-To and a deterministic Message-ID', async () => {
-    const invoice = invoiceFixture();
+    // A customer of its own: a seeded record is what later sends read (activities/contacts.ts).
+    const invoice = invoiceFixture({}, { id: 'C-seeded-1' });
     const invoiceId = await seedInvoice(db.prisma, invoice);
     const input = sendInput(invoice, 'email', 'reminder-1');
 
@@ -218,7 +219,7 @@ describe('sendEmail', () => {
   });
 
   it('skips the send when payments recorded meanwhile settle the balance (and not when they are known)', async () => {
-    const invoice = invoiceFixture();
+    const invoice = invoiceFixture({}, { id: 'C-seeded-2' });
     const invoiceId = await seedInvoice(db.prisma, invoice);
     await seedPayment(db.prisma, invoiceId, { source: 'bank', externalId: 'TX-1', amountMinor: 70_000 });
     await seedPayment(db.prisma, invoiceId, { source: 'stripe', externalId: 'pi_2', amountMinor: 50_000 });
