@@ -90,6 +90,13 @@ describe('/v1/customers', () => {
       },
     });
     expect(updated.json.contacts).toHaveLength(2);
+    // Every change recorded: who (the API key's name), when, what.
+    const audit = await h.request('GET', `/v1/audit?targetType=customer&targetId=${id}`);
+    expect(audit.json.items.map((e: { action: string; actor: string }) => `${e.action}:${e.actor}`)).toEqual([
+      'customer.update:api-tests',
+      'customer.create:api-tests',
+    ]);
+    expect(audit.json.items[0].detail.change).toMatchObject({ doNotSms: true, language: 'en' });
 
     const byTag = await h.request('GET', `/v1/customers?tag=public%20sector&q=${id}`);
     expect(byTag.json.items.map((c: { externalId: string }) => c.externalId)).toEqual([id]);

@@ -186,7 +186,15 @@ function quietRuntime(): void {
 }
 
 export async function startApiHarness(
-  opts: { relay?: boolean; config?: Record<string, string>; workers?: boolean; temporalDbFile?: string; importJobs?: boolean } = {},
+  opts: {
+    relay?: boolean;
+    config?: Record<string, string>;
+    workers?: boolean;
+    temporalDbFile?: string;
+    importJobs?: boolean;
+    /** Real channel activities in place of the recording doubles (they are not recorded in `calls`). */
+    channels?: (prisma: PrismaClient, config: Config) => Partial<ChannelActivities>;
+  } = {},
 ): Promise<ApiHarness> {
   quietRuntime();
   const [db, env] = await Promise.all([startTestDatabase(), createDevServerEnv({ dbFilename: opts.temporalDbFile })]);
@@ -204,7 +212,12 @@ export async function startApiHarness(
     workers = await createDunningWorkers({
       connection: env.nativeConnection,
       namespace: 'default',
-      activities: { ...createJournalActivities(prisma), ...createCalendarActivities(), ...recordingChannels(prisma, calls) },
+      activities: {
+        ...createJournalActivities(prisma),
+        ...createCalendarActivities(),
+        ...recordingChannels(prisma, calls),
+        ...opts.channels?.(prisma, config),
+      },
       rates: { email: 100, sms: 100, letter: 100, agency: 100 },
       taskQueuePrefix,
     });
