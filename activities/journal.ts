@@ -3,7 +3,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../prisma/client';
 import { settledMeanwhile, SKIPPED_SETTLED_NOTE } from './communication-log';
-import { PermanentFailureTypes, type JournalActivities, type JournalInput, type PhoneTaskInput, type PhoneTaskResult } from './types';
+import { PermanentFailureTypes } from '../contracts/failures';
+import type { JournalActivities, JournalInput, PhoneTaskInput, PhoneTaskResult } from './types';
 
 const PHONE_TASK_SKIPPED = 'phone-task-skipped';
 

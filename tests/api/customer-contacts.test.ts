@@ -8,9 +8,10 @@ import { createSendEmail } from '../../activities/email';
 import { createSendSms } from '../../activities/sms';
 import { DEMO_SECONDS } from '../../domain/policy';
 import type { DunningPolicy } from '../../domain/types';
-import { startMailSink, type MailSink } from '../../scripts/peers/mail-sink';
-import { startTwilioFake, type TwilioFake } from '../../scripts/peers/sms-fake';
-import { migratePolicyUpdate, workflowIdFor } from '../../workflows/messages';
+import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
+import { startTwilioFake, type TwilioFake } from '../../tools/peers/sms-fake';
+import { workflowIdFor } from '../../contracts/ids';
+import { migratePolicyUpdate } from '../../contracts/messages';
 import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
