@@ -85,7 +85,7 @@ export interface DunningStatus {
   penalties?: PenaltyResult;
   nextAction?: { stepId: string; channels: string[]; at: string };
   /** Why no action is scheduled: paused, disputed, promise, plan, done. */
-  holding?: { kind: 'pause' | 'dispute' | 'promise' | 'plan' | 'ambiguous-send'; until?: string; reason?: string };
+  holding?: { kind: 'pause' | 'dispute' | 'promise' | 'plan' | 'ambiguous-send' | 'reply' | 'pending-payment'; until?: string; reason?: string };
   plan?: InstalmentPlan;
   promise?: { date: string; until: string };
   completedSteps: string[];

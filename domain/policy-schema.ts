@@ -122,6 +122,9 @@ function buildPolicySchemas() {
         .min(1, { error: 'noticeDeadlineDays must be between 1 and 90' })
         .max(90, { error: 'noticeDeadlineDays must be between 1 and 90' })
         .optional(),
+      onReply: z.enum(['hold', 'note']).optional(),
+      replyHoldMax: nonNegativeDuration('replyHoldMax').optional(),
+      pendingPaymentMax: nonNegativeDuration('pendingPaymentMax').optional(),
     })
     .superRefine((policy, ctx) => {
       const seen = new Set<string>();

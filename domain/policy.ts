@@ -106,6 +106,8 @@ export const DEMO_SECONDS: DunningPolicy = validated({
   maxInstalments: 12,
   promiseGrace: 'PT3S',
   agencyListenFor: 'PT60S',
+  replyHoldMax: 'PT12S',
+  pendingPaymentMax: 'PT12S',
 });
 
 export const BUILTIN_POLICIES: Readonly<Record<string, DunningPolicy>> = Object.freeze({

@@ -106,6 +106,12 @@ export interface DunningPolicy {
   agencyListenFor: string;
   /** Days a formal notice gives the debtor to pay (default 8), stated in the letter. */
   noticeDeadlineDays?: number;
+  /** A human reply holds the reminders until a collector reads it ('hold', the default) or is only recorded ('note'). */
+  onReply?: 'hold' | 'note';
+  /** Longest a reply holds the reminders when nobody reads it (ISO duration, default P5D). */
+  replyHoldMax?: string;
+  /** Longest a payment in flight holds the reminders without news (ISO duration, default P10D). */
+  pendingPaymentMax?: string;
 }
 
 /** Where a line's rate comes from, printed beside it in letters. */

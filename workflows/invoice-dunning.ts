@@ -38,10 +38,12 @@ import type { RateTables } from '../domain/rates';
 import { noticeDeadlineDays, parsePolicy, policyAudienceMismatch } from '../domain/policy-schema';
 import { anchorInstant, stepInstant, type HolidayLookup } from '../domain/send-window';
 import type { Channel, DunningPolicy, PenaltyResult, PolicyStep } from '../domain/types';
+import * as inbound from '../domain/dunning/inbound-holds';
 import {
   agencyOutcomeSignal,
   cancelInvoiceSignal,
   cancelInvoiceUpdate,
+  deliveryFailedSignal,
   openDisputeUpdate,
   pauseUpdate,
   recordPaymentUpdate,
@@ -54,9 +56,12 @@ import {
   openDisputeSignal,
   paymentReceivedSignal,
   pauseSignal,
+  pendingPaymentSignal,
   policyQuery,
   proposeInstalmentPlanUpdate,
   recordPromiseToPayUpdate,
+  replyReadSignal,
+  replyReceivedSignal,
   resolveDisputeSignal,
   resumeSignal,
   statusQuery,
@@ -74,8 +79,16 @@ import { AmountDueKey, CustomerIdKey, DunningStageKey, InvoiceNumberKey, NextAct
 
 export * from '../contracts/messages';
 
+type HoldKind = NonNullable<DunningStatus['holding']>['kind'];
+
+/**
+ * Issue 19's signals (replies, delivery reports, payments in flight) change what a running
+ * workflow does: a history that received one before this code must replay as ignoring it.
+ */
+const INBOUND_PATCH = 'issue-19-inbound-holds';
+
 /** Everything the workflow knows; carried whole across continue-as-new. */
-export interface DunningState {
+export interface DunningState extends inbound.InboundState {
   balanceMinor: number;
   creditNotesMinor: number;
   payments: PaymentReceived[];
@@ -228,7 +241,28 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     state.balanceMinor -= p.amountMinor;
     if (state.plan) applyToPlan(state.plan, p.amountMinor);
     note('payment-received', { paymentId: p.paymentId, amountMinor: p.amountMinor, source: p.source, balanceMinor: state.balanceMinor });
+    // Only runs that took a pendingPayment signal (patched there) hold any.
+    if (state.pendingPayments?.length) applyInbound(inbound.paymentArrived(state, p.paymentId));
   }
+
+  // ---- what comes back from the debtor (domain/dunning/inbound-holds.ts) ----
+  setHandler(replyReceivedSignal, (r) => {
+    if (state.outcome || !patched(INBOUND_PATCH)) return;
+    applyInbound(inbound.replyReceived(state, policy, r, nowIso(), tz));
+  });
+  setHandler(replyReadSignal, (r) => {
+    if (state.outcome || !patched(INBOUND_PATCH)) return;
+    applyInbound(inbound.replyRead(state, r.inboundId));
+  });
+  setHandler(pendingPaymentSignal, (p) => {
+    if (state.outcome || !patched(INBOUND_PATCH)) return;
+    const expiresAt = p.expiresAt ? resolveDeadline(p.expiresAt, tz) : undefined;
+    applyInbound(inbound.pendingPayment(state, policy, { ...p, expiresAt }, nowIso(), tz));
+  });
+  setHandler(deliveryFailedSignal, (d) => {
+    if (state.outcome || !patched(INBOUND_PATCH)) return;
+    applyInbound(inbound.deliveryFailed(state, d));
+  });
 
   setHandler(
     proposeInstalmentPlanUpdate,
@@ -517,7 +551,24 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     if (nominal < now) state.shiftMs += now - nominal;
   }
 
-  function currentHold(): { kind: 'pause' | 'dispute' | 'promise' | 'plan'; until?: string; reason?: string } | undefined {
+  function applyInbound(effects: inbound.Effects) {
+    for (const n of effects.notes) note(n.type, n.detail);
+    if (effects.holdEndedSince && !currentHold()) holdEnded(Date.parse(effects.holdEndedSince));
+  }
+
+  /** A step's send that came back undeliverable goes again on the step's fallback channel, even though the step is done. */
+  async function resendOnFallback(r: inbound.FallbackResend) {
+    const step = policy.steps.find((s) => s.id === r.stepId);
+    const to = inbound.fallbackChannel(policy, r.stepId, r.channel);
+    if (!step || !to) {
+      note('no-fallback', { stepId: r.stepId, channel: r.channel });
+      return;
+    }
+    note('fallback', { stepId: r.stepId, from: r.channel, to, reason: r.reason });
+    await runChannel(step, to, [r.channel]);
+  }
+
+  function currentHold(): { kind: HoldKind; until?: string; reason?: string } | undefined {
     if (state.dispute) return { kind: 'dispute', reason: state.dispute.reason };
     if (state.pause) return { kind: 'pause', until: state.pause.until, reason: state.pause.reason };
     if (state.plan) {
@@ -525,7 +576,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       if (open) return { kind: 'plan', until: addIsoDuration(open.dueAt, policy.instalmentGrace, tz) };
     }
     if (state.promise) return { kind: 'promise', until: state.promise.until };
-    return undefined;
+    return inbound.inboundHold(state);
   }
 
   function status(): DunningStatus {
@@ -810,6 +861,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       await sendNotice(notice);
       continue;
     }
+    // An undeliverable send goes out again on its fallback (also after the last step), not during a pause or dispute.
+    const resend = state.resends?.length && !currentHold() ? state.resends.shift() : undefined;
+    if (resend) {
+      await resendOnFallback(resend);
+      continue;
+    }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? HISTORY_LIMIT)) {
       if (pendingEvents.length > 0) await flushJournal();
       await condition(allHandlersFinished);
@@ -860,8 +917,10 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   await condition(allHandlersFinished);
   return { outcome: state.outcome as Outcome, balanceMinor: state.balanceMinor };
 
-  function holdExpired(kind: 'pause' | 'dispute' | 'promise' | 'plan') {
-    if (kind === 'pause' && state.pause) {
+  function holdExpired(kind: HoldKind) {
+    if (kind === 'reply' || kind === 'pending-payment') {
+      applyInbound(inbound.inboundHoldExpired(state, kind, nowIso()));
+    } else if (kind === 'pause' && state.pause) {
       const since = Date.parse(state.pause.since);
       state.pause = undefined;
       holdEnded(since);
