@@ -110,6 +110,7 @@ const replyMime = (o: { from: string; to: string; subject: string; text: string;
     '',
   ].join('\r\n');
 
+const holding = async (number: string) => (await h.request('GET', `/v1/invoices/${number}`)).json.live?.holding as { kind: string } | undefined;
 const timelineTypes = async (number: string) => (await h.request('GET', `/v1/invoices/${number}/timeline`)).json.entries.map((e: { type: string }) => e.type) as string[];
 
 describe('addresses that route back', () => {
@@ -146,12 +147,15 @@ describe('a reply over SMTP to the Reply-To address', () => {
     const download = await fetch(`${h.baseUrl}/v1/replies/${row.id}/attachments/${row.attachments[0]!.id}`, { headers: { authorization: `Bearer ${h.apiKey}` } });
     expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true);
     expect(await timelineTypes(number)).toContain('reply-received');
+    await eventually(async () => (await holding(number))?.kind === 'reply', 10_000, 'reply hold');
 
     const read = await h.request('POST', `/v1/replies/${row.id}/read`);
     expect(read.status).toBe(200);
     expect(read.json.readAt).toEqual(expect.any(String));
     const after = await h.request('GET', '/v1/replies?unread=true');
     expect(after.json.items.map((r: { id: string }) => r.id)).not.toContain(row.id);
+    await eventually(async () => (await holding(number)) === undefined, 10_000, 'hold released on read');
+    expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['reply-hold', 'reply-read']));
   }, 40_000);
 
   it('refuses mail for other domains (not a relay)', async () => {
@@ -181,7 +185,18 @@ describe('the inbound-mail webhook', () => {
     expect(await h.prisma.inboundMessage.count({ where: { invoiceNumbers: { has: number } } })).toBe(1);
     expect((await h.request('GET', '/v1/replies?unread=true')).json.items.map((r: { id: string }) => r.id)).not.toContain(first.json.id);
     expect(await timelineTypes(number)).toContain('auto-reply-received');
+    expect(await holding(number)).toBeUndefined();
   }, 40_000);
+
+  it('a signed reply holds the invoice until replyHoldMax passes (12 s on demo-seconds); it stays unread', async () => {
+    const { number, mail, email } = await issueAndReceiveCourtesy();
+    const res = await postMime(signedMime(replyMime({ from: email, to: mail.replyTo!, subject: `Re: ${mail.subject}`, text: 'Je conteste le montant.' })));
+    expect(res.json).toMatchObject({ kind: 'reply', matchedBy: 'token', invoiceNumbers: [number] });
+    await eventually(async () => (await holding(number))?.kind === 'reply', 10_000, 'reply hold');
+    await eventually(async () => (await holding(number)) === undefined, 30_000, 'hold expired');
+    expect(await timelineTypes(number)).toContain('reply-hold-expired');
+    expect((await h.request('GET', '/v1/replies?unread=true')).json.items.map((r: { id: string }) => r.id)).toContain(res.json.id);
+  }, 60_000);
 
   it('a reply without a token is matched by its sender to the customer\'s open invoices', async () => {
     const { number, email } = await issueAndReceiveCourtesy({ email: `compta-${randomBytes(3).toString('hex')}@dupont.example` });
@@ -213,6 +228,39 @@ describe('a bounce', () => {
     expect(comm.status).toBe('FAILED_PERMANENT');
     expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['bounce-transient', 'bounce-permanent']));
   }, 40_000);
+});
+
+describe('a hard bounce of a step with a fallback', () => {
+  it('a DSN for reminder-1 sends reminder-1 again as a letter', async () => {
+    const address = `gone-${randomBytes(3).toString('hex')}@dupont.example`;
+    const { number } = await issueAndReceiveCourtesy({ email: address });
+    const reminder = await eventually(
+      async () => sink.messages().find((m) => m.headers.get('x-relance-idempotency-key') === `invoice-${number}/reminder-1/email`),
+      30_000,
+      'reminder-1 email',
+    );
+    expect(h.calls.filter((c) => c.invoiceNumber === number && c.channel === 'letter')).toEqual([]);
+    await smtp().sendMail({ envelope: { from: '', to: [reminder.envelope.from!] }, raw: dsn({ recipient: address, action: 'failed', status: '5.1.1', to: reminder.envelope.from! }) });
+    await eventually(async () => h.calls.some((c) => c.invoiceNumber === number && c.stepId === 'reminder-1' && c.channel === 'letter'), 15_000, 'letter fallback');
+    expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['bounce-permanent', 'delivery-failed', 'fallback']));
+  }, 60_000);
+});
+
+describe('payments in flight (Stripe)', () => {
+  it('payment_intent.processing holds the reminders, payment_failed releases them, an unanswered one expires', async () => {
+    const { number } = await issueAndReceiveCourtesy();
+    const processing = await stripeEvent('payment_intent.processing', 'pi_flight_1', number);
+    expect(processing.json).toMatchObject({ status: 'processed' });
+    await eventually(async () => (await holding(number))?.kind === 'pending-payment', 10_000, 'pending hold');
+    await stripeEvent('payment_intent.payment_failed', 'pi_flight_1', number, { last_payment_error: { message: 'insufficient funds' } });
+    await eventually(async () => (await holding(number)) === undefined, 10_000, 'released on failure');
+    expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['payment-pending', 'pending-payment-failed']));
+
+    await stripeEvent('payment_intent.processing', 'pi_flight_2', number);
+    await eventually(async () => (await holding(number))?.kind === 'pending-payment', 10_000, 'pending hold again');
+    await eventually(async () => (await holding(number)) === undefined, 30_000, 'expired (12 s on demo-seconds)');
+    expect(await timelineTypes(number)).toContain('pending-payment-expired');
+  }, 60_000);
 });
 
 describe('Twilio status callbacks', () => {
