@@ -242,6 +242,7 @@ describe('a hard bounce of a step with a fallback', () => {
     expect(h.calls.filter((c) => c.invoiceNumber === number && c.channel === 'letter')).toEqual([]);
     await smtp().sendMail({ envelope: { from: '', to: [reminder.envelope.from!] }, raw: dsn({ recipient: address, action: 'failed', status: '5.1.1', to: reminder.envelope.from! }) });
     await eventually(async () => h.calls.some((c) => c.invoiceNumber === number && c.stepId === 'reminder-1' && c.channel === 'letter'), 15_000, 'letter fallback');
+    await eventually(async () => (await timelineTypes(number)).includes('fallback'), 10_000, 'fallback journaled');
     expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['bounce-permanent', 'delivery-failed', 'fallback']));
   }, 60_000);
 });

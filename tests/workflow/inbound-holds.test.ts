@@ -170,7 +170,8 @@ describe('an undeliverable send', () => {
       await handle.signal(deliveryFailedSignal, { reference: 'inbound:a', stepId: 'reminder-1', channel: 'email', permanent: false, reason: 'bounced 4.2.2' });
       await handle.signal(deliveryFailedSignal, { reference: 'inbound:b', stepId: 'reminder-1', channel: 'email', permanent: true, reason: 'bounced 5.1.1' });
       await handle.signal(deliveryFailedSignal, { reference: 'inbound:b', stepId: 'reminder-1', channel: 'email', permanent: true, reason: 'bounced 5.1.1' });
-      await waitFor(() => sends(doubles).length >= 2);
+      // The journal is flushed after the send: wait for both.
+      await waitFor(() => sends(doubles).length >= 2 && types(doubles).includes('fallback'));
       expect(sends(doubles)).toEqual(['reminder-1/email', 'reminder-1/letter']);
       expect(doubles.sent[1]!.idempotencyKey).toMatch(/\/reminder-1\/letter$/);
       expect(types(doubles)).toEqual(expect.arrayContaining(['delivery-delayed', 'delivery-failed', 'fallback']));
