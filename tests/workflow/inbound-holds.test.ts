@@ -14,8 +14,8 @@ import {
   replyReadSignal,
   replyReceivedSignal,
   statusQuery,
-  workflowIdFor,
-} from '../../workflows/messages';
+} from '../../contracts/messages';
+import { workflowIdFor } from '../../contracts/ids';
 import { recordHistory } from '../helpers/histories';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue, type Doubles } from './harness';
