@@ -88,6 +88,8 @@ export function createApp(deps: AppDeps): express.Application {
     }),
   );
   app.use(metrics.middleware);
+  // The codec's CORS preflight first: the generic OPTIONS answer below carries no CORS headers.
+  app.use(...codecPreamble(config));
   app.use(methodNotAllowed(registry));
 
   app.use(healthRouter({ prisma, temporal, metrics }, registry));
@@ -96,7 +98,6 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(webhooksRouter(routeDeps, registry));
 
   const apiKey = requireApiKey(prisma, { cacheSeconds: config.API_KEY_CACHE_SECONDS });
-  app.use(...codecPreamble(config));
   app.use('/codec', apiKey);
   app.use('/v1', apiKey);
   app.use(express.json({ limit: config.API_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));

@@ -1,6 +1,7 @@
 // tools/db/migrate.ts: idempotence, atomic failure, checksum guard, concurrency.
 // Runs against an in-memory PGlite always, and against a throwaway database on
 // the real PostgreSQL server when DATABASE_URL is set (CI).
+import { readdirSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile, mkdir, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,11 @@ import {
 
 const INIT = '20261123000000_init';
 const BROKEN = '20261124000000_broken';
+// Every migration the project ships, in the order they apply (names sort by timestamp).
+const ALL = readdirSync(DEFAULT_MIGRATIONS_DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 interface Target {
   name: string;
@@ -85,10 +91,10 @@ for (const target of targets) {
 
     it('applies the migrations once; a second run is a no-op', async () => {
       const first = await applyMigrations({ databaseUrl: url });
-      expect(first).toEqual({ applied: [INIT], skipped: [] });
+      expect(first).toEqual({ applied: ALL, skipped: [] });
 
       const rows = await migrationRows(url);
-      expect(rows).toHaveLength(1);
+      expect(rows.map((r) => r.migration_name)).toEqual(ALL);
       const sql = await readFile(path.join(DEFAULT_MIGRATIONS_DIR, INIT, 'migration.sql'));
       expect(rows[0]).toMatchObject({ migration_name: INIT, checksum: checksumOf(sql), applied_steps_count: 1 });
       expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -97,7 +103,7 @@ for (const target of targets) {
       expect(await tableExists(url, 'Invoice')).toBe(true);
 
       const second = await applyMigrations({ databaseUrl: url });
-      expect(second).toEqual({ applied: [], skipped: [INIT] });
+      expect(second).toEqual({ applied: [], skipped: ALL });
       expect(await migrationRows(url)).toEqual(rows);
     });
 
@@ -155,9 +161,10 @@ for (const target of targets) {
         applyMigrations({ databaseUrl: url }),
         applyMigrations({ databaseUrl: url }),
       ]);
-      expect(results.flatMap((r) => r.applied)).toEqual([INIT]);
-      expect(results.flatMap((r) => r.skipped)).toEqual([INIT, INIT]);
-      expect(await migrationRows(url)).toHaveLength(1);
+      // Each migration applied by exactly one of the three, skipped by the two others.
+      expect(results.flatMap((r) => r.applied).sort()).toEqual(ALL);
+      expect(results.flatMap((r) => r.skipped).sort()).toEqual([...ALL, ...ALL].sort());
+      expect(await migrationRows(url)).toHaveLength(ALL.length);
     });
 
     it('refuses to run over a migration Prisma recorded as failed', async () => {

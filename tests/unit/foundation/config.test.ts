@@ -37,7 +37,11 @@ describe('configuration', () => {
     expect(c.API_PORT).toBe(8080);
     expect(c.SMTP_SECURE).toBe(true);
     expect(c.DATABASE_URL).toBe('postgresql://u:p@db:5432/relance');
-    expect(c.WEBHOOK_SECRETS).toEqual({ stripe: 'abcdefgh12' });
+    // One secret per source becomes a list of one; a rotation lists [current, next].
+    expect(c.WEBHOOK_SECRETS).toEqual({ stripe: ['abcdefgh12'] });
+    expect(loadConfig({ WEBHOOK_SECRETS: '{"bank":["current-secret","next-secret"]}' }).WEBHOOK_SECRETS).toEqual({
+      bank: ['current-secret', 'next-secret'],
+    });
   });
 
   it('treats an empty variable as unset', () => {
