@@ -14,9 +14,9 @@ const HEADER = 'number,issue_date,due_date,amount,currency,customer_id,customer_
 const fileOf = (prefix: string, count: number, from = 0) =>
   [
     HEADER,
-    ...Array.from(
-      { length: count },
-      (_, i) => `${prefix}-${from + i},${daysFromToday(0)},${daysFromToday(60)},${100 + (i % 50)}.00,EUR,JOB-C${i % 97},Client ${i % 97} SARL,B2B,c${i % 97}@client.example,FR`,
+    // Every field derives from the row's number, so a row seen in two files is the same row.
+    ...Array.from({ length: count }, (_, k) => from + k).map(
+      (i) => `${prefix}-${i},${daysFromToday(0)},${daysFromToday(60)},${100 + (i % 50)}.00,EUR,JOB-C${i % 97},Client ${i % 97} SARL,B2B,c${i % 97}@client.example,FR`,
     ),
   ].join('\n');
 
