@@ -21,7 +21,7 @@ import type { Config } from '../../config/index';
 import { parsePolicy } from '../../domain/policy';
 import type { DunningPolicy } from '../../domain/types';
 import type { PrismaClient } from '../../prisma/client';
-import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
+import { startMailSink, type MailSink, type MailSinkOptions } from '../../tools/peers/mail-sink';
 import { startTwilioFake, type TwilioFake } from '../../tools/peers/sms-fake';
 import { statusQuery, type DunningStatus } from '../../contracts/messages';
 import { invoiceRequest, readTestResponse, testConfig, type TestResponse } from '../api/harness';
@@ -47,9 +47,10 @@ export interface Peers {
   stop(): Promise<void>;
 }
 
-export async function startPeers(): Promise<Peers> {
+/** `sink`: options of the SMTP sink (a server that keeps repeats, or answers its 250 late). */
+export async function startPeers(opts: { sink?: Partial<MailSinkOptions> } = {}): Promise<Peers> {
   const [sink, twilio, dataDir] = await Promise.all([
-    startMailSink({ smtpPort: 0, webPort: 0 }),
+    startMailSink({ smtpPort: 0, webPort: 0, ...opts.sink }),
     startTwilioFake({ port: 0 }),
     mkdtemp(path.join(tmpdir(), 'relance-faults-')),
   ]);
