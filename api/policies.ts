@@ -47,7 +47,8 @@ const SERVICE_MESSAGES = ['receipt', 'plan-confirmed', 'plan-breached'];
 
 const Loose = z.looseObject({});
 const IdParams = z.object({ id: z.string().min(1).max(100) });
-const VersionParams = z.object({ id: z.string().min(1).max(100), version: z.coerce.number().int().min(1) });
+// A version is a 32-bit integer column: a larger number names no version (422, not a database error).
+const VersionParams = z.object({ id: z.string().min(1).max(100), version: z.coerce.number().int().min(1).max(2_147_483_647) });
 const TemplateParams = VersionParams.extend({
   step: z.string().min(1).max(100),
   channel: z.enum(['email', 'sms', 'letter']),
@@ -76,8 +77,8 @@ const RulesBody = z.strictObject({
     .max(500),
 });
 const MigrationBody = z.strictObject({
-  fromVersion: z.number().int().min(1),
-  toVersion: z.number().int().min(1).optional(),
+  fromVersion: z.number().int().min(1).max(2_147_483_647),
+  toVersion: z.number().int().min(1).max(2_147_483_647).optional(),
   dryRun: z.boolean().optional(),
   reason: z.string().max(500).optional(),
 });
