@@ -26,9 +26,7 @@ export function sendContext(deps: ActivityDeps): SendContext {
   return { prisma: deps.prisma, log: deps.log ?? contextLogger, hooks: deps.hooks };
 }
 
-export function creditorOf(config: Config): Creditor {
-  return { ...config.creditor, legalId: config.CREDITOR_LEGAL_ID, registeredMail: Boolean(config.POSTAL_API_URL) };
-}
+export { creditorOf } from './pdf';
 
 /** A file-name-safe form of an invoice number or step id. */
 export function safeName(s: string): string {

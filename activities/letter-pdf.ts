@@ -8,7 +8,7 @@
 // statement of account, bank details, the legal mentions and a signature block.
 import { formatMoney } from '../domain/money';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
-import { A4, createA4, namedAddressLines, formatDate, letterhead, MARGIN, MM, pdfText, toBuffer } from './pdf';
+import { A4, createA4, ensureRoom, footers, namedAddressLines, formatDate, letterhead, MARGIN, MM, pdfText, toBuffer } from './pdf';
 import type { Creditor, Pdf } from './pdf';
 import { renderFor } from './deps';
 
@@ -185,26 +185,4 @@ function signature(doc: Pdf, signatory: string, label: string): void {
 function legalMentions(doc: Pdf, text: string, width: number): void {
   ensureRoom(doc, 50);
   doc.font('Helvetica').fontSize(7.5).fillColor('#555555').text(pdfText(text), MARGIN, doc.y, { width, align: 'justify' }).fillColor('black');
-}
-
-function footers(doc: Pdf, creditor: Creditor, page: (i: number, n: number) => string): void {
-  const range = doc.bufferedPageRange();
-  for (let i = range.start; i < range.start + range.count; i++) {
-    doc.switchToPage(i);
-    const parts = [creditor.name, creditor.legalId, page(i + 1, range.count)].filter(Boolean).join(' · ');
-    // Writing below the bottom margin must not add a page: lift the margin while writing.
-    const bottom = doc.page.margins.bottom;
-    doc.page.margins.bottom = 0;
-    doc.font('Helvetica').fontSize(7.5).fillColor('#777777').text(pdfText(parts), MARGIN, A4.height - 12 * MM, {
-      width: A4.width - 2 * MARGIN,
-      align: 'center',
-      lineBreak: false,
-    });
-    doc.page.margins.bottom = bottom;
-  }
-  doc.fillColor('black');
-}
-
-function ensureRoom(doc: Pdf, points: number): void {
-  if (doc.y + points > A4.height - MARGIN) doc.addPage();
 }

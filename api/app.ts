@@ -21,6 +21,8 @@ import { inboundWebhooksRouter, repliesRouter } from './inbound/routes';
 import { invoiceImportRoute } from './invoice-import';
 import { invoicesRouter } from './invoices';
 import { customersRouter } from './customers';
+import { behaviourRouter } from './customer-behaviour';
+import { statementRouter } from './customer-statement';
 import { createMetrics, type ApiMetrics } from './metrics';
 import { methodNotAllowed } from './method-not-allowed';
 import { opsActionsRouter } from './ops-actions';
@@ -110,6 +112,8 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(importJobsRouter({ prisma, temporal, config, log, metrics, processor: importJobs }, registry));
   app.use(opsActionsRouter(routeDeps, registry));
   app.use(customersRouter(routeDeps, registry));
+  app.use(statementRouter(routeDeps, registry));
+  app.use(behaviourRouter(routeDeps, registry));
   app.use(unmatchedPaymentsRouter(routeDeps, registry));
   app.use(reportsRouter(routeDeps, registry));
   app.use(auditRouter(routeDeps, registry));

@@ -33,6 +33,8 @@ import type { PrismaClient } from '../prisma/client';
 import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../contracts/search-attributes';
 import { workflowIdFor } from '../contracts/ids';
 import type { InvoiceDunningInput } from '../contracts/messages';
+import type { RiskClass } from '../domain/payment-behaviour';
+import { riskClassOf } from './customer-behaviour';
 import { dayToDate, decimalField, isoDay, minorToDecimal, type InvoiceWithCustomer } from './format';
 import { isUniqueViolation } from './infra-errors';
 import { problems, type FieldError, Problem } from './problem';
@@ -74,7 +76,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The assignment rules of a catalogue snapshot (policies/catalog.ts) as a resolver. */
-export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: string; tags?: string[] }): PolicyResolver {
+export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: string; tags?: string[]; riskClass?: RiskClass }): PolicyResolver {
   return (req) => {
     let resolution: Resolution;
     try {
@@ -86,6 +88,7 @@ export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: str
         currency: req.currency,
         amountMinor: amountOrNaN(req.amount, req.currency),
         tags: customer?.tags,
+        riskClass: customer?.riskClass,
       });
     } catch (err) {
       if (err instanceof ResolveError) throw problems.field(err.field, err.message);
@@ -99,20 +102,24 @@ export function resolverOf(snapshot: PolicySnapshot, customer?: { policyId?: str
 
 /**
  * The assignment rules for one request (undefined without a catalogue: the shipped policies
- * by id). Only a tag rule needs the customer's row, and only when nothing before it decides.
+ * by id). Only a tag rule needs the customer's row, and only when nothing before it decides;
+ * a risk-class rule needs the customer's history (a customer not on record yet has no class:
+ * such a rule does not match it).
  */
 export async function policyResolverFor(
-  deps: { prisma: PrismaClient; policies?: PolicyCatalog },
+  deps: { prisma: PrismaClient; policies?: PolicyCatalog; config?: Config },
   req: IssueInvoiceRequest,
 ): Promise<PolicyResolver | undefined> {
   if (!deps.policies) return undefined;
   const snapshot = await deps.policies.snapshot();
   const agreed = snapshot.agreedPolicies.get(req.customer.externalId);
+  const rulesDecide = !req.policyId && !agreed;
   const tags =
-    !req.policyId && !agreed && snapshot.usesTags
+    rulesDecide && snapshot.usesTags
       ? ((await deps.prisma.customer.findUnique({ where: { externalId: req.customer.externalId }, select: { tags: true } }))?.tags ?? [])
       : undefined;
-  return resolverOf(snapshot, { policyId: agreed, tags });
+  const riskClass = rulesDecide && snapshot.usesRiskClass && deps.config ? await riskClassOf(deps.prisma, req.customer.externalId, deps.config) : undefined;
+  return resolverOf(snapshot, { policyId: agreed, tags, riskClass });
 }
 
 /** A malformed amount is reported by the amount check; to the rules it matches no range. */

@@ -27,6 +27,8 @@ import {
 import { renderTemplate, sampleRenderArgs, validateTemplate, VARIABLE_CATALOGUE } from '../policies/templates';
 import { actorName, requestActor, type AuditActor } from './audit';
 import { parseDecimalToMinor } from '../domain/money';
+import { RISK_CLASSES, type RiskClass } from '../domain/payment-behaviour';
+import { customerBehaviour } from './customer-behaviour';
 import { loadInvoice, snapshotOf } from './invoices';
 import { jsonResponse, problemResponse, defineRoute } from './route';
 import { Problem, problems } from './problem';
@@ -70,6 +72,7 @@ const ResolveQuery = z.object({
   currency: z.string().regex(/^[A-Za-z]{3}$/),
   amount: z.string().regex(/^\d+(\.\d+)?$/, { error: 'must be a decimal amount such as "1200.00"' }),
   tags: z.string().max(1000).optional(),
+  riskClass: z.enum(RISK_CLASSES).optional(),
 });
 const RulesBody = z.strictObject({
   rules: z
@@ -212,7 +215,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
     operationId: 'resolvePolicy',
     summary: 'Which policy an invoice with these attributes gets, and the rule that chose it',
     description:
-      'Order: the policy named on the invoice, the customer\'s agreed policy, the segment rules in order (B2B/B2C, country, currency, amount range, customer tag), then the default per audience.',
+      'Order: the policy named on the invoice, the customer\'s agreed policy, the segment rules in order (B2B/B2C, country, currency, amount range, customer tag, customer risk class), then the default per audience.',
     tags,
     query: ResolveQuery,
     responses: { 200: jsonResponse('The policy and the rule', Loose) },
@@ -224,7 +227,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
       } catch (err) {
         throw problems.field('query.amount', (err as Error).message);
       }
-      const customer = query.customerId ? await customerFacts(prisma, query.customerId) : undefined;
+      const customer = query.customerId ? await customerFacts(prisma, query.customerId, config) : undefined;
       try {
         const r = snapshot.resolve({
           policyId: query.policyId,
@@ -234,6 +237,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
           currency: query.currency.toUpperCase(),
           amountMinor,
           tags: query.tags ? query.tags.split(',').map((t) => t.trim()).filter(Boolean) : customer?.tags,
+          riskClass: query.riskClass ?? customer?.riskClass,
         });
         res.json({ policy: { id: r.policy.id, version: r.policy.version, name: r.policy.name }, rule: r.chosenBy, definition: r.policy });
       } catch (err) {
@@ -727,10 +731,14 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
 }
 
 /** The customer's agreed policy and tags (customer records). */
-export async function customerFacts(prisma: PrismaClient, externalId: string): Promise<{ policyId?: string; tags?: string[] } | undefined> {
-  const row = await prisma.customer.findUnique({ where: { externalId }, select: { agreedPolicyId: true, tags: true } });
+export async function customerFacts(
+  prisma: PrismaClient,
+  externalId: string,
+  config: Config,
+): Promise<{ policyId?: string; tags?: string[]; riskClass?: RiskClass } | undefined> {
+  const row = await prisma.customer.findUnique({ where: { externalId }, select: { id: true, timeZone: true, agreedPolicyId: true, tags: true } });
   if (!row) return undefined;
-  return { policyId: row.agreedPolicyId ?? undefined, tags: row.tags };
+  return { policyId: row.agreedPolicyId ?? undefined, tags: row.tags, riskClass: (await customerBehaviour(prisma, row, config)).riskClass };
 }
 
 /** Resumes migrations left running by a stopped process (called at API start). */

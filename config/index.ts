@@ -223,6 +223,21 @@ const EnvSchema = z.object({
   /** How long an API process trusts its cache of published policies and rules (publishing in this process reloads at once). */
   POLICY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
 
+  // Risk class of a customer from its payment behaviour (domain/payment-behaviour.ts,
+  // docs/operations.md "Payment behaviour and risk class"); policy rules can match on it.
+  /** A needs an average of days late of paid invoices at most this. */
+  RISK_A_MAX_AVG_DAYS_LATE: z.coerce.number().min(0).default(5),
+  /** A needs the p90 of days late at most this. */
+  RISK_A_MAX_P90_DAYS_LATE: z.coerce.number().int().min(0).default(15),
+  /** A needs at least this many paid invoices (less history: B). */
+  RISK_A_MIN_PAID_INVOICES: z.coerce.number().int().min(1).default(3),
+  /** C from this average of days late. */
+  RISK_C_MIN_AVG_DAYS_LATE: z.coerce.number().min(0).default(30),
+  /** C from this p90 of days late. */
+  RISK_C_MIN_P90_DAYS_LATE: z.coerce.number().int().min(0).default(60),
+  /** C from this many broken promises + breached instalment plans. */
+  RISK_C_MIN_BROKEN: z.coerce.number().int().min(1).default(2),
+
   // Worker tuning.
   /** Workflow runs kept in a worker's memory between tasks (each ~0.3 MB; see DEFAULT_WORKFLOW_CACHE_SIZE). */
   WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(DEFAULT_WORKFLOW_CACHE_SIZE),

@@ -5,10 +5,11 @@
 //
 // Order: the policy named on the invoice ("id" = its latest published version, or
 // "id@version"), the customer's agreed policy, then the segment rules in position order
-// (B2B/B2C, country, currency, amount range, customer tag: every condition a rule sets must
-// hold), then the configured default per audience.
+// (B2B/B2C, country, currency, amount range, customer tag, customer risk class: every
+// condition a rule sets must hold), then the configured default per audience.
 import { z } from 'zod';
 import { parseDecimalToMinor } from '../domain/money';
+import { RISK_CLASSES, type RiskClass } from '../domain/payment-behaviour';
 import { policyAudienceMismatch } from '../domain/policy-schema';
 import type { Audience, DunningPolicy } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
@@ -22,6 +23,8 @@ export const RuleMatchSchema = z
     minAmount: z.string().regex(/^\d+(\.\d+)?$/, { error: 'must be a decimal amount such as "1000.00"' }).optional(),
     maxAmount: z.string().regex(/^\d+(\.\d+)?$/, { error: 'must be a decimal amount such as "1000.00"' }).optional(),
     tag: z.string().min(1).max(100).optional(),
+    /** The customer's risk class from its payment behaviour (api/customer-behaviour.ts). */
+    riskClass: z.enum(RISK_CLASSES).optional(),
   })
   .refine((m) => Object.keys(m).length > 0, { error: 'a rule needs at least one condition' });
 export type RuleMatch = z.infer<typeof RuleMatchSchema>;
@@ -44,6 +47,8 @@ export interface ResolveInput {
   currency: string;
   amountMinor: number;
   tags?: readonly string[];
+  /** The customer's risk class; a riskClass rule does not match without one. */
+  riskClass?: RiskClass;
 }
 
 export type ChosenBy =
@@ -81,6 +86,11 @@ export class PolicySnapshot {
   /** Whether a rule reads customer tags (then issuing looks the customer's tags up). */
   get usesTags(): boolean {
     return this.rules.some((r) => r.match.tag !== undefined);
+  }
+
+  /** Whether a rule reads the customer's risk class (then issuing computes it). */
+  get usesRiskClass(): boolean {
+    return this.rules.some((r) => r.match.riskClass !== undefined);
   }
 
   /** A published policy by "id" (latest) or "id@version"; undefined when none. */
@@ -146,6 +156,7 @@ export function matches(m: RuleMatch, input: ResolveInput): boolean {
     if (max === undefined || input.amountMinor > max) return false;
   }
   if (m.tag && !(input.tags ?? []).includes(m.tag)) return false;
+  if (m.riskClass && m.riskClass !== input.riskClass) return false;
   return true;
 }
 
@@ -156,6 +167,7 @@ export function describeMatch(m: RuleMatch): string {
   if (m.currency) parts.push(`currency ${m.currency}`);
   if (m.minAmount || m.maxAmount) parts.push(`amount ${m.minAmount ?? '0'}..${m.maxAmount ?? '∞'}`);
   if (m.tag) parts.push(`tag ${m.tag}`);
+  if (m.riskClass) parts.push(`risk class ${m.riskClass}`);
   return parts.join(', ');
 }
 
