@@ -13,6 +13,7 @@ import { createCalendarActivities } from '../../activities/calendar';
 import { createSendEmail } from '../../activities/email';
 import { createJournalActivities } from '../../activities/journal';
 import { returnAddress } from '../../contracts/reply-addresses';
+import { DEMO_SECONDS } from '../../domain/policy';
 import { TaskQueues } from '../../contracts/task-queues';
 import { startInboundSmtp, type InboundSmtp } from '../../api/inbound/smtp-receiver';
 import { signGeneric } from '../../api/webhooks';
@@ -41,6 +42,8 @@ beforeAll(async () => {
       INBOUND_MAX_BYTES: String(256 * 1024),
       SMTP_PORT: String(sink.smtpPort),
       PUBLIC_BASE_URL,
+      // The stored policy a test publishes is seen at once.
+      POLICY_CACHE_SECONDS: '1',
     },
   });
   // The email channel is the real one (nodemailer → sink); the others record.
@@ -73,12 +76,33 @@ afterAll(async () => {
 
 const smtp = () => nodemailer.createTransport({ host: '127.0.0.1', port: inbound.port, secure: false, ignoreTLS: true });
 
-/** Issues an invoice on the second-scale policy and waits for its courtesy email in the sink. */
-async function issueAndReceiveCourtesy(customer: Record<string, unknown> = {}) {
-  const body = invoiceRequest({ policyId: 'demo-seconds', dueAt: new Date(Date.now() + 6_000).toISOString() }, { externalId: `C-${randomBytes(3).toString('hex')}`, ...customer });
+/**
+ * Issues an invoice on the second-scale policy (or one with its calendar) and waits for its
+ * courtesy email in the sink. reminder-1 is due 5 s after the due date (demo-seconds).
+ */
+async function issueAndReceiveCourtesy(customer: Record<string, unknown> = {}, policyId = 'demo-seconds') {
+  const dueAt = Date.now() + 6_000;
+  const body = invoiceRequest({ policyId, dueAt: new Date(dueAt).toISOString() }, { externalId: `C-${randomBytes(3).toString('hex')}`, ...customer });
   expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
   const mail = await eventually(async () => sink.messages().find((m) => m.headers.get('x-relance-invoice') === body.number), 20_000, 'courtesy email');
-  return { number: body.number, mail, email: body.customer.email as string };
+  return { number: body.number, mail, email: body.customer.email as string, reminder1At: dueAt + 5_000 };
+}
+
+/** reminder-1 (due at dueAt on demo-seconds) as the sink received it, if it did. */
+const reminder1 = (number: string) => sink.messages().find((m) => m.headers.get('x-relance-idempotency-key') === `invoice-${number}/reminder-1/email`);
+
+/**
+ * The hold (timeline `from` to `to`) spanned reminder-1's due time, and reminder-1 went out
+ * only after it ended: the hold held the next reminder, then escalation resumed.
+ */
+async function heldReminder1(number: string, dueAt: number, from: string, to: string) {
+  await eventually(async () => reminder1(number), 20_000, 'reminder-1 after the hold');
+  const entries = (await h.request('GET', `/v1/invoices/${number}/timeline`)).json.entries as Array<{ type: string; at: string }>;
+  const at = (type: string) => Date.parse(entries.find((e) => e.type === type)?.at ?? 'missing');
+  expect(at(from)).toBeLessThan(dueAt);
+  expect(at(to)).toBeGreaterThan(dueAt);
+  const sent = await h.prisma.communication.findFirstOrThrow({ where: { invoiceNumber: number, stepId: 'reminder-1', channel: 'email' } });
+  expect((sent.sentAt ?? sent.createdAt).getTime()).toBeGreaterThanOrEqual(at(to));
 }
 
 const signedMime = (raw: string | Buffer, opts: { secret?: string; timestamp?: number; recipient?: string } = {}) => {
@@ -188,15 +212,34 @@ describe('the inbound-mail webhook', () => {
     expect(await holding(number)).toBeUndefined();
   }, 40_000);
 
-  it('a signed reply holds the invoice until replyHoldMax passes (12 s on demo-seconds); it stays unread', async () => {
+  it('a signed reply holds the invoice until a collector marks it read', async () => {
     const { number, mail, email } = await issueAndReceiveCourtesy();
-    const res = await postMime(signedMime(replyMime({ from: email, to: mail.replyTo!, subject: `Re: ${mail.subject}`, text: 'Je conteste le montant.' })));
+    const res = await postMime(signedMime(replyMime({ from: email, to: mail.replyTo!, subject: `Re: ${mail.subject}`, text: 'Je vous appelle demain.' })));
     expect(res.json).toMatchObject({ kind: 'reply', matchedBy: 'token', invoiceNumbers: [number] });
     await eventually(async () => (await holding(number))?.kind === 'reply', 10_000, 'reply hold');
-    await eventually(async () => (await holding(number)) === undefined, 30_000, 'hold expired');
-    expect(await timelineTypes(number)).toContain('reply-hold-expired');
-    expect((await h.request('GET', '/v1/replies?unread=true')).json.items.map((r: { id: string }) => r.id)).toContain(res.json.id);
-  }, 60_000);
+    expect(await timelineTypes(number)).toContain('reply-received');
+    expect((await h.request('POST', `/v1/replies/${res.json.id}/read`)).status).toBe(200);
+    await eventually(async () => (await holding(number)) === undefined, 10_000, 'hold released on read');
+    expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['reply-hold', 'reply-read']));
+  }, 40_000);
+
+  it('a reply over SMTP and one through the webhook each hold the next reminder until replyHoldMax passes (12 s on demo-seconds); they stay unread', async () => {
+    const [bySmtp, byWebhook] = await Promise.all([issueAndReceiveCourtesy(), issueAndReceiveCourtesy()]);
+    await smtp().sendMail({ from: bySmtp.email, to: bySmtp.mail.replyTo!, subject: `Re: ${bySmtp.mail.subject}`, text: 'Je conteste les pénalités.' });
+    const res = await postMime(signedMime(replyMime({ from: byWebhook.email, to: byWebhook.mail.replyTo!, subject: `Re: ${byWebhook.mail.subject}`, text: 'Je conteste le montant.' })));
+    expect(res.json).toMatchObject({ kind: 'reply', matchedBy: 'token', invoiceNumbers: [byWebhook.number] });
+    const smtpRow = await h.prisma.inboundMessage.findFirstOrThrow({ where: { invoiceNumbers: { has: bySmtp.number } } });
+    expect(smtpRow).toMatchObject({ source: 'smtp', kind: 'reply', matchedBy: 'token' });
+
+    for (const { number } of [bySmtp, byWebhook]) await eventually(async () => (await holding(number))?.kind === 'reply', 10_000, 'reply hold');
+    for (const { number, reminder1At } of [bySmtp, byWebhook]) {
+      await eventually(async () => (await holding(number)) === undefined, 30_000, 'hold expired');
+      expect(await timelineTypes(number)).toContain('reply-received');
+      await heldReminder1(number, reminder1At, 'reply-hold', 'reply-hold-expired');
+    }
+    const unread = (await h.request('GET', '/v1/replies?unread=true')).json.items.map((r: { id: string }) => r.id);
+    expect(unread).toEqual(expect.arrayContaining([smtpRow.id, res.json.id]));
+  }, 90_000);
 
   it('a reply without a token is matched by its sender to the customer\'s open invoices', async () => {
     const { number, email } = await issueAndReceiveCourtesy({ email: `compta-${randomBytes(3).toString('hex')}@dupont.example` });
@@ -261,6 +304,41 @@ describe('payments in flight (Stripe)', () => {
     await eventually(async () => (await holding(number))?.kind === 'pending-payment', 10_000, 'pending hold again');
     await eventually(async () => (await holding(number)) === undefined, 30_000, 'expired (12 s on demo-seconds)');
     expect(await timelineTypes(number)).toContain('pending-payment-expired');
+  }, 60_000);
+});
+
+describe('payments in flight (announced by a collector)', () => {
+  it('a transfer the debtor announced holds the next reminder for the stored policy\'s pendingPaymentMax; the payment with its reference ends it as an ordinary payment', async () => {
+    // A stored policy: the demo calendar with payments in flight held up to a minute.
+    const policyId = `flight-${randomBytes(3).toString('hex')}`;
+    const { id: _id, version: _version, ...demo } = DEMO_SECONDS;
+    const created = await h.request('POST', '/v1/policies', { body: { ...demo, id: policyId, name: 'Demo, long payments in flight', pendingPaymentMax: 'PT60S' } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.json.definition).toMatchObject({ pendingPaymentMax: 'PT60S' });
+    expect((await h.request('POST', `/v1/policies/${policyId}/versions/1/publish`)).status).toBe(200);
+    const { number, reminder1At } = await issueAndReceiveCourtesy({}, policyId);
+
+    const reference = `VIR-${randomBytes(3).toString('hex')}`;
+    const announcedAt = Date.now();
+    const announced = await h.request('POST', `/v1/invoices/${number}/pending-payments`, { body: { reference, amount: '400.00' } });
+    expect(announced.status, announced.text).toBe(202);
+    const hold = await eventually(async () => {
+      const held = (await h.request('GET', `/v1/invoices/${number}`)).json.live?.holding as { kind: string; until: string } | undefined;
+      return held?.kind === 'pending-payment' ? held : undefined;
+    }, 10_000, 'pending hold');
+    expect(Date.parse(hold.until) - announcedAt).toBeGreaterThan(55_000);
+    // Past reminder-1's due time, still held.
+    await new Promise((r) => setTimeout(r, Math.max(0, reminder1At + 2_000 - Date.now())));
+    expect((await holding(number))?.kind).toBe('pending-payment');
+    expect(reminder1(number)).toBeUndefined();
+
+    const paid = await h.request('POST', `/v1/invoices/${number}/payments`, { body: { amount: '400.00', reference } });
+    expect(paid.status, paid.text).toBe(201);
+    await eventually(async () => (await holding(number)) === undefined, 10_000, 'released by the payment');
+    expect(await timelineTypes(number)).toEqual(expect.arrayContaining(['payment-pending', 'payment-received', 'pending-payment-arrived']));
+    // A partial payment: escalation resumes for the rest.
+    await heldReminder1(number, reminder1At, 'payment-pending', 'pending-payment-arrived');
+    expect((await h.request('GET', `/v1/invoices/${number}`)).json.live?.balanceMinor).toBe(60_000);
   }, 60_000);
 });
 
