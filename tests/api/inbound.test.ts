@@ -291,7 +291,7 @@ describe('a hard bounce of a step with a fallback', () => {
 });
 
 describe('payments in flight (Stripe)', () => {
-  it('payment_intent.processing holds the reminders, payment_failed releases them, an unanswered one expires', async () => {
+  it('payment_intent.processing holds the reminders, payment_failed releases them, an unanswered one expires, a succeeded one is the payment', async () => {
     const { number } = await issueAndReceiveCourtesy();
     const processing = await stripeEvent('payment_intent.processing', 'pi_flight_1', number);
     expect(processing.json).toMatchObject({ status: 'processed' });
@@ -304,6 +304,13 @@ describe('payments in flight (Stripe)', () => {
     await eventually(async () => (await holding(number))?.kind === 'pending-payment', 10_000, 'pending hold again');
     await eventually(async () => (await holding(number)) === undefined, 30_000, 'expired (12 s on demo-seconds)');
     expect(await timelineTypes(number)).toContain('pending-payment-expired');
+
+    // The one that succeeds is an ordinary payment: it ends the hold and, in full, the invoice.
+    await stripeEvent('payment_intent.processing', 'pi_flight_3', number);
+    await eventually(async () => (await holding(number))?.kind === 'pending-payment', 10_000, 'pending hold, third');
+    expect((await stripeEvent('payment_intent.succeeded', 'pi_flight_3', number, { amount_received: 100000 })).json).toMatchObject({ status: 'processed' });
+    await eventually(async () => (await h.request('GET', `/v1/invoices/${number}`)).json.live?.outcome === 'paid', 15_000, 'paid');
+    expect(await timelineTypes(number)).toContain('pending-payment-arrived');
   }, 60_000);
 });
 
