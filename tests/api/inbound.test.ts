@@ -241,10 +241,15 @@ describe('the inbound-mail webhook', () => {
     expect(unread).toEqual(expect.arrayContaining([smtpRow.id, res.json.id]));
   }, 90_000);
 
-  it('a reply without a token is matched by its sender to the customer\'s open invoices', async () => {
-    const { number, email } = await issueAndReceiveCourtesy({ email: `compta-${randomBytes(3).toString('hex')}@dupont.example` });
-    const res = await postMime(signedMime(replyMime({ from: email.toUpperCase(), to: 'comptabilite@example.test', subject: 'Question', text: 'Pouvez-vous renvoyer la facture ?' })));
-    expect(res.json).toMatchObject({ kind: 'reply', matchedBy: 'sender', invoiceNumbers: [number] });
+  it('a reply without a token is matched by its sender to every open invoice of the customer, and holds each until read', async () => {
+    const customer = { externalId: `C-${randomBytes(3).toString('hex')}`, email: `compta-${randomBytes(3).toString('hex')}@dupont.example` };
+    const [first, second] = await Promise.all([issueAndReceiveCourtesy(customer), issueAndReceiveCourtesy(customer)]);
+    const res = await postMime(signedMime(replyMime({ from: customer.email.toUpperCase(), to: 'comptabilite@example.test', subject: 'Question', text: 'Pouvez-vous renvoyer les factures ?' })));
+    expect(res.json.matchedBy).toBe('sender');
+    expect([...res.json.invoiceNumbers].sort()).toEqual([first.number, second.number].sort());
+    for (const { number } of [first, second]) await eventually(async () => (await holding(number))?.kind === 'reply', 10_000, 'reply hold');
+    expect((await h.request('POST', `/v1/replies/${res.json.id}/read`)).status).toBe(200);
+    for (const { number } of [first, second]) await eventually(async () => (await holding(number)) === undefined, 10_000, 'hold released on read');
   }, 40_000);
 });
 
