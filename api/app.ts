@@ -11,6 +11,7 @@ import { pinoHttp } from 'pino-http';
 import { TaskQueues } from '../contracts/task-queues';
 import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
+import { approvalsRouter } from './approvals';
 import { auditRouter } from './audit';
 import { communicationsRouter } from './communications';
 import { requireApiKey } from './auth';
@@ -121,6 +122,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(codecRouter(routeDeps, registry));
   app.use(policiesRouter({ ...routeDeps, log }, registry));
   app.use(communicationsRouter(routeDeps, registry));
+  app.use(approvalsRouter(routeDeps, registry));
 
   app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
   app.use(problemErrorHandler(log));

@@ -70,6 +70,9 @@ const customerFields = {
   preferredChannels: z.array(ChannelPreference).max(4),
   doNotSms: z.boolean(),
   doNotCall: z.boolean(),
+  approvalBeforeFormalSteps: z.boolean().openapi({
+    description: "Formal steps (formal and final notices, agency handover) of the customer's invoices wait for a collector's approval (GET /v1/approvals)",
+  }),
   tags: z.array(Tag).max(50),
   contacts: z.array(ContactInputSchema).max(50).openapi({ description: 'Replaces the whole list' }),
   agreedTerms: AgreedTermsInputSchema,
@@ -105,6 +108,7 @@ export const CustomerRecordSchema = z
     preferredChannels: z.array(z.string()),
     doNotSms: z.boolean(),
     doNotCall: z.boolean(),
+    approvalBeforeFormalSteps: z.boolean(),
     tags: z.array(z.string()),
     contacts: z.array(
       z.object({

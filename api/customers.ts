@@ -9,7 +9,7 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 import { getBuiltinPolicy } from '../domain/policy';
 import type { CallOutcomeKind, ContactRole, Customer, CustomerContact, Prisma, PrismaClient } from '../prisma/client';
 import type { PolicyCatalog } from '../policies/catalog';
-import { recordPromiseToPayUpdate } from '../contracts/messages';
+import { customerTermsUpdate, recordPromiseToPayUpdate, type CustomerTerms } from '../contracts/messages';
 import { recordAudit, requestActor, actorName } from './audit';
 import {
   CallOutcomeRequestSchema,
@@ -74,6 +74,7 @@ export function customerRecordDto(c: CustomerWithContacts) {
     preferredChannels: c.preferredChannels,
     doNotSms: c.doNotSms,
     doNotCall: c.doNotCall,
+    approvalBeforeFormalSteps: c.approvalBeforeFormalSteps,
     tags: c.tags,
     contacts: c.contacts.map((k) => ({
       id: k.id,
@@ -137,6 +138,7 @@ function columnsOf(body: CustomerUpdate, country: string, actor: string, now: Da
   if (body.preferredChannels !== undefined) data.preferredChannels = [...new Set(body.preferredChannels)];
   if (body.doNotSms !== undefined) data.doNotSms = body.doNotSms;
   if (body.doNotCall !== undefined) data.doNotCall = body.doNotCall;
+  if (body.approvalBeforeFormalSteps !== undefined) data.approvalBeforeFormalSteps = body.approvalBeforeFormalSteps;
   if (body.tags !== undefined) data.tags = [...new Set(body.tags)];
   const terms = body.agreedTerms;
   const by = (t: { agreedBy?: string } | null) => t?.agreedBy ?? actor;
@@ -355,6 +357,9 @@ export function customersRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistr
       });
       // The catalogue keeps agreed policies in its cached snapshot.
       if (body.agreedTerms?.policy !== undefined) deps.policies?.invalidate();
+      if (body.agreedTerms?.gracePeriod !== undefined || body.approvalBeforeFormalSteps !== undefined) {
+        await applyToRunningInvoices(after, actingName(res));
+      }
       res.json(customerRecordDto(after));
     },
   });
@@ -373,6 +378,27 @@ export function customersRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistr
       res.json({ customerId: c.externalId, entries: await customerTimeline(prisma, c.id) });
     },
   });
+
+  /**
+   * The grace period and the approval setting change the calendar of the customer's running
+   * invoices: each gets the new values (absolute, so a repeated PATCH is harmless). The record
+   * is saved first; an invoice Temporal cannot reach now makes this a 503 to repeat.
+   */
+  async function applyToRunningInvoices(c: Customer, actor: string) {
+    const open = await prisma.invoice.findMany({ where: { customerId: c.id, closedAt: null }, select: { number: true } });
+    const terms: CustomerTerms = { graceDays: c.gracePeriodDays ?? 0, approvalBeforeFormalSteps: c.approvalBeforeFormalSteps, actor };
+    for (let i = 0; i < open.length; i += 8) {
+      await Promise.all(
+        open.slice(i, i + 8).map((inv) =>
+          updateInvoice(temporal, inv.number, customerTermsUpdate, terms).catch((err: unknown) => {
+            // Closed meanwhile: nothing left to move.
+            if ((err as { status?: number }).status === 409) return;
+            throw err;
+          }),
+        ),
+      );
+    }
+  }
 
   // ---- notes and call outcomes, on a customer or on an invoice
 

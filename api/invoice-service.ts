@@ -32,7 +32,7 @@ import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
 import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../contracts/search-attributes';
 import { workflowIdFor } from '../contracts/ids';
-import type { InvoiceDunningInput } from '../contracts/messages';
+import type { CustomerTerms, InvoiceDunningInput } from '../contracts/messages';
 import type { RiskClass } from '../domain/payment-behaviour';
 import { riskClassOf } from './customer-behaviour';
 import { dayToDate, decimalField, isoDay, minorToDecimal, type InvoiceWithCustomer } from './format';
@@ -265,6 +265,7 @@ function staticSummary(inv: InvoiceSnapshot): string {
 export async function startInvoiceWorkflow(
   deps: Pick<IssueDeps, 'temporal' | 'config'>,
   memo: IssueMemo & { policy: DunningPolicy },
+  customerTerms?: CustomerTerms,
 ): Promise<{ started: boolean }> {
   const { temporal: t } = deps;
   const { policy, ...memoValue } = memo;
@@ -274,6 +275,7 @@ export async function startInvoiceWorkflow(
     policy,
     creditor: { name: deps.config.creditor.name },
     holidays: calendarHolidays({ policy, anchor: anchorInstant(memo.invoice), timeZone: memo.invoice.customer.timeZone, country: memo.invoice.customer.country }),
+    ...(customerTerms ? { customerTerms } : {}),
   };
   try {
     await withDeadline(t, () =>
@@ -394,6 +396,7 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
     preferredChannels: (r.preferredChannels ?? []) as string[],
     doNotSms: Boolean(r.doNotSms),
     doNotCall: Boolean(r.doNotCall),
+    approvalBeforeFormalSteps: Boolean(r.approvalBeforeFormalSteps),
     tags: (r.tags ?? []) as string[],
     paymentTermDays: optInt(r.paymentTermDays),
     paymentTermAgreedBy: optStr(r.paymentTermAgreedBy),
@@ -434,17 +437,30 @@ export async function withAgreedTerms(
   return { ...req, dueDate, policyId: req.policyId ?? (fill.policy ? (c.agreedPolicyId ?? undefined) : undefined) };
 }
 
+/**
+ * The customer's grace period and approval setting, for the workflow's input (running
+ * invoices get changes through the customerTerms update); undefined when there are none.
+ */
+export async function customerTermsOf(prisma: PrismaClient, externalId: string): Promise<CustomerTerms | undefined> {
+  const c = await prisma.customer.findUnique({ where: { externalId }, select: { gracePeriodDays: true, approvalBeforeFormalSteps: true } });
+  if (!c || (!c.gracePeriodDays && !c.approvalBeforeFormalSteps)) return undefined;
+  return { graceDays: c.gracePeriodDays ?? 0, approvalBeforeFormalSteps: c.approvalBeforeFormalSteps };
+}
+
 export async function issueInvoice(deps: IssueDeps, req: IssueInvoiceRequest, idempotencyKey?: string): Promise<IssueResult> {
   // The agreed payment term fills a missing due date; the agreed policy goes through the
   // catalogue's resolver when there is one (it knows agreed policies), else fills policyId.
-  const withTerms = await withAgreedTerms(deps.prisma, req, { policy: !deps.policies });
+  const [withTerms, terms] = await Promise.all([
+    withAgreedTerms(deps.prisma, req, { policy: !deps.policies }),
+    customerTermsOf(deps.prisma, req.customer.externalId),
+  ]);
   // The catalogue answers from memory in the common case (no database round trip).
   const resolver = await policyResolverFor(deps, withTerms);
   const normalised = normaliseIssueRequest(withTerms, deps.config, resolver);
   const memo = { ...normalised, idempotencyKey };
   const before = await findExisting(deps, memo);
   if (before) return before;
-  await startInvoiceWorkflow(deps, memo);
+  await startInvoiceWorkflow(deps, memo, terms);
   try {
     return { created: true, invoice: await writeInvoiceRow(deps.prisma, memo) };
   } catch (err) {

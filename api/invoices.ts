@@ -288,6 +288,8 @@ export async function invoiceTimeline(prisma: PrismaClient, number: string) {
                 : null,
             }
           : {}),
+        // An approval request shows the id POST /v1/approvals/{id} decides.
+        ...(e.type === 'approval-requested' ? { approvalId: e.id } : {}),
       } as Record<string, unknown>,
     })),
     ...staff.map(({ invoiceNumber: _n, ...entry }) => entry),

@@ -85,7 +85,9 @@ export interface DunningStatus {
   penalties?: PenaltyResult;
   nextAction?: { stepId: string; channels: string[]; at: string };
   /** Why no action is scheduled: paused, disputed, promise, plan, done. */
-  holding?: { kind: 'pause' | 'dispute' | 'promise' | 'plan' | 'ambiguous-send' | 'reply' | 'pending-payment'; until?: string; reason?: string };
+  holding?: { kind: 'pause' | 'dispute' | 'promise' | 'plan' | 'ambiguous-send' | 'reply' | 'pending-payment' | 'approval'; until?: string; reason?: string };
+  /** A step waiting for a collector's approval (approveStep), when one is. */
+  approval?: PendingApproval;
   plan?: InstalmentPlan;
   promise?: { date: string; until: string };
   completedSteps: string[];
@@ -183,6 +185,46 @@ export interface ResolveAmbiguousSend {
 export const resolveAmbiguousSendUpdate = defineUpdate<{ stepId: string; action: ResolveAmbiguousSend['action'] }, [ResolveAmbiguousSend]>(
   'resolveAmbiguousSend',
 );
+/** The decisions a collector takes on a step waiting for approval. */
+export const APPROVAL_ACTIONS = ['approve', 'skip', 'postpone'] as const;
+/** A collector's answer to a step that requires approval before it is sent. */
+export interface ApproveStep {
+  /** The step waiting (the invoice's pending approval); checked by the validator. */
+  stepId: string;
+  /** approve: send it now; skip: never send it, go on with the calendar; postpone: ask again on `until`. */
+  action: (typeof APPROVAL_ACTIONS)[number];
+  /** With postpone: YYYY-MM-DD (end of that day, customer's time zone) or an ISO instant in the future. */
+  until?: string;
+  /** Who decided (the API key's name), for the timeline. */
+  actor?: string;
+  note?: string;
+}
+export interface PendingApproval {
+  stepId: string;
+  /** ISO instant the approval was asked (again, after a postponement). */
+  since: string;
+  /** When nobody answers by then, the policy's onTimeout applies (absent once escalated). */
+  until?: string;
+  onTimeout: 'send' | 'escalate';
+  escalated?: boolean;
+  /** Set while postponed: the step is asked again at `until`. */
+  postponed?: boolean;
+}
+export const approveStepUpdate = defineUpdate<{ stepId: string; action: ApproveStep['action']; until?: string }, [ApproveStep]>('approveStep');
+
+/**
+ * Agreed terms of the customer's record that change the calendar: set at start (input) and
+ * sent to running invoices when the record changes (absolute values, so a repeat is harmless).
+ */
+export interface CustomerTerms {
+  /** Days the whole calendar is pushed back (0 or null: none). */
+  graceDays?: number | null;
+  /** The formal steps (formal and final notices, agency handover) wait for a collector's approval. */
+  approvalBeforeFormalSteps?: boolean;
+  /** Who changed them (the API key's name), for the timeline. */
+  actor?: string;
+}
+export const customerTermsUpdate = defineUpdate<{ graceDays: number; approvalBeforeFormalSteps: boolean }, [CustomerTerms]>('customerTerms');
 export const migratePolicyUpdate = defineUpdate<{ from: string; to: string; nextStep?: string }, [MigratePolicy]>('migratePolicy');
 
 export const statusQuery = defineQuery<DunningStatus>('status');
@@ -201,6 +243,8 @@ export interface InvoiceDunningInput {
   holidays?: Record<string, string[]>;
   /** History length that triggers continue-as-new (default 2,000; tests lower it). */
   continueAsNewAfterEvents?: number;
+  /** The customer's agreed grace period and approval setting when the invoice was issued. */
+  customerTerms?: CustomerTerms;
   /** Carried across continue-as-new; absent on the first run. */
   carried?: unknown;
 }

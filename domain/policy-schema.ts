@@ -53,6 +53,12 @@ function buildPolicySchemas() {
       templateId: z.string().min(1, { error: 'templateId must not be empty' }),
       fallback: z.partialRecord(ChannelSchema, ChannelSchema).optional(),
       stage: z.string().min(1, { error: 'stage must not be empty' }).optional(),
+      approval: z
+        .strictObject({
+          within: nonNegativeDuration('approval.within').optional(),
+          onTimeout: z.enum(['send', 'escalate']).optional(),
+        })
+        .optional(),
     })
     .superRefine((step, ctx) => {
       for (const [from, to] of Object.entries(step.fallback ?? {})) {

@@ -87,6 +87,15 @@ export interface PolicyStep {
   fallback?: Partial<Record<Channel, Channel>>;
   /** Display name of the dunning stage reached by this step (defaults to id). */
   stage?: string;
+  /** The step waits for a collector's approval (approve, skip, postpone) before it is sent. */
+  approval?: StepApproval;
+}
+
+export interface StepApproval {
+  /** ISO duration the step waits for an answer (default P3D). */
+  within?: string;
+  /** Without an answer by then: send it anyway, or keep it held and escalated on the list (default). */
+  onTimeout?: 'send' | 'escalate';
 }
 
 export interface DunningPolicy {

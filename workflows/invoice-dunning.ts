@@ -49,6 +49,12 @@ import {
   recordPaymentUpdate,
   resolveAmbiguousSendUpdate,
   resolveDisputeUpdate,
+  approveStepUpdate,
+  customerTermsUpdate,
+  APPROVAL_ACTIONS,
+  type ApproveStep,
+  type CustomerTerms,
+  type PendingApproval,
   resumeUpdate,
   type ResolveAmbiguousSend,
   formalNoticePostedSignal,
@@ -119,6 +125,14 @@ export interface DunningState extends inbound.InboundState {
    * the posting date a collector records for an outbox draft. A consumer's interest runs from it.
    */
   formalNoticeDate?: string;
+  /** Days the customer's agreed grace period pushes the whole calendar back (issue 17). */
+  graceDays?: number;
+  /** The customer's record asks a collector's approval before the formal steps. */
+  approvalBeforeFormalSteps?: boolean;
+  /** The step waiting for approval, if one is. */
+  approval?: PendingApproval;
+  /** Steps a collector approved (or the bound let through): the gate lets them run. */
+  approvedSteps?: string[];
 }
 
 /** Runs after this patch date the formal notice (provider dispatch or collector's posting) and note outbox drafts. */
@@ -133,6 +147,14 @@ const NOTICE_DATED = 'formal-notice-dated';
  * runs after it ask the rateTables local activity at start and before each step.
  */
 export const RATE_TABLES_PATCH = 'issue-15-rate-tables';
+
+/** Runs after this patch honour the customer's grace period and step approvals (issue 17). */
+export const APPROVAL_PATCH = 'issue-17-approval';
+export const GRACE_PATCH = 'issue-17-grace';
+/** How long a step waits for approval when neither the policy nor the customer says. */
+const APPROVAL_WITHIN_DEFAULT = 'P3D';
+/** Steps that are formal for a customer whose record asks approval before them. */
+const isFormalStep = (step: PolicyStep) => NOTICE_TEMPLATES.has(step.templateId) || step.channels.includes('agency');
 
 /** How long a held ambiguous send waits for a collector before the policy's default applies. */
 const AMBIGUOUS_HOLD_MAX = 'P3D';
@@ -215,6 +237,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   // The invoice's anchor never changes; parsing it on every wake-up showed in profiles.
   const anchorMs = Date.parse(anchorInstant(invoice));
   const state: DunningState = (input.carried as DunningState | undefined) ?? initialState(input);
+  if (!input.carried && input.customerTerms && patched(GRACE_PATCH)) {
+    // Issued with the customer's current terms: stated in the 'issued' entry, not as a change.
+    state.graceDays = input.customerTerms.graceDays || undefined;
+    state.approvalBeforeFormalSteps = input.customerTerms.approvalBeforeFormalSteps || undefined;
+  }
   const nowIso = () => new Date(Date.now()).toISOString();
   let changed = false;
   const pendingEvents: Array<{ type: string; at: string; data: Record<string, unknown> }> = [];
@@ -433,6 +460,59 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       },
     },
   );
+  setHandler(
+    approveStepUpdate,
+    (a) => {
+      const pending = state.approval as PendingApproval;
+      const step = policy.steps.find((s) => s.id === a.stepId) as PolicyStep;
+      if (a.action === 'postpone') {
+        const until = resolveDeadline(a.until as string, tz) as string;
+        state.approval = { ...pending, until, postponed: true, escalated: false };
+        note('approval-decided', { stepId: a.stepId, action: a.action, until, by: a.actor, note: a.note });
+        return { stepId: a.stepId, action: a.action, until };
+      }
+      state.approval = undefined;
+      // The step (skipped or approved) takes its place in the calendar now: the next ones keep their spacing from it.
+      shiftCalendarTo(step, Date.now());
+      if (a.action === 'approve') state.approvedSteps = [...(state.approvedSteps ?? []), a.stepId];
+      else state.completedSteps.push(a.stepId);
+      note('approval-decided', { stepId: a.stepId, action: a.action, by: a.actor, note: a.note });
+      if (a.action === 'skip') note('step-skipped', { stepId: a.stepId, reason: 'skipped at approval' });
+      return { stepId: a.stepId, action: a.action };
+    },
+    {
+      validator: (a: ApproveStep) => {
+        assertOpen(state);
+        if (typeof a?.stepId !== 'string' || !a.stepId) fail('is required', 'stepId');
+        if (!APPROVAL_ACTIONS.includes(a.action)) fail(`must be one of ${APPROVAL_ACTIONS.join(', ')}`, 'action');
+        const pending = state.approval;
+        if (!pending) fail('no step of this invoice is waiting for approval', 'stepId');
+        if (pending!.stepId !== a.stepId) fail(`the step waiting for approval is ${pending!.stepId}`, 'stepId');
+        if (a.action === 'postpone') {
+          const until = typeof a.until === 'string' ? resolveDeadline(a.until, tz) : undefined;
+          if (!until) fail('must be YYYY-MM-DD or an ISO instant with offset (required with postpone)', 'until');
+          if (Date.parse(until as string) <= Date.now()) fail('must be in the future', 'until');
+        } else if (a.until !== undefined) fail('only with action postpone', 'until');
+        if (a.note !== undefined && (typeof a.note !== 'string' || a.note.length > 2000)) fail('must be a string of at most 2000 characters', 'note');
+      },
+    },
+  );
+  setHandler(
+    customerTermsUpdate,
+    (t) => {
+      applyTerms(t);
+      return { graceDays: state.graceDays ?? 0, approvalBeforeFormalSteps: !!state.approvalBeforeFormalSteps };
+    },
+    {
+      validator: (t: CustomerTerms) => {
+        if (state.outcome) fail(`the invoice is closed (${state.outcome})`, 'invoice');
+        const g = t?.graceDays;
+        if (g !== undefined && g !== null && (!Number.isInteger(g) || g < 0 || g > 366)) fail('must be an integer from 0 to 366', 'graceDays');
+        const a = t?.approvalBeforeFormalSteps;
+        if (a !== undefined && typeof a !== 'boolean') fail('must be a boolean', 'approvalBeforeFormalSteps');
+      },
+    },
+  );
   setHandler(statusQuery, (): DunningStatus => status());
   setHandler(policyQuery, (): DunningPolicy => policy);
 
@@ -462,7 +542,77 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   function anchorNow(): string {
-    return new Date(anchorMs + state.shiftMs).toISOString();
+    const shifted = new Date(anchorMs + state.shiftMs).toISOString();
+    // Calendar days in the customer's zone: a grace period keeps the local hour across DST.
+    return state.graceDays ? addIsoDuration(shifted, `P${state.graceDays}D`, tz) : shifted;
+  }
+
+  /** The customer's record changed (or the invoice starts): grace period and approvals. */
+  function applyTerms(t: CustomerTerms) {
+    const grace = t.graceDays ?? 0;
+    if (t.graceDays !== undefined && grace !== (state.graceDays ?? 0)) {
+      note('grace-period-changed', { from: state.graceDays ?? 0, to: grace, by: t.actor });
+      state.graceDays = grace || undefined;
+    }
+    if (t.approvalBeforeFormalSteps !== undefined && t.approvalBeforeFormalSteps !== !!state.approvalBeforeFormalSteps) {
+      state.approvalBeforeFormalSteps = t.approvalBeforeFormalSteps || undefined;
+      note('approval-setting-changed', { approvalBeforeFormalSteps: t.approvalBeforeFormalSteps, by: t.actor });
+    }
+  }
+
+  /** The approval a step needs: the policy's, else the customer's for a formal step. */
+  function approvalRule(step: PolicyStep): { within: string; onTimeout: 'send' | 'escalate' } | undefined {
+    if (step.approval) return { within: step.approval.within ?? APPROVAL_WITHIN_DEFAULT, onTimeout: step.approval.onTimeout ?? 'escalate' };
+    if (state.approvalBeforeFormalSteps && isFormalStep(step)) return { within: APPROVAL_WITHIN_DEFAULT, onTimeout: 'escalate' };
+    return undefined;
+  }
+
+  /**
+   * True when the due step must not run yet: it needs an approval nobody has given, which is
+   * asked now (a hold the loop waits on). Runs recorded before APPROVAL_PATCH never ask.
+   */
+  function approvalNeeded(step: PolicyStep): boolean {
+    if (state.approvedSteps?.includes(step.id)) return false;
+    const rule = approvalRule(step);
+    if (!rule || !patched(APPROVAL_PATCH)) return false;
+    askApproval(step.id, rule);
+    return true;
+  }
+
+  function askApproval(stepId: string, rule: { within: string; onTimeout: 'send' | 'escalate' }) {
+    const since = nowIso();
+    const until = addIsoDuration(since, rule.within, tz);
+    state.approval = { stepId, since, until, onTimeout: rule.onTimeout };
+    note('approval-requested', { stepId, until, onTimeout: rule.onTimeout });
+  }
+
+  /** The bound passed without an answer: what the policy says (send, or hold escalated), or ask again after a postponement. */
+  function approvalExpired() {
+    const pending = state.approval;
+    if (!pending) return;
+    const step = policy.steps.find((s) => s.id === pending.stepId);
+    const rule = step && approvalRule(step);
+    if (!step || !rule) {
+      // The policy (migrated) or the customer's setting no longer asks it.
+      state.approval = undefined;
+      note('approval-withdrawn', { stepId: pending.stepId });
+    } else if (pending.postponed) {
+      askApproval(step.id, rule);
+    } else if (pending.onTimeout === 'send') {
+      state.approval = undefined;
+      state.approvedSteps = [...(state.approvedSteps ?? []), step.id];
+      shiftCalendarTo(step, Date.now());
+      note('approval-timed-out', { stepId: step.id, action: 'send' });
+    } else {
+      state.approval = { ...pending, until: undefined, escalated: true };
+      note('approval-escalated', { stepId: step.id, since: pending.since });
+    }
+  }
+
+  /** Moves the calendar so that `step` falls at `at` (never earlier): the later steps keep their spacing from it. */
+  function shiftCalendarTo(step: PolicyStep, at: number) {
+    const nominal = Date.parse(addIsoDuration(anchorNow(), step.offset, tz));
+    if (nominal < at) state.shiftMs += at - nominal;
   }
 
   const holidaySets = new Map<string, ReadonlySet<string>>();
@@ -576,7 +726,13 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       if (open) return { kind: 'plan', until: addIsoDuration(open.dueAt, policy.instalmentGrace, tz) };
     }
     if (state.promise) return { kind: 'promise', until: state.promise.until };
-    return inbound.inboundHold(state);
+    const inboundHold = inbound.inboundHold(state);
+    if (inboundHold) return inboundHold;
+    if (state.approval) {
+      const a = state.approval;
+      return { kind: 'approval', until: a.until, reason: `${a.stepId}: ${a.postponed ? 'postponed' : a.escalated ? 'escalated, waiting for approval' : 'waiting for approval'}` };
+    }
+    return undefined;
   }
 
   function status(): DunningStatus {
@@ -598,6 +754,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       holding: hold,
       plan: state.plan,
       promise: state.promise,
+      approval: state.approval,
       completedSteps: [...state.completedSteps],
       payments: [...state.payments],
       outcome: state.outcome,
@@ -836,7 +993,13 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   // ---- the loop ----
-  if (!input.carried) note('issued', { policy: `${policy.id}@${policy.version}`, balanceMinor: state.balanceMinor });
+  if (!input.carried) {
+    const terms = {
+      ...(state.graceDays ? { graceDays: state.graceDays } : {}),
+      ...(state.approvalBeforeFormalSteps ? { approvalBeforeFormalSteps: true } : {}),
+    };
+    note('issued', { policy: `${policy.id}@${policy.version}`, balanceMinor: state.balanceMinor, ...terms });
+  }
   await catchUpOnStart();
   await refreshRates();
 
@@ -909,6 +1072,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     const waitMs = Date.parse(next.at) - Date.now();
     if (waitMs > 0 && (await condition(() => changed, waitMs))) continue;
     if (changed) continue;
+    if (approvalNeeded(next.step)) continue;
     await runStep(next.step);
   }
 
@@ -918,7 +1082,9 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   return { outcome: state.outcome as Outcome, balanceMinor: state.balanceMinor };
 
   function holdExpired(kind: HoldKind) {
-    if (kind === 'reply' || kind === 'pending-payment') {
+    if (kind === 'approval') {
+      approvalExpired();
+    } else if (kind === 'reply' || kind === 'pending-payment') {
       applyInbound(inbound.inboundHoldExpired(state, kind, nowIso()));
     } else if (kind === 'pause' && state.pause) {
       const since = Date.parse(state.pause.since);
