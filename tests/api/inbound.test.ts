@@ -297,7 +297,7 @@ describe('a hard bounce of a step with a fallback', () => {
 
 describe('payments in flight (Stripe)', () => {
   it('payment_intent.processing holds the reminders, payment_failed releases them, an unanswered one expires, a succeeded one is the payment', async () => {
-    const { number } = await issueAndReceiveCourtesy();
+    const { number, reminder1At } = await issueAndReceiveCourtesy();
     const processing = await stripeEvent('payment_intent.processing', 'pi_flight_1', number);
     expect(processing.json).toMatchObject({ status: 'processed' });
     await eventually(async () => (await holding(number))?.kind === 'pending-payment', 10_000, 'pending hold');
@@ -309,6 +309,8 @@ describe('payments in flight (Stripe)', () => {
     await eventually(async () => (await holding(number))?.kind === 'pending-payment', 10_000, 'pending hold again');
     await eventually(async () => (await holding(number)) === undefined, 30_000, 'expired (12 s on demo-seconds)');
     expect(await timelineTypes(number)).toContain('pending-payment-expired');
+    // The second one spanned reminder-1's due time: it went out only after the expiry.
+    await heldReminder1(number, reminder1At, 'payment-pending', 'pending-payment-expired');
 
     // The one that succeeds is an ordinary payment: it ends the hold and, in full, the invoice.
     await stripeEvent('payment_intent.processing', 'pi_flight_3', number);
@@ -382,6 +384,9 @@ describe('Twilio status callbacks', () => {
     expect(await h.prisma.webhookDelivery.findFirst({ where: { source: 'twilio-status', eventId: `${sid}:undelivered` } })).toMatchObject({ status: 'processed' });
     expect((await h.prisma.communication.findFirstOrThrow({ where: { providerId: sid } })).status).toBe('FAILED_PERMANENT');
     expect(await h.prisma.invalidAddress.count({ where: { channel: 'sms', address: '+33612345678' } })).toBe(1);
+    // The workflow is told; demo-seconds gives an SMS no fallback, so it says so.
+    await eventually(async () => (await timelineTypes(number)).includes('no-fallback'), 10_000, 'delivery failure journaled');
+    expect(await timelineTypes(number)).toContain('delivery-failed');
   }, 40_000);
 });
 
