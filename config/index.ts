@@ -1,5 +1,7 @@
 // One configuration object, read from the environment and validated at start.
 // Every default is safe for a laptop: loopback addresses, local sinks, no secrets.
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { z } from 'zod';
 import type { RateTables } from '../domain/rates';
@@ -208,6 +210,10 @@ const EnvSchema = z.object({
       .optional(),
   ),
   CREDITOR_BIC: optionalString.pipe(z.string().refine((v) => isValidBIC(v.replace(/\s+/g, '')), 'must be a valid BIC (8 or 11 characters)').optional()),
+  /** Legal form and share capital printed in the letters' footer (Code de commerce R123-237), e.g. "SAS au capital de 50 000 €". */
+  CREDITOR_SHARE_CAPITAL: optionalString,
+  /** The creditor's logo on the letterhead of letters and statements: a PNG or JPEG file of at most 1 MB. */
+  CREDITOR_LOGO_FILE: optionalString.pipe(z.string().refine(isLogoFile, 'must name a readable PNG or JPEG file of at most 1 MB').optional()),
   /** Name and title in the signature block of letters. */
   CREDITOR_SIGNATORY: z.string().default('Le service recouvrement'),
   DEFAULT_POLICY_ID: z.string().default('fr-b2b-default'),
@@ -303,6 +309,9 @@ export interface Config extends Env {
     address: { lines: string[]; postalCode: string; city: string; country: string };
     iban?: string;
     bic?: string;
+    shareCapital?: string;
+    /** Absolute path of the logo (CREDITOR_LOGO_FILE), checked at start. */
+    logoFile?: string;
   };
   dataDir: string;
   /** The reference rates, from RATE_TABLES_FILE or the shipped table, validated. */
@@ -339,7 +348,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: { lines: [street], postalCode, city, country },
       ...(e.CREDITOR_IBAN ? { iban: e.CREDITOR_IBAN } : {}),
       ...(e.CREDITOR_BIC ? { bic: e.CREDITOR_BIC.replace(/\s+/g, '').toUpperCase() } : {}),
+      ...(e.CREDITOR_SHARE_CAPITAL ? { shareCapital: e.CREDITOR_SHARE_CAPITAL } : {}),
+      ...(e.CREDITOR_LOGO_FILE ? { logoFile: path.resolve(e.CREDITOR_LOGO_FILE) } : {}),
     },
     rateTables,
   };
+}
+
+/** A logo pdfkit can draw: PNG or JPEG by its signature, at most 1 MB, readable now. */
+function isLogoFile(file: string): boolean {
+  try {
+    if (statSync(file).size > 1024 * 1024) return false;
+    const head = readFileSync(file).subarray(0, 8);
+    const png = head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+    return png || jpeg;
+  } catch {
+    return false;
+  }
 }

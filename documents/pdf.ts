@@ -20,6 +20,10 @@ export interface Creditor {
   address: PostalAddress;
   /** SIRET / company registration shown under the letterhead. */
   legalId?: string;
+  /** Legal form and share capital, in the footer (e.g. "SAS au capital de 50 000 €"). */
+  shareCapital?: string;
+  /** PNG or JPEG drawn at the top right of the letterhead. */
+  logoFile?: string;
   /** Bank details printed on formal notices besides the payment link. */
   iban?: string;
   bic?: string;
@@ -119,6 +123,8 @@ export function formatDate(isoDate: string, language: Language): string {
 /** Creditor block at the top left: name in bold, address, contact, legal id. Returns the y below it. */
 export function letterhead(doc: Pdf, creditor: Creditor, language: Language): number {
   const x = MARGIN;
+  // Top right, above the address window (which starts at 50 mm): at most 45 × 22 mm.
+  if (creditor.logoFile) doc.image(creditor.logoFile, A4.width - MARGIN - 45 * MM, MARGIN, { fit: [45 * MM, 22 * MM], align: 'right' });
   doc.font('Helvetica-Bold').fontSize(14).fillColor('#1a3c6e').text(pdfText(creditor.name), x, MARGIN, { width: 85 * MM });
   doc.font('Helvetica').fontSize(9).fillColor('#333333');
   const lines = [...addressLines(creditor.address)];
@@ -130,20 +136,31 @@ export function letterhead(doc: Pdf, creditor: Creditor, language: Language): nu
   return doc.y;
 }
 
-/** "Creditor · legal id · Page i/n" at the foot of every page (pages buffered). */
+/**
+ * The footer a French business letter carries (Code de commerce R123-237): name, legal form
+ * and share capital, registration; then the registered address and the page number.
+ */
+export function footerLines(creditor: Creditor, page: string): [string, string] {
+  const address = [...addressLines(creditor.address)].join(', ');
+  return [[creditor.name, creditor.shareCapital, creditor.legalId].filter(Boolean).join(' · '), [address, page].filter(Boolean).join(' · ')];
+}
+
+/** footerLines at the foot of every page (pages buffered). */
 export function footers(doc: Pdf, creditor: Creditor, page: (i: number, n: number) => string): void {
   const range = doc.bufferedPageRange();
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
-    const parts = [creditor.name, creditor.legalId, page(i + 1, range.count)].filter(Boolean).join(' · ');
+    const lines = footerLines(creditor, page(i + 1, range.count));
     // Writing below the bottom margin must not add a page: lift the margin while writing.
     const bottom = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
-    doc.font('Helvetica').fontSize(7.5).fillColor('#777777').text(pdfText(parts), MARGIN, A4.height - 12 * MM, {
-      width: A4.width - 2 * MARGIN,
-      align: 'center',
-      lineBreak: false,
-    });
+    lines.forEach((line, n) =>
+      doc.font('Helvetica').fontSize(7.5).fillColor('#777777').text(pdfText(line), MARGIN, A4.height - 14 * MM + n * 9.5, {
+        width: A4.width - 2 * MARGIN,
+        align: 'center',
+        lineBreak: false,
+      }),
+    );
     doc.page.margins.bottom = bottom;
   }
   doc.fillColor('black');

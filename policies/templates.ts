@@ -44,6 +44,7 @@ export const VARIABLE_CATALOGUE: Readonly<Record<string, string>> = {
   'creditor.phone': 'Creditor contact phone',
   'creditor.address': 'Creditor postal address on one line',
   'creditor.legalId': 'Creditor legal id (SIREN/SIRET)',
+  'creditor.shareCapital': 'Creditor legal form and share capital (CREDITOR_SHARE_CAPITAL; may be empty)',
   'creditor.iban': 'Creditor IBAN for bank transfers (CREDITOR_IBAN; may be empty)',
   'creditor.bic': 'Creditor BIC (CREDITOR_BIC; may be empty)',
   'amounts.balance': 'Remaining balance, formatted',
@@ -231,7 +232,7 @@ export interface ScopeArgs extends RenderArgs {
   step: string;
   penaltyMode?: 'commercial' | 'legal' | 'none';
   spreadPoints?: number;
-  creditor: RenderArgs['creditor'] & { legalId?: string; iban?: string; bic?: string };
+  creditor: RenderArgs['creditor'] & { legalId?: string; shareCapital?: string; iban?: string; bic?: string };
 }
 
 /** The catalogue's values for one message (every value a string, a number or a list). */
@@ -265,6 +266,7 @@ export function scopeOf(args: ScopeArgs): Record<string, unknown> {
       phone: args.creditor.phone ?? '',
       address: address ? [...address.lines, `${address.postalCode} ${address.city}`, address.country].filter(Boolean).join(', ') : '',
       legalId: args.creditor.legalId ?? '',
+      shareCapital: args.creditor.shareCapital ?? '',
       iban: args.creditor.iban ?? '',
       bic: args.creditor.bic ?? '',
     },
@@ -338,6 +340,7 @@ export function sampleRenderArgs(language: Language, step: string, channel: Temp
       email: 'compta@durand.example',
       phone: '+33 1 23 45 67 89',
       legalId: 'SIREN 123 456 789',
+      shareCapital: 'SAS au capital de 50 000 €',
       iban: 'FR7630006000011234567890189',
       bic: 'AGRIFRPP',
     },

@@ -23,6 +23,8 @@ export const SAMPLE_ENV = {
   CREDITOR_PHONE: '+33 1 23 45 67 89',
   CREDITOR_ADDRESS: '12 rue de la Paix|75002|Paris|FR',
   CREDITOR_LEGAL_ID: 'SIRET 123 456 789 00012',
+  CREDITOR_SHARE_CAPITAL: 'SAS au capital de 50 000 €',
+  CREDITOR_LOGO_FILE: 'docs/assets/sample-logo.png',
   CREDITOR_SIGNATORY: 'Claire Martin, responsable recouvrement',
   CREDITOR_IBAN: 'FR76 3000 6000 0112 3456 7890 189',
   CREDITOR_BIC: 'AGRIFRPP',

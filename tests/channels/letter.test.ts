@@ -270,6 +270,20 @@ describe('the four formal notices (fr and en, B2B and B2C), as their PDF reads (
     expect(text).not.toContain('provisoire');
   });
 
+  it('carries the creditor logo and the footer of a French business letter (name, legal form and share capital, SIRET, address, page)', async () => {
+    const sample = samples.find((s) => s.name === 'formal-notice-fr-b2b')!;
+    expect(sample.input.creditor.logoFile, 'the sample creditor has a logo').toMatch(/sample-logo\.png$/);
+    const { pdf } = await renderLetterPdf(sample.input);
+    const text = (await pdfToText(pdf)).replace(/[\u202f\u00a0]/g, ' ').replace(/\s+/g, ' ');
+    expect(text).toContain('Atelier Durand SAS · SAS au capital de 50 000 € · SIRET 123 456 789 00012');
+    expect(text).toContain('12 rue de la Paix, 75002 Paris · Page 1/');
+    // The logo is an image XObject in the file; without CREDITOR_LOGO_FILE there is none.
+    expect(pdf.toString('latin1')).toMatch(/\/Subtype \/Image/);
+    const { logoFile: _none, ...plain } = sample.input.creditor;
+    const without = await renderLetterPdf({ ...sample.input, creditor: plain });
+    expect(without.pdf.toString('latin1')).not.toMatch(/\/Subtype \/Image/);
+  });
+
   it('en B2B (registered mail): the same mentions in English', async () => {
     const text = await read('formal-notice-en-b2b');
     for (const expected of [

@@ -54,6 +54,8 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ WEBHOOK_SECRETS: 'not json' }, 'WEBHOOK_SECRETS'],
+    [{ CREDITOR_LOGO_FILE: 'package.json' }, 'CREDITOR_LOGO_FILE'],
+    [{ CREDITOR_LOGO_FILE: 'no/such/logo.png' }, 'CREDITOR_LOGO_FILE'],
     [{ WEBHOOK_SECRETS: '{"bank":"short"}' }, 'WEBHOOK_SECRETS'],
     [{ TWILIO_ACCOUNT_SID: 'XX123' }, 'TWILIO_ACCOUNT_SID'],
     [{ RATE_EMAIL_PER_SEC: '-3' }, 'RATE_EMAIL_PER_SEC'],
