@@ -4,8 +4,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config/index';
 import { addLocalDays, localDate } from '../domain/clock';
-import { getBuiltinPolicy, noticeDeadlineDays } from '../domain/policy';
-import { renderMessage, type TemplateChannel } from '../domain/templates';
+import { noticeDeadlineDays } from '../domain/policy';
+import type { TemplateChannel } from '../domain/templates';
+import { renderWithOverrides, templateOverrides } from '../policies/overrides';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { policyQuery, statusQuery, type DunningStatus } from '../contracts/messages';
@@ -206,14 +207,11 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
     handler: async ({ res, params, query }) => {
       const invoice = await loadInvoice(prisma, params.number);
       // The policy the invoice runs (a migration may have replaced the one it was issued
-      // with); the shipped one of the same id when the workflow cannot be asked.
+      // with); when the workflow cannot be asked, the published version its row names.
       let policy = await queryInvoice(temporal, invoice.number, policyQuery).catch(() => undefined);
       if (!policy) {
-        try {
-          policy = getBuiltinPolicy(invoice.policyId);
-        } catch {
-          throw problems.notFound(`Policy ${invoice.policyId}`);
-        }
+        policy = (await policies?.snapshot())?.find(`${invoice.policyId}@${invoice.policyVersion}`);
+        if (!policy) throw problems.notFound(`Policy ${invoice.policyId}@${invoice.policyVersion}`);
       }
       const step = policy.steps.find((s) => s.id === params.step);
       if (!step) {
@@ -227,7 +225,10 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
       const balanceMinor = live?.balanceMinor ?? Number(invoice.balanceMinor);
       const penalties: PenaltyResult | undefined = live?.penalties;
       const asOf = localDate(Date.now(), snapshot.customer.timeZone);
-      const rendered = renderMessage({
+      // As the channel activities render it: the template saved for the invoice's policy
+      // version, step, channel and language, else the built-in pack.
+      const rendered = await renderWithOverrides(templateOverrides(prisma), {
+        step: step.id,
         templateId: step.templateId,
         channel,
         language,

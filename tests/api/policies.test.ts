@@ -130,6 +130,11 @@ describe('policies as data', () => {
     const policy = await h.client.workflow.getHandle(workflowIdFor(req.number)).query(policyQuery);
     expect(policy.steps.map((s) => s.offset)).toEqual(['P10D', 'P25D']);
     expect(sink.messages().filter((m) => m.subject?.includes(req.number))).toHaveLength(1);
+    // The invoice's preview shows what went out: the saved template, not the built-in pack.
+    const preview = await h.request('GET', `/v1/invoices/${req.number}/reminders/reminder-1/preview?channel=email`);
+    expect(preview.status, preview.text).toBe(200);
+    expect(preview.json.subject).toBe(`Petit rappel : facture ${req.number}`);
+    expect(preview.json.text).toContain('Bonjour Dupont SARL,');
 
     // A published policy in use cannot be deleted.
     const del = await h.request('DELETE', '/v1/policies/controller-calendar/versions/1');
