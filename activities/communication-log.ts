@@ -33,6 +33,7 @@ import { remindersSent, sendFailures, stepLabel } from '../observability/metrics
 import { DeliveryError } from './failures';
 import { PermanentFailureTypes } from '../contracts/failures';
 import { paymentIdOf } from '../contracts/ids';
+import { isUniqueViolation } from '../prisma/unique-violation';
 
 /** Error text of a row whose send was skipped because payments settled the balance. */
 export const SKIPPED_SETTLED_NOTE = 'skipped: settled meanwhile';
@@ -273,9 +274,6 @@ async function identityOf(prisma: PrismaClient, spec: LoggedSendSpec) {
   };
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'P2002';
-}
 
 /** Writes the PENDING row. Returns undefined when another attempt created it first. */
 async function beginAttempt(

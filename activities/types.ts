@@ -117,8 +117,6 @@ export interface ChannelActivities {
 }
 
 export interface RecordActivities {
-  recordEvent(input: RecordEventInput): Promise<void>;
-  syncInvoiceState(input: SyncInvoiceStateInput): Promise<void>;
   createPhoneTask(input: PhoneTaskInput): Promise<PhoneTaskResult>;
 }
 

@@ -1,5 +1,6 @@
 // Tells "a dependency is down" (→ 503 + Retry-After) from a genuine error.
 import { ServiceError } from '@temporalio/client';
+import { causeChain, isUniqueViolation } from '../prisma/unique-violation';
 
 /** gRPC status codes meaning "could not reach / answer in time". */
 const GRPC_UNREACHABLE = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
@@ -13,18 +14,8 @@ const DB_MESSAGE =
 const PG_CONNECTION_MESSAGE =
   /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable)$/;
 
-function chain(err: unknown): unknown[] {
-  const out: unknown[] = [];
-  let cur: unknown = err;
-  for (let i = 0; cur && i < 8; i++) {
-    out.push(cur);
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return out;
-}
-
 export function infrastructureFailure(err: unknown): 'temporal' | 'database' | undefined {
-  const links = chain(err);
+  const links = causeChain(err);
   for (const e of links) {
     const code = (e as { code?: unknown }).code;
     const name = (e as { name?: string }).name ?? '';
@@ -48,11 +39,4 @@ export function infrastructureFailure(err: unknown): 'temporal' | 'database' | u
   return undefined;
 }
 
-/** A unique-constraint violation: Prisma's P2002, or a raw query's (P2010) driver error 23505. */
-export function isUniqueViolation(err: unknown): boolean {
-  return chain(err).some((e) => {
-    const { code, meta } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } };
-    const driver = meta?.driverAdapterError?.cause;
-    return code === 'P2002' || code === '23505' || driver?.originalCode === '23505' || driver?.kind === 'UniqueConstraintViolation';
-  });
-}
+export { isUniqueViolation };

@@ -273,7 +273,6 @@ export async function startInvoiceWorkflow(
   const input: InvoiceDunningInput = {
     invoice: memo.invoice,
     policy,
-    creditor: { name: deps.config.creditor.name },
     holidays: calendarHolidays({ policy, anchor: anchorInstant(memo.invoice), timeZone: memo.invoice.customer.timeZone, country: memo.invoice.customer.country }),
     ...(customerTerms ? { customerTerms } : {}),
   };

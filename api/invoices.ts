@@ -7,6 +7,7 @@ import { addLocalDays, localDate } from '../domain/clock';
 import { noticeDeadlineDays } from '../domain/policy';
 import type { TemplateChannel } from '../domain/templates';
 import { renderWithOverrides, templateOverrides } from '../policies/overrides';
+import { creditorOf } from '../documents/pdf';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { policyQuery, statusQuery, type DunningStatus } from '../contracts/messages';
@@ -225,6 +226,7 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
       const balanceMinor = live?.balanceMinor ?? Number(invoice.balanceMinor);
       const penalties: PenaltyResult | undefined = live?.penalties;
       const asOf = localDate(Date.now(), snapshot.customer.timeZone);
+      const creditor = creditorOf(config);
       // As the channel activities render it: the template saved for the invoice's policy
       // version, step, channel and language, else the built-in pack.
       const rendered = await renderWithOverrides(templateOverrides(prisma), {
@@ -237,10 +239,10 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
         penalties,
         asOf,
         deadline: addLocalDays(asOf, noticeDeadlineDays(policy)),
-        creditor: { ...config.creditor, legalId: config.CREDITOR_LEGAL_ID },
+        creditor,
         payments: (live?.payments ?? []).map((p) => ({ date: localDate(p.receivedAt, snapshot.customer.timeZone), amountMinor: p.amountMinor })),
         // As the letter activity decides: registered only through a registered-mail provider.
-        registeredMail: Boolean(config.POSTAL_API_URL),
+        registeredMail: creditor.registeredMail ?? false,
       });
       res.json({
         invoiceNumber: invoice.number,

@@ -15,6 +15,7 @@ import type { Prisma, PrismaClient } from '../prisma/client';
 import { describeMatch, PolicyCatalog, ResolveError, RuleMatchSchema, type RuleMatch } from '../policies/catalog';
 import { createMigration, migrationReport, planMigration, runMigration } from '../policies/migrations';
 import { previewPolicy } from '../policies/preview';
+import { creditorOf } from '../documents/pdf';
 import {
   contentHash,
   jsonDiff,
@@ -33,6 +34,7 @@ import { loadInvoice, snapshotOf } from './invoices';
 import { jsonResponse, problemResponse, defineRoute } from './route';
 import { Problem, problems } from './problem';
 import type { TemporalGateway } from './temporal';
+import { isUniqueViolation } from './infra-errors';
 
 export interface PolicyRouteDeps {
   prisma: PrismaClient;
@@ -390,7 +392,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
           });
         });
       } catch (err) {
-        if ((err as { code?: string }).code === 'P2002') throw problems.conflict(`Policy ${id}@${version} was created concurrently; retry`);
+        if (isUniqueViolation(err)) throw problems.conflict(`Policy ${id}@${version} was created concurrently; retry`);
         throw err;
       }
       res.status(201).location(`/v1/policies/${id}/versions/${version}`).json(versionDto(await versionRow(id, version), templates));
@@ -644,7 +646,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
       const templates = await templatesOf(params.id, params.version);
       let invoice = query.invoice ? snapshotOf(await loadInvoice(prisma, query.invoice)) : sampleRenderArgs(query.language ?? 'fr', '', 'email').invoice;
       if (query.language) invoice = { ...invoice, customer: { ...invoice.customer, language: query.language } };
-      const creditor = { ...config.creditor, legalId: config.CREDITOR_LEGAL_ID };
+      const creditor = creditorOf(config);
       res.json({ policy: { id: policy.id, version: policy.version, status: v.status }, invoice: { number: invoice.number, dueDate: invoice.dueDate, sample: !query.invoice }, ...previewPolicy({ policy, templates, invoice, creditor, rates: config.rateTables }) });
     },
   });

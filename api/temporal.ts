@@ -34,7 +34,7 @@ function closedProblem(invoiceNumber: string): Problem {
 
 /** "instalments[0].amountMinor" (workflow) → "instalments.0.amount" (API body). */
 export function apiFieldOf(workflowField: string): string {
-  return workflowField.replace(/\[(\d+)\]/g, '.$1').replace(/Minor$/, '').replace(/^creditNote$/, 'creditNote');
+  return workflowField.replace(/\[(\d+)\]/g, '.$1').replace(/Minor$/, '');
 }
 
 export async function signalInvoice<A extends unknown[]>(

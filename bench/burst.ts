@@ -87,7 +87,7 @@ runBench('burst', opts['max-seconds'], async () => {
     const at = dueAt + (opts.spread > 0 ? Math.floor((i / opts.count) * opts.spread * 1000) : 0);
     const req = invoiceRequest({ number: `BURST-${run}-${i}`, dueDate: dayPlus(0), dueAt: new Date(at).toISOString() }) as unknown as IssueInvoiceRequest;
     const memo = normaliseIssueRequest(req, stack.config);
-    const input: InvoiceDunningInput = { invoice: memo.invoice, policy, creditor: { name: 'Bench' } };
+    const input: InvoiceDunningInput = { invoice: memo.invoice, policy };
     const workflowId = workflowIdFor(memo.invoice.number);
     intended.set(workflowId, at);
     await stack.client.workflow.start('invoiceDunning', { workflowId, taskQueue: stack.workflowTaskQueue, args: [input] });

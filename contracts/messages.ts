@@ -234,7 +234,6 @@ export const policyQuery = defineQuery<DunningPolicy>('policy');
 export interface InvoiceDunningInput {
   invoice: InvoiceSnapshot;
   policy: DunningPolicy;
-  creditor?: { name: string };
   /**
    * Public holidays of the customer's country for the years the calendar spans, by
    * "CC:YYYY" (the API fills it from date-holidays: calendarHolidays() in domain/schedule.ts).

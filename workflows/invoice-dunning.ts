@@ -33,6 +33,7 @@ import {
   checkResume,
   type FieldProblem,
 } from '../domain/message-validation';
+import { minorUnits } from '../domain/money';
 import { computePenalties } from '../domain/penalties';
 import type { RateTables } from '../domain/rates';
 import { noticeDeadlineDays, parsePolicy, policyAudienceMismatch } from '../domain/policy-schema';
@@ -337,14 +338,13 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
   function applyResolveDispute(r: { outcome: string; creditNoteMinor?: number; note?: string }) {
     if (!state.dispute || state.outcome) return;
-    const since = state.dispute.since;
     state.dispute = undefined;
     if (r.outcome === 'credit-note' && r.creditNoteMinor && r.creditNoteMinor > 0) {
       const credit = Math.min(r.creditNoteMinor, Math.max(state.balanceMinor, 0));
       state.creditNotesMinor += credit;
       state.balanceMinor -= credit;
     }
-    holdEnded(Date.parse(since));
+    holdEnded();
     note('dispute-resolved', { outcome: r.outcome, creditNoteMinor: r.creditNoteMinor, note: r.note, balanceMinor: state.balanceMinor });
   }
   function applyPause(p: { reason: string; until?: string }) {
@@ -355,9 +355,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
   function applyResume(r?: { note?: string }) {
     if (!state.pause || state.outcome) return;
-    const since = state.pause.since;
     state.pause = undefined;
-    holdEnded(Date.parse(since));
+    holdEnded();
     note('resumed', { note: r?.note });
   }
   function applyCancel(c: CancelInvoice) {
@@ -692,7 +691,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   /** After a hold, escalation resumes at the next step, keeping the calendar's spacing from there on. */
-  function holdEnded(_since: number) {
+  function holdEnded() {
     skipMootSteps();
     const next = policy.steps.find((s) => !state.completedSteps.includes(s.id));
     if (!next) return;
@@ -703,7 +702,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
 
   function applyInbound(effects: inbound.Effects) {
     for (const n of effects.notes) note(n.type, n.detail);
-    if (effects.holdEndedSince && !currentHold()) holdEnded(Date.parse(effects.holdEndedSince));
+    if (effects.holdEndedSince && !currentHold()) holdEnded();
   }
 
   /** A step's send that came back undeliverable goes again on the step's fallback channel, even though the step is done. */
@@ -763,7 +762,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     };
   }
 
-  const digits = minorDigits(invoice.currency);
+  const digits = minorUnits(invoice.currency);
   /** Search attributes and current details; no penalties maths here, it runs every loop. */
   function publish() {
     const hold = state.outcome || state.agency ? undefined : currentHold();
@@ -1087,20 +1086,18 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     } else if (kind === 'reply' || kind === 'pending-payment') {
       applyInbound(inbound.inboundHoldExpired(state, kind, nowIso()));
     } else if (kind === 'pause' && state.pause) {
-      const since = Date.parse(state.pause.since);
       state.pause = undefined;
-      holdEnded(since);
+      holdEnded();
       note('pause-expired');
     } else if (kind === 'promise' && state.promise) {
-      const since = Date.parse(state.promise.until);
       note('promise-broken', { date: state.promise.date });
       state.promise = undefined;
-      holdEnded(since);
+      holdEnded();
     } else if (kind === 'plan' && state.plan) {
       note('plan-breached', { missed: state.plan.instalments.find((i) => i.paidMinor < i.amountMinor) });
       state.plan = undefined;
       state.notices.push({ templateId: 'plan-breached', stepId: `plan-breached-${state.seq}` });
-      holdEnded(Date.now());
+      holdEnded();
     }
   }
 }
@@ -1144,10 +1141,6 @@ export function validatePlan(proposal: ProposeInstalmentPlan, state: DunningStat
     sum += i.amountMinor;
   });
   if (sum !== state.balanceMinor) fail(`instalments sum to ${sum} but the balance is ${state.balanceMinor}`, 'instalments');
-}
-
-function minorDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
 function emptyPenalties(currency: string): PenaltyResult {

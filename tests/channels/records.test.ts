@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('records', () => {
-  it('recordEvent inserts once per eventKey and links the invoice row', async () => {
+  it('journal inserts an event once per eventKey and links the invoice row', async () => {
     const invoice = invoiceFixture();
     const invoiceId = await seedInvoice(db.prisma, invoice);
     const event = {
@@ -30,8 +30,8 @@ describe('records', () => {
       data: { stepId: 'reminder-1', channels: ['email'] },
     };
 
-    await runActivity(records.recordEvent, event);
-    await runActivity(records.recordEvent, { ...event, data: { changed: true } });
+    await runActivity(records.journal, { events: [event] });
+    await runActivity(records.journal, { events: [{ ...event, data: { changed: true } }] });
 
     const rows = await db.prisma.dunningEvent.findMany({ where: { eventKey: event.eventKey } });
     expect(rows).toHaveLength(1);
@@ -39,25 +39,25 @@ describe('records', () => {
     expect(rows[0]!.at.toISOString()).toBe(event.at);
   });
 
-  it('recordEvent works without an invoice row (invoiceId null)', async () => {
-    await runActivity(records.recordEvent, { workflowId: 'w', invoiceNumber: 'NOPE-1', eventKey: 'w/1', type: 't', at: new Date().toISOString(), data: {} });
+  it('an event is journalled without an invoice row (invoiceId null)', async () => {
+    await runActivity(records.journal, { events: [{ workflowId: 'w', invoiceNumber: 'NOPE-1', eventKey: 'w/1', type: 't', at: new Date().toISOString(), data: {} }] });
     expect(await db.prisma.dunningEvent.findUnique({ where: { eventKey: 'w/1' } })).toMatchObject({ invoiceId: null, invoiceNumber: 'NOPE-1' });
   });
 
-  it('syncInvoiceState mirrors stage, balance, outcome and closedAt; a missing row is a no-op', async () => {
+  it('the journal mirrors stage, balance, outcome and closedAt; a missing row is a no-op', async () => {
     const invoice = invoiceFixture();
     await seedInvoice(db.prisma, invoice);
 
-    await runActivity(records.syncInvoiceState, { invoiceNumber: invoice.number, stage: 'reminder-2', balanceMinor: 80_000 });
+    await runActivity(records.journal, { events: [], state: { invoiceNumber: invoice.number, stage: 'reminder-2', balanceMinor: 80_000 } });
     let row = await db.prisma.invoice.findUniqueOrThrow({ where: { number: invoice.number } });
     expect(row).toMatchObject({ stage: 'reminder-2', balanceMinor: 80_000n, outcome: null, closedAt: null });
 
-    await runActivity(records.syncInvoiceState, { invoiceNumber: invoice.number, stage: 'paid', balanceMinor: 0, outcome: 'paid', closedAt: '2026-03-01T10:00:00.000Z' });
+    await runActivity(records.journal, { events: [], state: { invoiceNumber: invoice.number, stage: 'paid', balanceMinor: 0, outcome: 'paid', closedAt: '2026-03-01T10:00:00.000Z' } });
     row = await db.prisma.invoice.findUniqueOrThrow({ where: { number: invoice.number } });
     expect(row).toMatchObject({ stage: 'paid', balanceMinor: 0n, outcome: 'paid' });
     expect(row.closedAt?.toISOString()).toBe('2026-03-01T10:00:00.000Z');
 
-    await expect(runActivity(records.syncInvoiceState, { invoiceNumber: 'NOPE-2', stage: 'x', balanceMinor: 1 })).resolves.toBeUndefined();
+    await expect(runActivity(records.journal, { events: [], state: { invoiceNumber: 'NOPE-2', stage: 'x', balanceMinor: 1 } })).resolves.toBeUndefined();
   });
 
   it('journal writes events and state together and skips replayed events', async () => {
