@@ -24,6 +24,8 @@ import { invoicesRouter } from './invoices';
 import { customersRouter } from './customers';
 import { behaviourRouter } from './customer-behaviour';
 import { statementRouter } from './customer-statement';
+import { insolvencyRouter } from './insolvency';
+import { tasksRouter } from './tasks';
 import { createMetrics, type ApiMetrics } from './metrics';
 import { methodNotAllowed } from './method-not-allowed';
 import { opsActionsRouter } from './ops-actions';
@@ -115,6 +117,8 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(customersRouter(routeDeps, registry));
   app.use(statementRouter(routeDeps, registry));
   app.use(behaviourRouter(routeDeps, registry));
+  app.use(insolvencyRouter(routeDeps, registry));
+  app.use(tasksRouter(routeDeps, registry));
   app.use(unmatchedPaymentsRouter(routeDeps, registry));
   app.use(reportsRouter(routeDeps, registry));
   app.use(auditRouter(routeDeps, registry));

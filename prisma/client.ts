@@ -4,7 +4,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client';
 
-export { PrismaClient, Prisma, $Enums, CustomerKind, CommunicationStatus, ContactRole, CallOutcomeKind } from './generated/client';
+export { PrismaClient, Prisma, $Enums, CustomerKind, CommunicationStatus, ContactRole, CallOutcomeKind, InsolvencyKind } from './generated/client';
 export type {
   Customer,
   Invoice,
@@ -20,6 +20,8 @@ export type {
   InboundMessage,
   InboundAttachment,
   InvalidAddress,
+  InsolvencyProceeding,
+  Task,
 } from './generated/client';
 
 export interface CreatePrismaOptions {

@@ -151,6 +151,47 @@ function buildVars(args: RenderArgs, pack: LanguagePack): Vars {
   };
 }
 
+/**
+ * Each interest line in words, with its rate and where the rate comes from ("du 01/07/2026 au
+ * 16/11/2026 (139 jours) : 1 000,00 € × 12,15 % (taux BCE du 2d semestre 2026 : …) × 139/365 =
+ * 46,27 €"): formal notices and the claim declaration print the same lines.
+ */
+export function interestLineTexts(p: PenaltyResult, language: Language): string[] {
+  const pack = LANGUAGES[language].pack;
+  const P = pack.penalties;
+  const percent = new Intl.NumberFormat(localeFor(language), {
+    style: 'percent',
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 4,
+  });
+  const pct = (value: number) => percent.format(value / 100);
+  const basisText = (basis: RateBasis | undefined): string => {
+    if (!basis) return '';
+    switch (basis.kind) {
+      case 'ecb':
+        return fill(P.basis.ecb, { ecb: pct(basis.ecbPercent), spread: String(basis.spreadPoints).replace('.', language === 'fr' ? ',' : '.'), half: P.half(basis.halfYear) });
+      case 'legal':
+        return fill(P.basis.legal, { half: P.half(basis.halfYear) });
+      case 'agreed':
+        return P.basis.agreed;
+      case 'floor':
+        return fill(P.basis.floor, { agreed: pct(basis.agreedPercent), legal: pct(basis.legalPercent), half: P.half(basis.halfYear) });
+    }
+  };
+  return p.lines.map((line) =>
+    fill(P.line, {
+      from: pack.formatDate(line.from),
+      to: pack.formatDate(line.to),
+      days: pack.days(line.days),
+      dayCount: String(line.days),
+      lineBalance: formatMoney({ amountMinor: line.balanceMinor, currency: p.currency }, language),
+      rate: pct(line.ratePercent),
+      basis: line.basis ? ` (${basisText(line.basis)}${line.provisional ? P.provisionalMark : ''})` : '',
+      lineInterest: formatMoney({ amountMinor: line.interestMinor, currency: p.currency }, language),
+    }),
+  );
+}
+
 function penaltyBlocks(args: RenderArgs, pack: LanguagePack, vars: Vars): Block[] {
   const b2b = args.invoice.customer.kind === 'B2B';
   const p = args.penalties;
@@ -161,43 +202,10 @@ function penaltyBlocks(args: RenderArgs, pack: LanguagePack, vars: Vars): Block[
     // one is dated, the notice says that it starts them, and claims no figure.
     return [{ kind: 'p', text: P.b2cFromThisNotice }];
   }
-  const percent = new Intl.NumberFormat(localeFor(args.language), {
-    style: 'percent',
-    minimumFractionDigits: 2,
-    maximumFractionDigits: 4,
-  });
-  const pct = (value: number) => percent.format(value / 100);
-  const basisText = (basis: RateBasis | undefined): string => {
-    if (!basis) return '';
-    switch (basis.kind) {
-      case 'ecb':
-        return fill(P.basis.ecb, { ecb: pct(basis.ecbPercent), spread: String(basis.spreadPoints).replace('.', args.language === 'fr' ? ',' : '.'), half: P.half(basis.halfYear) });
-      case 'legal':
-        return fill(P.basis.legal, { half: P.half(basis.halfYear) });
-      case 'agreed':
-        return P.basis.agreed;
-      case 'floor':
-        return fill(P.basis.floor, { agreed: pct(basis.agreedPercent), legal: pct(basis.legalPercent), half: P.half(basis.halfYear) });
-    }
-  };
   const blocks: Block[] = [];
   if (p.lines.length > 0) {
     blocks.push({ kind: 'p', text: fill(b2b ? P.b2bIntro : P.b2cIntro, vars) });
-    blocks.push({
-      kind: 'list',
-      items: p.lines.map((line) =>
-        fill(P.line, {
-          from: pack.formatDate(line.from),
-          to: pack.formatDate(line.to),
-          days: pack.days(line.days),
-          dayCount: String(line.days),
-          lineBalance: formatMoney({ amountMinor: line.balanceMinor, currency: p.currency }, args.language),
-          rate: pct(line.ratePercent),
-          basis: line.basis ? ` (${basisText(line.basis)}${line.provisional ? P.provisionalMark : ''})` : '',
-          lineInterest: formatMoney({ amountMinor: line.interestMinor, currency: p.currency }, args.language),
-        }),
-      ),
-    });
+    blocks.push({ kind: 'list', items: interestLineTexts(p, args.language) });
     const notes = [P.rounding];
     if (p.lines.some((l) => l.basis?.kind === 'floor')) notes.push(P.floor);
     if (p.provisionalRates) notes.push(P.provisional);

@@ -5,9 +5,10 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../contracts/ids';
+import { statusQuery } from '../../contracts/messages';
 import type { PrismaClient } from '../../prisma/client';
 import { pdfToText, renderFirstPagePng } from '../channels/support';
-import { invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
@@ -277,4 +278,129 @@ describe('payment behaviour and risk class', () => {
       await h.request('PUT', '/v1/policy-rules', { body: { rules: [] } });
     }
   }, 60_000);
+});
+
+describe('insolvency proceedings', () => {
+  const INS = `INS-${STAMP}`;
+  const representative = { role: 'mandataire', name: 'Jean Dupuis', address: { lines: ['5 allées Jean Jaurès'], postalCode: '31000', city: 'Toulouse', country: 'FR' } };
+  const proceedings = { kind: 'redressement', court: 'Tribunal de commerce de Toulouse', judgmentDate: '2026-11-16', bodaccPublicationDate: '2026-11-25', representative };
+
+  it('refuses bad input naming the fields, and writes nothing', async () => {
+    const body = invoiceRequest({ number: `${STAMP}-BAD-1` }, { externalId: `${INS}-bad` });
+    expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
+    const shape = await h.request('POST', `/v1/customers/${INS}-bad/insolvency`, {
+      body: { kind: 'faillite', court: '', judgmentDate: '2026-13-01', representative: { ...representative, address: { lines: ['x'], postalCode: '1', country: 'FR' } } },
+    });
+    expect(shape.status).toBe(422);
+    expect(shape.json.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'bodaccPublicationDate',
+      'court',
+      'judgmentDate',
+      'kind',
+      'representative.address.city',
+    ]);
+    const facts = await h.request('POST', `/v1/customers/${INS}-bad/insolvency`, {
+      body: { ...proceedings, kind: 'liquidation', judgmentDate: '2026-11-20', bodaccPublicationDate: '2026-11-19' },
+    });
+    expect(facts.status).toBe(422);
+    expect(facts.json.errors).toEqual([
+      { field: 'bodaccPublicationDate', message: 'must not be before the judgment date' },
+      { field: 'representative.role', message: 'must be liquidateur for a liquidation judiciaire' },
+    ]);
+    const future = await h.request('POST', `/v1/customers/${INS}-bad/insolvency`, { body: { ...proceedings, judgmentDate: '2099-01-01', bodaccPublicationDate: '2099-01-02' } });
+    expect(future.json.errors.map((e: { field: string }) => e.field)).toEqual(['judgmentDate', 'bodaccPublicationDate']);
+    expect(await h.prisma.insolvencyProceeding.count({ where: { customer: { externalId: `${INS}-bad` } } })).toBe(0);
+    expect(await h.prisma.task.count({ where: { customer: { externalId: `${INS}-bad` } } })).toBe(0);
+    expect((await h.client.workflow.getHandle(workflowIdFor(body.number)).query(statusQuery)).holding).toBeUndefined();
+    expect((await h.request('POST', '/v1/customers/nobody/insolvency', { body: proceedings })).status).toBe(404);
+    await h.client.workflow.getHandle(workflowIdFor(body.number)).terminate('test over');
+  }, 60_000);
+
+  it('stops every reminder of the customer at once and produces the claim declaration with its deadline task', async () => {
+    // The calendar of the demo policy runs from dueAt (a step every 5 s from dueAt − 5 s);
+    // the due dates the law counts from are the dueDate fields.
+    const dueAt = new Date(Date.now() + 10_000).toISOString();
+    const customer = { externalId: INS, name: 'Garonne Logistique SAS', address: { lines: ['2 quai de la Daurade'], postalCode: '31000', city: 'Toulouse', country: 'FR' } };
+    const issue = (suffix: string, o: Record<string, unknown>) => invoiceRequest({ number: `${STAMP}-${suffix}`, policyId: 'demo-seconds', dueAt, ...o }, customer);
+    const i1 = issue('I1', { issueDate: '2026-06-01', dueDate: '2026-06-30', amount: '1200.00', deposit: '200.00' });
+    const i2 = issue('I2', { issueDate: '2026-09-01', dueDate: '2026-10-15', amount: '600.00', deposit: '0' });
+    const i3 = issue('I3', { issueDate: '2026-11-10', dueDate: '2026-12-10', amount: '300.00', deposit: '0' });
+    for (const body of [i1, i2, i3]) expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
+    const paid = await h.request('POST', `/v1/invoices/${i2.number}/payments`, { body: { amount: '100.00', receivedAt: '2026-10-31T10:00:00Z', reference: `VIR-${STAMP}` } });
+    expect(paid.status, paid.text).toBe(201);
+    await eventually(async () => (await h.prisma.invoice.findUnique({ where: { number: i2.number } }))?.balanceMinor === 50000n, 20_000, 'the payment journaled');
+
+    const recorded = await h.request('POST', `/v1/customers/${INS}/insolvency`, { body: proceedings });
+    const answeredAt = Date.now();
+    expect(recorded.status, recorded.text).toBe(201);
+    expect(recorded.json.holds).toEqual([i1, i2, i3].map((b) => ({ invoiceNumber: b.number, status: 'held' })));
+    // Each workflow reports the hold itself.
+    for (const b of [i1, i2, i3]) {
+      const status = await h.client.workflow.getHandle(workflowIdFor(b.number)).query(statusQuery);
+      expect(status.holding).toMatchObject({ kind: 'pause' });
+      expect(status.holding?.reason).toContain('insolvency: redressement judiciaire, judgment of 2026-11-16');
+      expect(status.holding?.until).toBeUndefined();
+    }
+
+    // Interest at ECB 2.15 % (2026-H2) + 10 points = 12.15 %, up to and including the judgment date 2026-11-16:
+    //   I1: principal 1200 − 200 = 1000.00, due 06-30: 07-01..11-16 = 31 + 31 + 30 + 31 + 16 = 139 days;
+    //       1000.00 × 12.15 % × 139 / 365 = 46.2699 → 46.27; + €40 → 1086.27
+    //   I2: due 10-15, 100.00 paid 10-31 (that day still late on 600.00):
+    //       10-16..10-31 16 days × 600.00 → 600 × 0.1215 × 16 / 365 = 3.1956 → 3.20
+    //       11-01..11-16 16 days × 500.00 → 500 × 0.1215 × 16 / 365 = 2.6630 → 2.66; interest 5.86; + €40 → 545.86
+    //   I3: due 12-10, after the judgment: 300.00 not yet due, no interest, no indemnity
+    //   total 1800.00 + 52.13 + 80.00 = 1932.13; deadline = BODACC 2026-11-25 + 2 months = 2027-01-25
+    expect(recorded.json.claim).toEqual({
+      deadline: '2027-01-25',
+      lines: [
+        { invoiceNumber: i1.number, dueDate: '2026-06-30', notYetDue: false, currency: 'EUR', principal: '1000.00', interest: '46.27', interestMinor: 4627, indemnity: '40.00', total: '1086.27', totalMinor: 108627 },
+        { invoiceNumber: i2.number, dueDate: '2026-10-15', notYetDue: false, currency: 'EUR', principal: '500.00', interest: '5.86', interestMinor: 586, indemnity: '40.00', total: '545.86', totalMinor: 54586 },
+        { invoiceNumber: i3.number, dueDate: '2026-12-10', notYetDue: true, currency: 'EUR', principal: '300.00', interest: '0.00', interestMinor: 0, indemnity: '0.00', total: '300.00', totalMinor: 30000 },
+      ],
+      totals: [{ currency: 'EUR', principal: '1800.00', interest: '52.13', indemnity: '80.00', total: '1932.13', totalMinor: 193213 }],
+    });
+    expect(recorded.json.task).toMatchObject({ kind: 'claim-declaration', dueDate: '2027-01-25', status: 'open' });
+    const tasks = await h.request('GET', '/v1/tasks');
+    expect(tasks.json.items.find((t: { id: string }) => t.id === recorded.json.task.id)).toMatchObject({ customerId: INS, dueDate: '2027-01-25', title: expect.stringContaining('Jean Dupuis') });
+
+    const r = await fetch(`${h.baseUrl}/v1/customers/${INS}/insolvency/claim.pdf`, { headers: { authorization: `Bearer ${h.apiKey}` } });
+    expect(r.status).toBe(200);
+    const pdf = Buffer.from(await r.arrayBuffer());
+    expect(await renderFirstPagePng(pdf, 'insolvency-claim'), 'pdftoppm rendered the first page').toBeDefined();
+    const text = flat(await pdfToText(pdf));
+    expect(text).toContain('Maître Jean Dupuis, mandataire judiciaire 5 allées Jean Jaurès 31000 Toulouse');
+    expect(text).toContain('Déclaration de créance');
+    expect(text).toContain('redressement judiciaire ouverte par jugement du Tribunal de commerce de Toulouse du 16/11/2026, publié au BODACC le 25/11/2026');
+    expect(text).toContain('Date limite de déclaration : 25/01/2027');
+    expect(text).toContain(`${i1.number} 1 000,00 € 46,27 € 40,00 € 1 086,27 €`);
+    expect(text).toContain('Total déclaré (EUR) 1 800,00 € 52,13 € 80,00 € 1 932,13 €');
+    expect(text).toContain('du 01/07/2026 au 16/11/2026 (139 jours) : 1 000,00 € × 12,15 % (taux BCE du 2d semestre 2026 : 2,15 % + 10 points, taux provisoire) × 139/365 = 46,27 €');
+    expect(text).toContain('Les taux marqués « taux provisoire »');
+    expect(text).toContain('du 16/10/2026 au 31/10/2026 (16 jours) : 600,00 € × 12,15 %');
+    expect(text).toContain('Règlement partiel reçu le 31/10/2026 : 100,00 €');
+    expect(text).toContain('(créance à échoir)');
+    expect(text).toContain(`Copie de la facture n°${i1.number} du 01/06/2026 (1 200,00 €, acompte versé 200,00 €)`);
+
+    // No reminder goes out after: the demo calendar has a step every 5 s from dueAt − 5 s (courtesy, reminder-1, reminder-2...).
+    await new Promise((res) => setTimeout(res, Math.max(0, Date.parse(dueAt) + 12_000 - Date.now())));
+    const mine = new Set([i1.number, i2.number, i3.number]);
+    expect(h.calls.filter((c) => mine.has(c.invoiceNumber) && c.at > answeredAt)).toEqual([]);
+    for (const b of [i1, i2, i3]) {
+      const status = await h.client.workflow.getHandle(workflowIdFor(b.number)).query(statusQuery);
+      expect(status.holding?.kind).toBe('pause');
+    }
+    const timeline = await h.request('GET', `/v1/invoices/${i1.number}/timeline`);
+    expect(timeline.json.entries.some((e: { type: string; detail: { reason?: string } }) => e.type === 'paused' && e.detail.reason?.startsWith('insolvency'))).toBe(true);
+
+    // The same record again: idempotent, still held, the same task.
+    const again = await h.request('POST', `/v1/customers/${INS}/insolvency`, { body: proceedings });
+    expect(again.status).toBe(200);
+    expect(again.json.task.id).toBe(recorded.json.task.id);
+    expect((await h.request('GET', `/v1/customers/${INS}/insolvency`)).json.claim.totals[0].total).toBe('1932.13');
+    const done = await h.request('POST', `/v1/tasks/${recorded.json.task.id}/done`, { body: { note: 'filed by registered letter' } });
+    expect(done.json).toMatchObject({ status: 'done', doneBy: 'api-tests' });
+    expect((await h.request('POST', `/v1/tasks/${recorded.json.task.id}/done`, { body: {} })).status).toBe(409);
+    expect((await h.request('GET', '/v1/tasks')).json.items.some((t: { id: string }) => t.id === recorded.json.task.id)).toBe(false);
+    for (const b of [i1, i2, i3]) await h.client.workflow.getHandle(workflowIdFor(b.number)).terminate('test over');
+  }, 120_000);
 });
