@@ -72,7 +72,7 @@ const ignore = () => undefined;
 const transcriptLogger = { trace: ignore, debug: record, info: ignore, warn: ignore, error: ignore, fatal: ignore };
 
 /** Runs a send, attaching what was said on the wire to the DeliveryError it may throw. */
-async function withTranscript<T>(send: () => Promise<T>): Promise<T> {
+export async function withTranscript<T>(send: () => Promise<T>): Promise<T> {
   const lines: string[] = [];
   try {
     return await transcripts.run(lines, send);
@@ -97,7 +97,7 @@ function handedOver(lines: string[]): boolean {
   return go >= 0 && !lines.slice(go + 1).some((l) => l.startsWith('S: '));
 }
 
-function wrapHtml(fragment: string, subject: string, language: string): string {
+export function wrapHtml(fragment: string, subject: string, language: string): string {
   return `<!doctype html>
 <html lang="${language}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
 <body style="font-family: Arial, Helvetica, sans-serif; font-size: 14px; line-height: 1.5; color: #222;">
@@ -126,6 +126,33 @@ export function classifySmtpError(err: unknown): DeliveryError {
   return classifyNetworkError(err, 'SMTP', BEFORE_DATA.test(e.command ?? '') || /ECONNREFUSED/.test(text));
 }
 
+/**
+ * The recipients an email may go to. Looked up before the logged send (its recipient() step is
+ * synchronous): an address marked invalid (bounced) is left out.
+ */
+export async function usableAddresses(prisma: ActivityDeps['prisma'], contacts: { emailTo: string[]; emailCc: string[] }) {
+  const invalid = new Map<string, string>();
+  for (const address of [...contacts.emailTo, ...contacts.emailCc]) {
+    const reason = await invalidAddressReason(prisma, 'email', address);
+    if (reason) invalid.set(address, reason);
+  }
+  return { emailTo: contacts.emailTo.filter((a) => !invalid.has(a)), emailCc: contacts.emailCc.filter((a) => !invalid.has(a)), invalid };
+}
+
+/** The recipient as the communication log records it, or the permanent failure of having none usable. */
+export function emailRecipient(customerId: string, contacts: { emailTo: string[]; emailCc: string[] }, usable: Awaited<ReturnType<typeof usableAddresses>>): string {
+  if (contacts.emailTo.length === 0) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${customerId} has no email address`);
+  for (const email of [...contacts.emailTo, ...contacts.emailCc]) {
+    if (!EMAIL_RE.test(email)) throw permanent(PermanentFailureTypes.InvalidRecipient, `invalid email address ${JSON.stringify(email)}`);
+  }
+  if (usable.emailTo.length === 0) {
+    const [email, reason] = [...usable.invalid.entries()][0]!;
+    throw permanent(PermanentFailureTypes.InvalidRecipient, `email address ${JSON.stringify(email)} is marked invalid: ${reason}`);
+  }
+  // As recorded in the communication log: a changed address is a new try there.
+  return usable.emailTo.join(', ') + (usable.emailCc.length ? ` (cc: ${usable.emailCc.join(', ')})` : '');
+}
+
 export function createSendEmail(deps: ActivityDeps, transport = createEmailTransport(deps)) {
   const ctx = sendContext(deps);
   const creditor = creditorOf(deps.config);
@@ -136,31 +163,13 @@ export function createSendEmail(deps: ActivityDeps, transport = createEmailTrans
     const { input } = contacts;
     const { invoice } = input;
     const language = invoice.customer.language;
-    // Looked up before the logged send: its recipient() step is synchronous. An address
-    // marked invalid (bounced) is left out; with no billing address left the send fails.
-    const invalid = new Map<string, string>();
-    for (const address of [...contacts.emailTo, ...contacts.emailCc]) {
-      const reason = await invalidAddressReason(deps.prisma, 'email', address);
-      if (reason) invalid.set(address, reason);
-    }
-    const emailTo = contacts.emailTo.filter((a) => !invalid.has(a));
-    const emailCc = contacts.emailCc.filter((a) => !invalid.has(a));
+    const usable = await usableAddresses(deps.prisma, contacts);
+    const { emailTo, emailCc } = usable;
     return runLoggedSend<EmailContent>(
       ctx,
       specOf(input, 'email', 'smtp'),
       {
-        recipient() {
-          if (contacts.emailTo.length === 0) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${invoice.customer.id} has no email address`);
-          for (const email of [...contacts.emailTo, ...contacts.emailCc]) {
-            if (!EMAIL_RE.test(email)) throw permanent(PermanentFailureTypes.InvalidRecipient, `invalid email address ${JSON.stringify(email)}`);
-          }
-          if (emailTo.length === 0) {
-            const [email, reason] = [...invalid.entries()][0]!;
-            throw permanent(PermanentFailureTypes.InvalidRecipient, `email address ${JSON.stringify(email)} is marked invalid: ${reason}`);
-          }
-          // As recorded in the communication log: a changed address is a new try there.
-          return emailTo.join(', ') + (emailCc.length ? ` (cc: ${emailCc.join(', ')})` : '');
-        },
+        recipient: () => emailRecipient(invoice.customer.id, contacts, usable),
         async prepare(recipient) {
           const rendered = await renderFor('email', input, creditor, templates, { earlyPaymentDiscount: contacts.earlyPaymentDiscount });
           const attachments = EXTRACT_TEMPLATES.has(input.templateId)

@@ -3,7 +3,8 @@
 //
 //   const activities = createActivities({ prisma, config });
 //   Worker.create({ taskQueue: TaskQueues.email, activities, ... });
-import type { DunningActivities } from './types';
+import type { BatchChannelActivities, DunningActivities } from './types';
+import { createSendBatchEmail } from './batch-email';
 import type { ActivityDeps } from './deps';
 import { createHandoverToAgency } from './agency';
 import { createSendEmail } from './email';
@@ -16,9 +17,10 @@ export type { ActivityLogger, SendHooks } from './communication-log';
 export { SKIPPED_SETTLED_NOTE } from './communication-log';
 export { messageIdFor } from './email';
 
-export function createActivities(deps: ActivityDeps): DunningActivities {
+export function createActivities(deps: ActivityDeps): DunningActivities & BatchChannelActivities {
   return {
     sendEmail: createSendEmail(deps),
+    sendBatchEmail: createSendBatchEmail(deps),
     sendSms: createSendSms(deps),
     sendLetter: createSendLetter(deps),
     handoverToAgency: createHandoverToAgency(deps),

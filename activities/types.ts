@@ -3,7 +3,8 @@
 // these types, so nothing of Node or Prisma enters the workflow bundle.
 import type { AmbiguityRule } from '../domain/delivery';
 import type { RateTables } from '../domain/rates';
-import type { Channel, InvoiceSnapshot, PenaltyResult } from '../domain/types';
+import type { Channel, CustomerSnapshot, InvoiceSnapshot, PenaltyResult } from '../domain/types';
+import type { BatchAnswer, BatchLine, QueuedStep } from '../domain/consolidation';
 
 
 export interface SendInput {
@@ -151,6 +152,55 @@ export interface CalendarActivities {
    * at their next step and a replay sees the table each run saw.
    */
   rateTables(): Promise<RateTables>;
+}
+
+export interface QueueForCustomerInput {
+  customer: CustomerSnapshot;
+  item: QueuedStep;
+  /** The workflow task queue the customer's workflow runs on when it has to be started. */
+  taskQueue: string;
+}
+
+export interface CheckBatchInput {
+  /** `customer-<id>/<batch date>/<channel>`: the batch asking. */
+  batchKey: string;
+  items: QueuedStep[];
+}
+
+/**
+ * Run on the workflow task queue with a Temporal client: a workflow can neither
+ * signal-with-start nor send an update, an activity can.
+ */
+export interface CustomerActivities {
+  /** Signal-with-start of `customer-<id>`: started when absent, signalled when running. */
+  queueForCustomer(input: QueueForCustomerInput): Promise<void>;
+  /** Asks each invoice (consolidationCheck update) whether its step is still due; one answer per item, in order. */
+  checkBatch(input: CheckBatchInput): Promise<BatchAnswer[]>;
+}
+
+export interface BatchEmailInput {
+  /** `customer-<id>/<batch date>/email`. */
+  idempotencyKey: string;
+  customerWorkflowId: string;
+  customer: CustomerSnapshot;
+  lines: BatchLine[];
+  /** The most advanced step among the lines (batchTemplate). */
+  templateId: string;
+  /** The batch's local date. */
+  asOf: string;
+}
+
+export interface BatchEmailResult {
+  status: SendResult['status'];
+  communicationId?: string;
+  /** Invoices the message listed. */
+  listed: string[];
+  /** Invoices left out at the last moment: payments recorded meanwhile settle them. */
+  skipped: Array<{ invoiceNumber: string; reason: string }>;
+}
+
+export interface BatchChannelActivities {
+  sendBatchEmail(input: BatchEmailInput): Promise<BatchEmailResult>;
 }
 
 export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities & CalendarActivities;

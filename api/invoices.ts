@@ -270,7 +270,12 @@ export async function invoiceTimeline(prisma: PrismaClient, number: string) {
       orderBy: { at: 'asc' },
       include: { callOutcome: { select: { id: true, outcome: true, author: true, createdAt: true } } },
     }),
-    prisma.communication.findMany({ where: { invoiceNumber: number }, orderBy: { createdAt: 'asc' } }),
+    // Its own messages and the customer's batch messages that listed it (issue 18).
+    prisma.communication.findMany({
+      where: { OR: [{ invoiceNumber: number }, { invoices: { some: { invoiceNumber: number } } }] },
+      include: { invoices: { select: { invoiceNumber: true }, orderBy: { invoiceNumber: 'asc' } } },
+      orderBy: { createdAt: 'asc' },
+    }),
     // Who did it: the staff actions on this invoice, from the audit log.
     prisma.auditEntry.findMany({ where: { targetType: 'invoice', targetId: number }, orderBy: { id: 'asc' } }),
     notesAndCalls(prisma, { invoiceId: invoice.id }),
@@ -312,6 +317,7 @@ export async function invoiceTimeline(prisma: PrismaClient, number: string) {
         providerId: c.providerId,
         documentRef: c.documentRef,
         error: c.error,
+        ...(c.invoices.length > 0 ? { batch: c.idempotencyKey, invoices: c.invoices.map((i) => i.invoiceNumber) } : {}),
       },
     })),
     ...actions.map((a) => ({

@@ -22,3 +22,11 @@ export function sendIdempotencyKey(workflowId: string, stepId: string, channel: 
 export function journalEventKey(workflowId: string, firstExecutionRunId: string, seq: number): string {
   return `${workflowId}/${firstExecutionRunId}/${seq}`;
 }
+
+/** One workflow per customer (issue 18): the daily batch of its invoices' friendly steps. */
+export const customerWorkflowIdFor = (customerId: string): string => `customer-${customerId}`;
+
+/** Key of a customer's batch message: one per channel per batch date, ever. */
+export function batchIdempotencyKey(customerId: string, batchDate: string, channel: string): string {
+  return `${customerWorkflowIdFor(customerId)}/${batchDate}/${channel}`;
+}

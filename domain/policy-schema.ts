@@ -131,6 +131,9 @@ function buildPolicySchemas() {
       onReply: z.enum(['hold', 'note']).optional(),
       replyHoldMax: nonNegativeDuration('replyHoldMax').optional(),
       pendingPaymentMax: nonNegativeDuration('pendingPaymentMax').optional(),
+      consolidate: z.enum(['friendly', 'off'], { error: 'consolidate must be "friendly" or "off"' }).optional(),
+      consolidateAt: hhmm('consolidateAt').optional(),
+      consolidateWaitFor: nonNegativeDuration('consolidateWaitFor').optional(),
     })
     .superRefine((policy, ctx) => {
       const seen = new Set<string>();

@@ -121,6 +121,15 @@ export interface DunningPolicy {
   replyHoldMax?: string;
   /** Longest a payment in flight holds the reminders without news (ISO duration, default P10D). */
   pendingPaymentMax?: string;
+  /**
+   * One conversation per customer (domain/consolidation.ts): `friendly` hands the email of a
+   * friendly step to the customer's daily batch; `off` (the default) sends at step time.
+   */
+  consolidate?: 'friendly' | 'off';
+  /** Local "HH:mm" of the customer's daily batch (default 09:30). */
+  consolidateAt?: string;
+  /** ISO duration the invoice waits for the customer's workflow before sending alone (default PT1H). */
+  consolidateWaitFor?: string;
 }
 
 /** Where a line's rate comes from, printed beside it in letters. */

@@ -11,7 +11,7 @@ import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps';
-import type { CalendarActivities, ChannelActivities, JournalActivities, RecordActivities } from '../activities/types';
+import type { BatchChannelActivities, CalendarActivities, ChannelActivities, CustomerActivities, JournalActivities, RecordActivities } from '../activities/types';
 import { channelQueuesFor, TaskQueues } from '../contracts/task-queues';
 import { dataConverterFromEnv, FAILURE_CONVERTER_PATH } from '../codec/index';
 import { WORKER_ROLE_NAMES, type WorkerRole } from '../config/index';
@@ -97,7 +97,7 @@ export interface DunningWorkersOptions {
   connection: NativeConnection;
   namespace: string;
   /** The activities of the roles run here: journal + calendar for `workflows`, the channel's send for each channel. */
-  activities: Partial<ChannelActivities & JournalActivities & CalendarActivities>;
+  activities: Partial<ChannelActivities & JournalActivities & CalendarActivities & CustomerActivities & BatchChannelActivities>;
   rates: RateLimits;
   /** Which task queues this process polls (default: all; WORKER_ROLES). */
   roles?: readonly WorkerRole[];
@@ -188,7 +188,14 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
           ...common,
           taskQueue: workflowQueue,
           workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
-          activities: { journal: a.journal, createPhoneTask: a.createPhoneTask, publicHolidays: a.publicHolidays, rateTables: a.rateTables },
+          activities: {
+            journal: a.journal,
+            createPhoneTask: a.createPhoneTask,
+            publicHolidays: a.publicHolidays,
+            rateTables: a.rateTables,
+            // The customer's conversation (issue 18); without them a hand-off fails and each invoice sends alone.
+            ...(a.queueForCustomer && a.checkBatch ? { queueForCustomer: a.queueForCustomer, checkBatch: a.checkBatch } : {}),
+          },
           maxCachedWorkflows: opts.maxCachedWorkflows,
           ...(opts.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
           ...(opts.workflowThreads !== undefined ? { workflowThreadPoolSize: opts.workflowThreads } : {}),
@@ -200,6 +207,8 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
   for (const role of ['email', 'sms', 'letter', 'agency'] as const) {
     if (!roles.has(role)) continue;
     const acts = Object.fromEntries(ROLE_ACTIVITIES[role].map((name) => [name, a[name]])) as Record<string, (arg: never) => Promise<unknown>>;
+    // The customer's batch email shares the email provider's rate limit.
+    if (role === 'email' && a.sendBatchEmail) acts.sendBatchEmail = a.sendBatchEmail as (arg: never) => Promise<unknown>;
     workers.push(channel(channelQueues[role], opts.rates[role], acts));
   }
   return Promise.all(workers);

@@ -4,7 +4,8 @@ import v8 from 'node:v8';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../config/index';
 import { relanceDataConverter, warnOnLocalDevKey } from '../codec/index';
-import { connectWorkerConnection } from '../config/temporal';
+import { connectClient, connectWorkerConnection } from '../config/temporal';
+import { createCustomerActivities } from '../activities/customer';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { activitiesForRoles, createDunningWorkers, workflowBundleFile } from './create-worker';
 import type { Worker } from '@temporalio/worker';
@@ -34,7 +35,9 @@ export async function startWorkers(opts: {
   // the workflows), so that summing over worker instances does not count invoices twice.
   if (roles.includes('workflows')) setInvoiceStageSource(prisma);
   const connection = await connectWorkerConnection(config);
-  const activities = await activitiesForRoles(roles, { prisma, config });
+  // A client for the customer's conversation (signal-with-start, updates to invoices): issue 18.
+  const client = roles.includes('workflows') ? await connectClient(config) : undefined;
+  const activities = { ...(await activitiesForRoles(roles, { prisma, config })), ...(client ? createCustomerActivities(client) : {}) };
   const workers = await createDunningWorkers({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -53,7 +56,10 @@ export async function startWorkers(opts: {
       agency: config.RATE_AGENCY_PER_SEC,
     },
   });
-  const done = Promise.all(workers.map((w) => w.run())).then(() => connection.close());
+  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await connection.close();
+    await client?.connection.close();
+  });
   return {
     workers,
     done,

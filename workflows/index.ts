@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow type the worker registers.
 export { invoiceDunning } from './invoice-dunning';
+export { customerConversation } from './customer-conversation';

@@ -17,9 +17,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { CalendarActivities, ChannelActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
+import type { CalendarActivities, ChannelActivities, CustomerActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
+import { batchCheckUpdate, batchQueuedSignal, batchReportSignal, type BatchReport } from '../contracts/consolidation';
+import { consolidates, consolidationOf, daysLate, nextBatchAt, waitBoundMs, type BatchAnswer } from '../domain/consolidation';
 import { PermanentFailureTypes, ValidationFailureType } from '../contracts/failures';
-import { journalEventKey, sendIdempotencyKey } from '../contracts/ids';
+import { customerWorkflowIdFor, journalEventKey, sendIdempotencyKey } from '../contracts/ids';
 import { channelQueuesFor } from '../contracts/task-queues';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
@@ -134,7 +136,12 @@ export interface DunningState extends inbound.InboundState {
   approval?: PendingApproval;
   /** Steps a collector approved (or the bound let through): the gate lets them run. */
   approvedSteps?: string[];
+  /** The step whose email waits in the customer's batch (issue 18), until the batch reports. */
+  batch?: { stepId: string; batchAt: string; since: string; ackedAt?: string; claimedBy?: string; report?: BatchReport };
 }
+
+/** Runs after this patch hand the email of a friendly step to the customer's daily batch when the policy says so. */
+export const CONSOLIDATION_PATCH = 'issue-18-consolidation';
 
 /** Runs after this patch date the formal notice (provider dispatch or collector's posting) and note outbox drafts. */
 export const NOTICE_DATE_PATCH = 'issue-15-notice-date';
@@ -178,6 +185,12 @@ const channelOptions = (taskQueue: string): ActivityOptions => ({
   // A send that cannot get through in a day is a problem ops must see, not retry forever.
   scheduleToCloseTimeout: '1d',
   retry,
+});
+// Signal-with-start of the customer's workflow, on this workflow's own queue. A few attempts
+// only: a hand-off that cannot be made is no reason to hold the step, it is sent alone.
+const customerActs = proxyActivities<CustomerActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 // The journal is short database writes: local activities keep them off the history's critical size.
 const journal = proxyLocalActivities<JournalActivities>({
@@ -512,6 +525,56 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       },
     },
   );
+  // ---- the customer's batch (issue 18) ----
+  setHandler(batchQueuedSignal, (q) => {
+    if (state.batch?.stepId !== q?.stepId || state.batch.ackedAt) return;
+    state.batch.ackedAt = nowIso();
+    state.batch.batchAt = q.batchAt;
+    changed = true;
+  });
+  setHandler(batchReportSignal, (r) => {
+    if (state.batch?.stepId !== r?.stepId || state.batch.report) {
+      note('batch-report-ignored', { stepId: r?.stepId, status: r?.status, batchKey: r?.batchKey, reason: 'the step no longer waits for a batch' });
+      return;
+    }
+    state.batch.report = r;
+    changed = true;
+  });
+  // Answered from the current state, just before the batch goes: an invoice paid, disputed,
+  // paused or under a plan or promise since it was queued drops out.
+  setHandler(batchCheckUpdate, ({ stepId, batchKey }): BatchAnswer => {
+    const b = state.batch;
+    if (!b || b.stepId !== stepId || b.report) return { due: false, reason: 'the step no longer waits for a batch (sent alone or reported)' };
+    const reason = state.outcome
+      ? `closed (${state.outcome})`
+      : state.cancelled
+        ? 'cancelled'
+        : state.balanceMinor <= 0
+          ? 'paid'
+          : holdReason(currentHold()?.kind);
+    if (reason) return { due: false, reason };
+    b.claimedBy = batchKey;
+    const step = policy.steps.find((s) => s.id === stepId);
+    const asOf = localDate(Date.now(), tz);
+    return {
+      due: true,
+      line: {
+        invoiceNumber: invoice.number,
+        stepId,
+        templateId: step?.templateId ?? stepId,
+        stepIndex: step ? policy.steps.indexOf(step) : 0,
+        currency: invoice.currency,
+        issueDate: invoice.issueDate,
+        dueDate: invoice.dueDate,
+        amountMinor: invoice.amountMinor,
+        balanceMinor: state.balanceMinor,
+        daysLate: daysLate(invoice.dueDate, asOf),
+        penaltiesMinor: penaltiesNow()?.totalMinor ?? 0,
+        paymentLink: invoice.paymentLink,
+        knownPaymentIds: state.payments.map((p) => p.paymentId),
+      },
+    };
+  });
   setHandler(statusQuery, (): DunningStatus => status());
   setHandler(policyQuery, (): DunningPolicy => policy);
 
@@ -948,10 +1011,20 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     state.stage = step.stage ?? step.id;
     note('step-started', { stepId: step.id, channels: step.channels });
     const began = patched('calendar-from-actual-send') ? Date.now() : undefined;
-    await Promise.all(step.channels.map((c) => runChannel(step, c)));
+    let batchWaitMs = 0;
+    await Promise.all(
+      step.channels.map(async (c) => {
+        // Only a policy that consolidates asks the patch: other runs' histories stay as they were.
+        if (!consolidates(policy, step, c) || !patched(CONSOLIDATION_PATCH)) return runChannel(step, c);
+        const t0 = Date.now();
+        await runConsolidated(step);
+        batchWaitMs = Date.now() - t0;
+      }),
+    );
     // A step whose sends took long (retries, a held ambiguous send) moves the calendar
     // with it: the next steps keep their spacing from the actual send instead of bunching.
-    const late = began === undefined ? 0 : Date.now() - began;
+    // The wait for the customer's batch is planned, not late: it moves nothing.
+    const late = began === undefined ? 0 : Date.now() - began - batchWaitMs;
     if (late > LATE_STEP_TOLERANCE_MS) {
       state.shiftMs += late;
       note('calendar-shifted', { stepId: step.id, lateMs: late });
@@ -961,6 +1034,70 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       const handedOverAt = nowIso();
       state.agency = { handedOverAt, until: addIsoDuration(handedOverAt, policy.agencyListenFor, tz) };
       note('agency-handover', { until: state.agency.until });
+    }
+  }
+
+  /**
+   * The step's email goes in the customer's daily batch: hand it to `customer-<id>` (started if
+   * need be), wait for its acknowledgement and then its report, each within the policy's bound.
+   * Whatever does not come in time, the invoice sends its own step and the timeline says why.
+   */
+  async function runConsolidated(step: PolicyStep) {
+    if (state.balanceMinor <= 0 || state.cancelled) return;
+    const settings = consolidationOf(policy);
+    const bound = waitBoundMs(settings);
+    const customerWorkflowId = customerWorkflowIdFor(invoice.customer.id);
+    const country = invoice.customer.country.toUpperCase();
+    const batchAt = await withHolidays(() => nextBatchAt({ fromMs: Date.now(), timeZone: tz, country, at: settings.at, window: policy.sendWindow, holidays }));
+    state.batch = { stepId: step.id, batchAt, since: nowIso() };
+    const alone = async (reason: string) => {
+      note('batch-bypassed', { stepId: step.id, channel: 'email', customerWorkflowId, reason });
+      state.batch = undefined;
+      await runChannel(step, 'email');
+    };
+    try {
+      await customerActs.queueForCustomer({
+        customer: invoice.customer,
+        taskQueue: workflowInfo().taskQueue,
+        item: {
+          invoiceNumber: invoice.number,
+          workflowId: workflowInfo().workflowId,
+          stepId: step.id,
+          templateId: step.templateId,
+          stepIndex: policy.steps.indexOf(step),
+          channel: 'email',
+          queuedAt: state.batch.since,
+          batchAt,
+        },
+      });
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      return alone(`the hand-off failed: ${(cause as Error)?.message}`);
+    }
+    note('batch-queued', { stepId: step.id, channel: 'email', customerWorkflowId, batchAt });
+    publish();
+    if (pendingEvents.length > 0) await flushJournal();
+    const settled = () => state.balanceMinor <= 0 || !!state.cancelled;
+    const b = () => state.batch;
+    if (!(await condition(() => !!b()?.ackedAt || !!b()?.report || settled(), bound))) {
+      return alone(`the customer's workflow did not acknowledge within ${settings.waitFor}`);
+    }
+    if (!b()?.report && !settled()) {
+      const remaining = Date.parse(b()!.batchAt) + bound - Date.now();
+      if (remaining <= 0 || !(await condition(() => !!b()?.report || settled(), remaining))) {
+        return alone(`no report from the customer's batch of ${b()!.batchAt} within ${settings.waitFor} after it`);
+      }
+    }
+    const report = b()?.report;
+    state.batch = undefined;
+    if (!report) return; // settled or cancelled meanwhile: nothing to send, the loop closes the invoice
+    if (report.status === 'sent') {
+      note('sent', { stepId: step.id, channel: 'email', status: 'SENT', batchKey: report.batchKey, communicationId: report.communicationId, invoices: report.invoices });
+    } else if (report.status === 'dropped') {
+      note('batch-dropped', { stepId: step.id, channel: 'email', batchKey: report.batchKey, reason: report.reason });
+    } else {
+      // failed: the batch message failed for good; missed: queued after its batch went.
+      return alone(`the batch ${report.batchKey} ${report.status === 'failed' ? 'failed' : 'had gone'}: ${report.reason}`);
     }
   }
 
@@ -1100,6 +1237,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       holdEnded();
     }
   }
+}
+
+/** Why a held invoice drops out of its customer's batch, in the words of the timeline. */
+function holdReason(kind: string | undefined): string | undefined {
+  const words: Record<string, string> = { dispute: 'disputed', pause: 'paused', plan: 'under an instalment plan', promise: 'promise to pay' };
+  return kind === undefined ? undefined : (words[kind] ?? `held (${kind})`);
 }
 
 function applyToPlan(plan: InstalmentPlan, amountMinor: number) {

@@ -1,5 +1,5 @@
-// Determinism guard: histories recorded from real runs (tests/e2e/lifecycle.test.ts and
-// tests/workflow/invoice-dunning.test.ts with RECORD_HISTORIES=1), one folder per release
+// Determinism guard: histories recorded from real runs (tests/e2e/lifecycle.test.ts,
+// tests/workflow/invoice-dunning.test.ts and tests/workflow/customer-conversation.test.ts with RECORD_HISTORIES=1), one folder per release
 // (histories/v0.1/...), must all replay against today's workflow code. A change to running
 // workflow logic must go behind patched(); the last test shows what happens otherwise.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -47,6 +47,11 @@ describe('replay of stored histories', () => {
         'holidays-unavailable',
         'imported-late',
         'full-escalation',
+        'customer-conversation',
+        'customer-conversation-continued-run-1',
+        'customer-conversation-continued',
+        'invoice-batched-reminder',
+        'invoice-batch-bypassed',
       ]),
     );
   });

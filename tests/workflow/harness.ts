@@ -8,7 +8,7 @@ import { DateTime } from 'luxon';
 import { createCalendarActivities } from '../../activities/calendar';
 import { anchorInstant, calendarHolidays } from '../../domain/schedule';
 import type * as activities from '../../activities/types';
-import type { DunningActivities, SendInput, SendResult } from '../../activities/types';
+import type { BatchChannelActivities, CustomerActivities, DunningActivities, SendInput, SendResult } from '../../activities/types';
 import type { PermanentFailureType } from '../../contracts/failures';
 import { channelQueuesFor } from '../../contracts/task-queues';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
@@ -98,7 +98,7 @@ export function uniqueQueue(name: string): string {
 export async function startTestWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
-  acts: Partial<DunningActivities>,
+  acts: Partial<DunningActivities & CustomerActivities & BatchChannelActivities>,
   workflowWorker: Pick<WorkerOptions, 'workflowThreadPoolSize' | 'maxCachedWorkflows'> = {},
 ) {
   const bundle = await workflowBundle();
@@ -109,7 +109,13 @@ export async function startTestWorker(
       taskQueue,
       workflowBundle: bundle,
       dataConverter,
-      activities: { journal: acts.journal, createPhoneTask: acts.createPhoneTask, publicHolidays: acts.publicHolidays, rateTables: acts.rateTables },
+      activities: {
+        journal: acts.journal,
+        createPhoneTask: acts.createPhoneTask,
+        publicHolidays: acts.publicHolidays,
+        rateTables: acts.rateTables,
+        ...(acts.queueForCustomer && acts.checkBatch ? { queueForCustomer: acts.queueForCustomer, checkBatch: acts.checkBatch } : {}),
+      },
       ...workflowWorker,
     }),
     ...Object.values(channelQueuesFor(taskQueue)).map((q) => Worker.create({ connection: env.nativeConnection, taskQueue: q, activities: acts, dataConverter })),
