@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Config } from '../config/index';
 import { localDate } from '../domain/clock';
 import { paymentBehaviour, RISK_CLASSES, type BehaviourFacts, type PaymentBehaviour, type RiskThresholds } from '../domain/payment-behaviour';
-import type { PrismaClient } from '../prisma/client';
+import type { Prisma, PrismaClient } from '../prisma/client';
 import { CustomerParams } from './customer-schemas';
 import { isoDay } from './format';
 import { problems } from './problem';
@@ -34,6 +34,30 @@ const REMINDER_CHANNELS = ['email', 'sms', 'letter'];
 /** Notices of a plan (plan-confirmed-N, plan-breached-N) are not steps of the calendar. */
 const isCalendarStep = (stepId: string) => !stepId.startsWith('plan-');
 
+/**
+ * What to read of an invoice for the reminders it got: its own sends, and the customer's
+ * batch messages that listed it (CommunicationInvoice, with the invoice's step in them).
+ */
+export const SENT_REMINDERS = {
+  communications: { where: { status: 'SENT', channel: { in: REMINDER_CHANNELS } }, select: { stepId: true, channel: true, sentAt: true, createdAt: true } },
+  batchedIn: {
+    where: { communication: { status: 'SENT', channel: { in: REMINDER_CHANNELS } } },
+    select: { stepId: true, communication: { select: { channel: true, sentAt: true, createdAt: true } } },
+  },
+} as const satisfies Prisma.InvoiceSelect;
+
+type SentReminderRows = Prisma.InvoiceGetPayload<{ select: typeof SENT_REMINDERS }>;
+
+/** The calendar reminders of an invoice, oldest first, whether sent alone or in a customer's batch. */
+export function sentReminders(inv: SentReminderRows): Array<{ stepId: string; channel: string; at: Date; batched: boolean }> {
+  return [
+    ...inv.communications.map((c) => ({ stepId: c.stepId, channel: c.channel, at: c.sentAt ?? c.createdAt, batched: false })),
+    ...inv.batchedIn.map((b) => ({ stepId: b.stepId, channel: b.communication.channel, at: b.communication.sentAt ?? b.communication.createdAt, batched: true })),
+  ]
+    .filter((r) => isCalendarStep(r.stepId))
+    .sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
 export async function behaviourFacts(prisma: PrismaClient, customer: { id: string; timeZone: string }): Promise<BehaviourFacts> {
   const [paid, events] = await Promise.all([
     prisma.invoice.findMany({
@@ -44,7 +68,7 @@ export async function behaviourFacts(prisma: PrismaClient, customer: { id: strin
         amountMinor: true,
         depositMinor: true,
         payments: { select: { amountMinor: true, receivedAt: true }, orderBy: { receivedAt: 'asc' } },
-        communications: { where: { status: 'SENT', channel: { in: REMINDER_CHANNELS } }, select: { stepId: true, sentAt: true, createdAt: true } },
+        ...SENT_REMINDERS,
       },
       orderBy: { dueDate: 'asc' },
     }),
@@ -68,9 +92,7 @@ export async function behaviourFacts(prisma: PrismaClient, customer: { id: strin
     const due = inv.amountMinor - inv.depositMinor;
     let cumulated = 0n;
     const settling = inv.payments.find((p) => (cumulated += p.amountMinor) >= due) ?? inv.payments[inv.payments.length - 1];
-    const before = inv.communications
-      .filter((c) => isCalendarStep(c.stepId) && (c.sentAt ?? c.createdAt) <= settling.receivedAt)
-      .sort((a, b) => (a.sentAt ?? a.createdAt).getTime() - (b.sentAt ?? b.createdAt).getTime());
+    const before = sentReminders(inv).filter((r) => r.at <= settling.receivedAt);
     facts.paid.push({
       number: inv.number,
       dueDate: isoDay(inv.dueDate),

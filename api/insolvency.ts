@@ -22,6 +22,7 @@ import { formatMoney } from '../domain/money';
 import type { Customer, InsolvencyKind, InsolvencyProceeding, PrismaClient, Task } from '../prisma/client';
 import type { PolicyCatalog } from '../policies/catalog';
 import { recordAudit, requestActor, actorName } from './audit';
+import { SENT_REMINDERS, sentReminders } from './customer-behaviour';
 import { CustomerParams } from './customer-schemas';
 import { postalAddressOf } from './customer-statement';
 import { isoDay, minorToDecimal } from './format';
@@ -129,7 +130,7 @@ export async function claimDossierOf(
     },
     include: {
       payments: { orderBy: { receivedAt: 'asc' } },
-      communications: { where: { status: 'SENT', channel: { in: ['email', 'letter', 'sms'] } }, orderBy: { sentAt: 'asc' } },
+      ...SENT_REMINDERS,
       events: { where: { type: NOTICE_DATED_EVENT }, select: { data: true } },
     },
     orderBy: [{ dueDate: 'asc' }, { number: 'asc' }],
@@ -158,7 +159,7 @@ export async function claimDossierOf(
           })
         : undefined;
     const fr = (minor: bigint | number) => formatMoney({ amountMinor: Number(minor), currency: inv.currency }, 'fr');
-    const sent = inv.communications.filter((c) => !c.stepId.startsWith('plan-') && localDate((c.sentAt ?? c.createdAt).getTime(), customer.timeZone) <= judgment);
+    const sent = sentReminders(inv).filter((r) => localDate(r.at.getTime(), customer.timeZone) <= judgment);
     const interestMinor = penalties?.interestMinor ?? 0;
     const indemnityMinor = penalties?.indemnityMinor ?? 0;
     lines.push({
@@ -174,9 +175,9 @@ export async function claimDossierOf(
       penalties,
       documents: [
         `Copie de la facture n°${inv.number} du ${formatDate(isoDay(inv.issueDate), 'fr')} (${fr(inv.amountMinor)}${inv.depositMinor > 0n ? `, acompte versé ${fr(inv.depositMinor)}` : ''})`,
-        ...sent.map((c) => {
-          const on = formatDate(localDate((c.sentAt ?? c.createdAt).getTime(), customer.timeZone), 'fr');
-          return `${STEP_WORDS[c.stepId] ?? c.stepId} du ${on} (${CHANNEL_WORDS[c.channel] ?? c.channel})`;
+        ...sent.map((r) => {
+          const on = formatDate(localDate(r.at.getTime(), customer.timeZone), 'fr');
+          return `${STEP_WORDS[r.stepId] ?? r.stepId} du ${on} (${CHANNEL_WORDS[r.channel] ?? r.channel}${r.batched ? ', relevé groupé des factures du client' : ''})`;
         }),
         ...payments.filter((x) => x.date <= judgment).map((x) => `Règlement partiel reçu le ${formatDate(x.date, 'fr')} : ${fr(x.amountMinor)}`),
         ...(customer.kind === 'B2B' ? ['Conditions générales de vente (pénalités de retard et indemnité forfaitaire, article L441-10 du Code de commerce)'] : []),

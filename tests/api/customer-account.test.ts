@@ -29,7 +29,8 @@ const AS_OF = '2026-11-30';
  *
  * Paid invoices (behaviour), days late = Paris date of the settling payment − due date:
  *   P1 due 01-31, paid 01-28 10:00Z                          → 0 (early);   last reminder before: courtesy (01-28 08:00Z)
- *   P2 due 03-31, paid 04-10 09:00Z                          → 10;          last: reminder-1 (04-07; courtesy 03-28 before it)
+ *   P2 due 03-31, paid 04-10 09:00Z                          → 10;          last: reminder-2, listed in the customer's batch
+ *                                                              email of 04-09 (after reminder-1 of 04-07, courtesy of 03-28)
  *   P3 due 05-31, 500 on 06-20, 700 on 07-15 22:30Z = 07-16 00:30 Paris (settles 1200)
  *                                                            → 30 + 16 = 46; last: formal-notice (07-01; the plan-confirmed-5
  *                                                              notice of 07-02 is not a calendar step)
@@ -37,7 +38,7 @@ const AS_OF = '2026-11-30';
  *   P5 due 09-30, paid 10-05 09:00Z                          → 5;           last: courtesy (09-27; reminder-1 of 10-07 came
  *                                                              after the payment, a FAILED reminder-1 of 10-02 never reached them)
  *   average = (0 + 10 + 46 + 1 + 5) / 5 = 62 / 5 = 12.4; p90 nearest rank = sorted [0, 1, 5, 10, 46][⌈0.9 × 5⌉ = 5th] = 46
- *   paid after: courtesy 2/5 = 40 %, formal-notice, none, reminder-1 1/5 = 20 % each
+ *   paid after: courtesy 2/5 = 40 %, formal-notice, none, reminder-2 1/5 = 20 % each
  *   promises: 2 made (P2, A-101), 1 broken (A-101); plans: 1 agreed (P3), 0 breached
  *   risk class with the defaults (A: avg ≤ 5, p90 ≤ 15, ≥ 3 paid; C: avg ≥ 30, p90 ≥ 60 or ≥ 2 broken): not C
  *   (12.4 < 30, 46 < 60, 1 < 2), not A (12.4 > 5) → B.
@@ -116,6 +117,19 @@ async function seedHistory(prisma: PrismaClient, externalId: string) {
   await sent(p2, 'courtesy', '2026-03-28T08:00:00Z');
   await sent(p2, 'reminder-1', '2026-04-07T08:00:00Z');
   await event(p2, 'promise-to-pay', '2026-04-08T08:00:00Z');
+  // The customer's grouped email (issue 18's batches): one communication listing invoices.
+  const batch = await prisma.communication.create({
+    data: {
+      idempotencyKey: `customer-${externalId}/2026-04-09/email`,
+      invoiceNumber: `customer-${externalId}`,
+      workflowId: `customer-${externalId}`,
+      stepId: 'batch-2026-04-09',
+      channel: 'email',
+      status: 'SENT',
+      sentAt: new Date('2026-04-09T07:30:00Z'),
+    },
+  });
+  await prisma.communicationInvoice.create({ data: { communicationId: batch.id, invoiceNumber: p2.number, invoiceId: p2.id, stepId: 'reminder-2', balanceMinor: 50000n } });
   await pay(p2, 50000, '2026-04-10T09:00:00Z');
   const p3 = await invoice('P3', { issue: '2026-05-01', due: '2026-05-31', amount: 120000, balance: 0, outcome: 'paid' });
   await sent(p3, 'reminder-1', '2026-06-07T08:00:00Z');
@@ -248,7 +262,7 @@ describe('payment behaviour and risk class', () => {
         { step: 'courtesy', invoices: 2, sharePercent: 40 },
         { step: 'formal-notice', invoices: 1, sharePercent: 20 },
         { step: 'none', invoices: 1, sharePercent: 20 },
-        { step: 'reminder-1', invoices: 1, sharePercent: 20 },
+        { step: 'reminder-2', invoices: 1, sharePercent: 20 },
       ],
       promises: { made: 2, broken: 1 },
       plans: { agreed: 1, breached: 0 },
