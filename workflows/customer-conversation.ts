@@ -118,15 +118,16 @@ export async function customerConversation(input: CustomerConversationInput): Pr
     const batchDate = localDate(batchAt, tz);
     const batchKey = batchIdempotencyKey(customer.id, batchDate, 'email');
     // Recomputed at send time: each invoice answers from its current state.
-    let answers: BatchAnswer[];
+    let answers: BatchAnswer[] = [];
+    let failure: string | undefined;
     try {
       answers = await acts.checkBatch({ batchKey, items: due });
     } catch (err) {
-      answers = due.map(() => ({ due: false, reason: `could not ask the invoice: ${(err as Error).message}` }));
+      // Not knowing is not "no longer due": each invoice is told the batch failed and sends alone.
+      failure = `could not ask the invoices: ${((err as { cause?: Error }).cause ?? (err as Error)).message}`;
     }
-    const { lines, dropped } = selectBatch(due, answers);
+    const { lines, dropped } = failure === undefined ? selectBatch(due, answers) : { lines: [], dropped: [] };
     let result: BatchEmailResult | undefined;
-    let failure: string | undefined;
     if (lines.length > 0) {
       try {
         result = await mail.sendBatchEmail({
