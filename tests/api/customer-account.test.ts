@@ -344,6 +344,15 @@ describe('insolvency proceedings', () => {
     expect(paid.status, paid.text).toBe(201);
     await eventually(async () => (await h.prisma.invoice.findUnique({ where: { number: i2.number } }))?.balanceMinor === 50000n, 20_000, 'the payment journaled');
 
+    // Reminders are flowing: the courtesy emails went out; reminder-1 is due 10 s after them.
+    await eventually(
+      async () => {
+        const done = await Promise.all([i1, i2, i3].map(async (b) => (await h.client.workflow.getHandle(workflowIdFor(b.number)).query(statusQuery)).completedSteps));
+        return done.every((steps) => steps.includes('courtesy'));
+      },
+      30_000,
+      'the courtesy emails',
+    );
     const recorded = await h.request('POST', `/v1/customers/${INS}/insolvency`, { body: proceedings });
     const answeredAt = Date.now();
     expect(recorded.status, recorded.text).toBe(201);
