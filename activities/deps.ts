@@ -72,7 +72,7 @@ export function overridesOf(deps: ActivityDeps): TemplateOverrides {
  */
 export function renderFor(
   channel: TemplateChannel,
-  send: Pick<SendInput, 'templateId' | 'stepId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline' | 'payments'>,
+  send: Pick<SendInput, 'templateId' | 'stepId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline' | 'payments' | 'plan'>,
   creditor: Creditor,
   overrides?: TemplateOverrides,
   extra: { earlyPaymentDiscount?: EarlyPaymentDiscount } = {},
@@ -89,6 +89,7 @@ export function renderFor(
     creditor,
     deadline: send.deadline,
     payments: send.payments,
+    plan: send.plan,
     registeredMail: creditor.registeredMail ?? false,
     earlyPaymentDiscount: extra.earlyPaymentDiscount,
   });

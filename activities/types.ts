@@ -25,6 +25,8 @@ export interface SendInput {
   deadline?: string;
   /** Payments received so far (customer's local dates), listed in formal notices. */
   payments?: Array<{ date: string; amountMinor: number }>;
+  /** plan-confirmed: the instalments agreed (customer's local dates), listed in the message. */
+  plan?: { instalments: Array<{ dueDate: string; amountMinor: number }> };
   /**
    * Payment ids the workflow has already counted. A reminder activity checks the
    * payment journal just before the provider call: a payment recorded meanwhile that

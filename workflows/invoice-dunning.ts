@@ -116,7 +116,7 @@ export interface DunningState extends inbound.InboundState {
   /** Sequence for deterministic journal event keys. */
   seq: number;
   /** Service notices still to send (plan confirmed, plan breached...). */
-  notices: Array<{ templateId: string; stepId: string }>;
+  notices: Notice[];
   /** Public holidays fetched so far, by "CC:YYYY" (the send window skips them). */
   holidays?: Record<string, string[]>;
   /** The late-payment rate tables last received from the rateTables activity (recorded in history). */
@@ -142,6 +142,21 @@ export interface DunningState extends inbound.InboundState {
 
 /** Runs after this patch hand the email of a friendly step to the customer's daily batch when the policy says so. */
 export const CONSOLIDATION_PATCH = 'issue-18-consolidation';
+/** A service notice waiting to go out; plan-confirmed carries the plan it confirms (NOTICE_PLAN_PATCH). */
+interface Notice {
+  templateId: string;
+  stepId: string;
+  plan?: NonNullable<SendInput['plan']>;
+}
+
+/** Runs after this patch list the instalments in the plan-confirmed email (issue 12: the email never did). */
+const NOTICE_PLAN_PATCH = 'issue-12-notice-plan';
+/**
+ * Runs after this patch key each notice by the journal sequence of its timeline entry; before,
+ * by state.seq alone, which only moves at a flush: two plans agreed in one activation shared a
+ * key and the second confirmation was dropped as already sent.
+ */
+const NOTICE_KEYS_PATCH = 'issue-12-notice-keys';
 
 /** Runs after this patch date the formal notice (provider dispatch or collector's posting) and note outbox drafts. */
 export const NOTICE_DATE_PATCH = 'issue-15-notice-date';
@@ -315,7 +330,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       };
       state.plan = plan;
       state.promise = undefined;
-      state.notices.push({ templateId: 'plan-confirmed', stepId: `plan-confirmed-${state.seq}` });
+      const notice: Notice = { templateId: 'plan-confirmed', stepId: `plan-confirmed-${noticeSeq()}` };
+      if (patched(NOTICE_PLAN_PATCH)) {
+        notice.plan = { instalments: plan.instalments.map((i) => ({ dueDate: localDate(Date.parse(i.dueAt), tz), amountMinor: i.amountMinor })) };
+      }
+      state.notices.push(notice);
       note('plan-agreed', { instalments: plan.instalments.map((i) => ({ dueAt: i.dueAt, amountMinor: i.amountMinor })) });
       return plan;
     },
@@ -1101,10 +1120,15 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     }
   }
 
-  async function sendNotice(n: { templateId: string; stepId: string }) {
+  /** The journal sequence the next timeline entry will get: unique per notice, unlike state.seq between flushes. */
+  function noticeSeq(): number {
+    return patched(NOTICE_KEYS_PATCH) ? state.seq + pendingEvents.length : state.seq;
+  }
+
+  async function sendNotice(n: Notice) {
     if (!invoice.customer.email) return;
     try {
-      await email.sendEmail(sendInput(n.stepId, n.templateId, 'email'));
+      await email.sendEmail(sendInput(n.stepId, n.templateId, 'email', n.plan ? { plan: n.plan } : {}));
       note('notice-sent', { templateId: n.templateId });
     } catch (err) {
       note('notice-failed', { templateId: n.templateId, message: (err as Error).message });
@@ -1231,9 +1255,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
       state.promise = undefined;
       holdEnded();
     } else if (kind === 'plan' && state.plan) {
+      // Keyed by the plan-breached entry's own sequence (taken before the note adds it).
+      const stepId = `plan-breached-${noticeSeq()}`;
       note('plan-breached', { missed: state.plan.instalments.find((i) => i.paidMinor < i.amountMinor) });
       state.plan = undefined;
-      state.notices.push({ templateId: 'plan-breached', stepId: `plan-breached-${state.seq}` });
+      state.notices.push({ templateId: 'plan-breached', stepId });
       holdEnded();
     }
   }
