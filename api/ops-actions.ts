@@ -13,7 +13,7 @@ import {
   cancelInvoiceUpdate,
   openDisputeUpdate,
   pauseUpdate,
-  formalNoticePostedSignal,
+  formalNoticePostedUpdate,
   pendingPaymentSignal,
   proposeInstalmentPlanUpdate,
   recordPromiseToPayUpdate,
@@ -206,8 +206,8 @@ export function opsActionsRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegist
     operationId: 'recordNoticePosted',
     summary: 'Record the day the formal-notice letter (an outbox draft, not registered mail) was posted: the date of the notice',
     body: NoticePostedRequestSchema,
-    kind: 'signal',
-    forward: (b, invoice) => signal(formalNoticePostedSignal, invoice, { postedOn: b.postedOn, note: b.note }),
+    kind: 'checked-update',
+    forward: (b, invoice) => updateInvoice(temporal, invoice.number, formalNoticePostedUpdate, { postedOn: b.postedOn, note: b.note }),
   });
   action({
     path: 'resume',

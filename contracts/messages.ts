@@ -123,6 +123,8 @@ export interface FormalNoticePosted {
   note?: string;
 }
 export const formalNoticePostedSignal = defineSignal<[FormalNoticePosted]>('formalNoticePosted');
+/** The same as an update: refused (field named) when the date is wrong or the notice is dated already. */
+export const formalNoticePostedUpdate = defineUpdate<{ date: string }, [FormalNoticePosted]>('formalNoticePosted');
 
 /** A human reply to one of the invoice's messages (api/inbound): holds reminders per the policy's onReply. */
 export interface ReplyReceived {

@@ -2,7 +2,7 @@
 // message, returning the first problem as { field, message } or undefined. Pure, so the
 // workflow uses them both as update validators (refused before anything is recorded) and
 // in its signal handlers (a wrong signal is recorded as refused, never applied).
-import { resolveDeadline } from './clock';
+import { localDate, resolveDeadline } from './clock';
 
 export interface FieldProblem {
   field: string;
@@ -109,5 +109,30 @@ export function checkResolveAmbiguous(v: unknown): Problem {
     () => oneOf(r, 'channel', ['email', 'sms', 'letter', 'agency']),
     () => oneOf(r, 'action', ['delivered', 'resend', 'drop']),
     () => text(r, 'note', { max: 2000 }),
+  );
+}
+
+/** "YYYY-MM-DD" when `value` is a real calendar date, else undefined. */
+export function calendarDateOf(value: string): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
+  const t = Date.parse(`${value}T00:00:00Z`);
+  return Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== value ? undefined : value;
+}
+
+/** The day the formal-notice letter was posted: a real date, not after today in the customer's zone. */
+export function checkNoticePosted(v: unknown, timeZone: string, now: number): Problem {
+  return (
+    body(v) ??
+    first(
+      () => {
+        const postedOn = (v as Record<string, unknown>).postedOn;
+        if (postedOn === undefined || postedOn === null) return problem('postedOn', 'is required');
+        const date = typeof postedOn === 'string' ? calendarDateOf(postedOn) : undefined;
+        if (!date) return problem('postedOn', 'must be a date YYYY-MM-DD');
+        if (date > localDate(now, timeZone)) return problem('postedOn', 'must not be in the future');
+        return undefined;
+      },
+      () => text(v as Record<string, unknown>, 'note', { max: 2000 }),
+    )
   );
 }

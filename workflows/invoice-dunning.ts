@@ -26,7 +26,9 @@ import { channelQueuesFor } from '../contracts/task-queues';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
 import { addIsoDuration, durationToMillis } from '../domain/duration';
 import {
+  calendarDateOf,
   checkCancel,
+  checkNoticePosted,
   checkOpenDispute,
   checkPause,
   checkPayment,
@@ -60,7 +62,9 @@ import {
   type PendingApproval,
   resumeUpdate,
   type ResolveAmbiguousSend,
+  type FormalNoticePosted,
   formalNoticePostedSignal,
+  formalNoticePostedUpdate,
   migratePolicyUpdate,
   openDisputeSignal,
   paymentReceivedSignal,
@@ -452,14 +456,28 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   );
   setHandler(formalNoticePostedSignal, (p) => {
     if (state.outcome || state.formalNoticeDate) return;
-    const date = typeof p?.postedOn === 'string' ? localDateOf(p.postedOn) : undefined;
+    const date = typeof p?.postedOn === 'string' ? calendarDateOf(p.postedOn) : undefined;
     if (!date || date > localDate(Date.now(), tz)) {
       note('notice-posting-rejected', { postedOn: p?.postedOn, reason: 'postedOn must be a past or present YYYY-MM-DD' });
       return;
     }
+    applyNoticePosted(p, date);
+  });
+  // The API's form: a wrong date, or a notice already dated, is refused before anything is recorded.
+  setHandler(
+    formalNoticePostedUpdate,
+    (p) => (applyNoticePosted(p, p.postedOn), { date: p.postedOn }),
+    {
+      validator: (p) => {
+        validatorOf((x: FormalNoticePosted) => checkNoticePosted(x, tz, Date.now()))(p);
+        if (state.formalNoticeDate) fail(`the formal notice is dated already (${state.formalNoticeDate})`, 'postedOn');
+      },
+    },
+  );
+  function applyNoticePosted(p: FormalNoticePosted, date: string) {
     state.formalNoticeDate = date;
     note(NOTICE_DATED, { date, source: 'posted-by-hand', note: p.note });
-  });
+  }
   setHandler(agencyOutcomeSignal, (o) => {
     if (!state.agency || state.outcome) return;
     state.agency.outcome = o;
@@ -1316,9 +1334,3 @@ function emptyPenalties(currency: string): PenaltyResult {
   return { interestMinor: 0, indemnityMinor: 0, totalMinor: 0, currency, lines: [] };
 }
 
-/** "YYYY-MM-DD" when `value` is a real calendar date, else undefined. */
-function localDateOf(value: string): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
-  const t = Date.parse(`${value}T00:00:00Z`);
-  return Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== value ? undefined : value;
-}

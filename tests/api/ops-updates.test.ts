@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateTemporalBinary } from '../../tools/temporal-bin';
 import { statusQuery } from '../../contracts/messages';
-import { eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 beforeAll(async () => {
@@ -39,6 +39,27 @@ describe('ops actions refuse bad input', () => {
     expect((await handle.query(statusQuery)).holding).toMatchObject({ kind: 'pause', reason: 'customer on holiday' });
     expect((await h.request('POST', `${base}/resume`, { body: {} })).status).toBe(202);
     expect((await handle.query(statusQuery)).holding).toBeUndefined();
+  });
+
+  it('the posting date of a formal notice: refused in the future or when the notice is dated already (422 naming postedOn), applied before the 202', async () => {
+    const number = await issued();
+    const base = `/v1/invoices/${number}/notice-posted`;
+    const handle = h.client.workflow.getHandle(`invoice-${number}`);
+    const future = await h.request('POST', base, { body: { postedOn: daysFromToday(3) } });
+    expect(future.status).toBe(422);
+    expect(future.json.errors).toEqual([{ field: 'postedOn', message: 'must not be in the future' }]);
+    expect((await handle.query(statusQuery)).timeline.some((t) => t.type === 'formal-notice-dated')).toBe(false);
+
+    const posted = daysFromToday(-1);
+    const ok = await h.request('POST', base, { body: { postedOn: posted, note: 'posted at La Poste, Paris 2e' } });
+    expect(ok.status, ok.text).toBe(202);
+    // An update: the notice is dated by the time the API answered.
+    const dated = (await handle.query(statusQuery)).timeline.filter((t) => t.type === 'formal-notice-dated');
+    expect(dated.map((t) => t.detail)).toEqual([{ date: posted, source: 'posted-by-hand', note: 'posted at La Poste, Paris 2e' }]);
+
+    const again = await h.request('POST', base, { body: { postedOn: daysFromToday(0) } });
+    expect(again.status).toBe(422);
+    expect(again.json.errors).toEqual([{ field: 'postedOn', message: `the formal notice is dated already (${posted})` }]);
   });
 
   it('through the Temporal CLI: `workflow update execute --name pause` with a wrong input is refused, naming the field', async () => {
