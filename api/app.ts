@@ -13,6 +13,7 @@ import type { Config } from '../config/index';
 import type { PrismaClient } from '../prisma/client';
 import { approvalsRouter } from './approvals';
 import { auditRouter } from './audit';
+import { privacyRouter } from './erasure';
 import { communicationsRouter } from './communications';
 import { requireApiKey } from './auth';
 import { codecPreamble, codecRouter, redactCodecKey } from './codec';
@@ -127,6 +128,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(policiesRouter({ ...routeDeps, log }, registry));
   app.use(communicationsRouter(routeDeps, registry));
   app.use(approvalsRouter(routeDeps, registry));
+  app.use(privacyRouter({ ...routeDeps, log }, registry));
 
   app.use((req, _res, next) => next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)));
   app.use(problemErrorHandler(log));

@@ -395,6 +395,8 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
     preferredChannels: (r.preferredChannels ?? []) as string[],
     doNotSms: Boolean(r.doNotSms),
     doNotCall: Boolean(r.doNotCall),
+    erasedAt: optInstant(r.erasedAt),
+    erasedBy: optStr(r.erasedBy),
     approvalBeforeFormalSteps: Boolean(r.approvalBeforeFormalSteps),
     tags: (r.tags ?? []) as string[],
     paymentTermDays: optInt(r.paymentTermDays),

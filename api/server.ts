@@ -15,6 +15,7 @@ import type { ImportJobProcessor } from './import-jobs';
 import { createMetrics } from './metrics';
 import { resumeMigrations } from './policies';
 import { startReconciler } from './reconciler';
+import { startRetention } from './erasure';
 import { warnOnLocalDevKey } from '../codec/index';
 import { initPolicies } from '../policies/store';
 
@@ -80,10 +81,18 @@ export async function startApi(opts: {
         })
       : undefined;
 
+  const retention = startRetention({
+    prisma,
+    temporal: { client: temporal, taskQueue: opts.workflowTaskQueue ?? TaskQueues.workflow, timeoutMs: config.API_TEMPORAL_TIMEOUT_MS },
+    config,
+    log,
+  });
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
       reconciler?.stop();
+      retention?.stop();
       clearTimeout(resumeTimer);
       log.info('shutting down: no new connections, draining in-flight requests');
       const force = setTimeout(() => server.closeAllConnections(), config.API_SHUTDOWN_TIMEOUT_MS);

@@ -85,6 +85,19 @@ const EnvSchema = z.object({
   API_TEMPORAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   /** How often the API re-creates invoice rows missing behind running workflows (0: never). */
   API_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+  /**
+   * Retention of personal data beyond the accounting record (docs/operations.md): rendered
+   * message bodies and SMTP transcripts of closed invoices, and the text and attachments of
+   * inbound messages, are cleared this many days after they were sent or received (0: never).
+   */
+  RETENTION_BODIES_DAYS: z.coerce.number().int().min(0).max(3_650).default(365),
+  /**
+   * Closed invoice workflows' histories (encrypted payloads) are deleted from Temporal this many
+   * days after they closed; unset: the namespace's own retention period decides alone.
+   */
+  RETENTION_HISTORIES_DAYS: z.coerce.number().int().min(0).max(3_650).optional(),
+  /** How often each API process runs the retention job, minutes (0: never; POST /v1/retention/run runs it on demand). */
+  RETENTION_INTERVAL_MINUTES: z.coerce.number().int().min(0).default(1_440),
   /** Graceful shutdown: how long in-flight requests may take before connections are closed. */
   API_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** Accepted age of a webhook's timestamp, seconds (generic and Stripe). */
