@@ -463,6 +463,7 @@ export function privacyRouter(deps: InvoiceRouteDeps & { log?: Logger }, registr
     role: 'admin',
     summary: 'Run the retention job now (RETENTION_BODIES_DAYS, RETENTION_HISTORIES_DAYS); it also runs every RETENTION_INTERVAL_MINUTES',
     tags: ['customers'],
+    body: z.strictObject({}).openapi('RetentionRunRequest', { description: 'Nothing (the settings come from the configuration)' }),
     responses: { 200: jsonResponse('What the run cleared', RetentionReportSchema) },
     handler: async ({ res }) => {
       const report = await runRetention(deps);
