@@ -119,7 +119,9 @@ export async function eraseCustomerPersonalData(deps: ErasureDeps, externalId: s
     throw problems.conflict(`The workflows of invoices ${running.join(', ')} are still running; erase once they closed`, 'customer-has-open-invoices');
   }
   const snapshots = runs.flatMap((r) => (r.snapshot ? [r.snapshot.customer] : []));
-  const comms = await prisma.communication.findMany({ where: { invoiceNumber: { in: numbers } }, select: { id: true, recipient: true, channel: true, documentRef: true } });
+  // A batch message (issue 18) lists several invoices of the customer: it is theirs too.
+  const ofInvoices = { OR: [{ invoiceNumber: { in: numbers } }, { invoices: { some: { invoiceNumber: { in: numbers } } } }] };
+  const comms = await prisma.communication.findMany({ where: ofInvoices, select: { id: true, recipient: true, channel: true, documentRef: true } });
   const importRows = await prisma.importJobRow.findMany({ where: { number: { in: numbers } }, select: { jobId: true, line: true, request: true } });
   const importedCustomers = importRows.map((r) => (r.request as { customer?: Partial<InvoiceSnapshot['customer']> & { externalId?: string; address?: { lines?: string[] } } })?.customer ?? {});
 
@@ -209,7 +211,7 @@ export async function eraseCustomerPersonalData(deps: ErasureDeps, externalId: s
       n.contacts = (await tx.customerContact.deleteMany({ where: { customerId: customer.id } })).count;
       n.notes = (await tx.note.updateMany({ where: { customerId: customer.id }, data: { text: ERASED } })).count;
       n.calls = (await tx.callOutcome.updateMany({ where: { customerId: customer.id }, data: { text: null } })).count;
-      for (const c of await tx.communication.findMany({ where: { invoiceNumber: { in: numbers } } })) {
+      for (const c of await tx.communication.findMany({ where: ofInvoices })) {
         await tx.communication.update({
           where: { id: c.id },
           data: {
@@ -239,6 +241,9 @@ export async function eraseCustomerPersonalData(deps: ErasureDeps, externalId: s
           },
         });
         n.inboundMessages++;
+      }
+      for (const t of await tx.task.findMany({ where: { customerId: customer.id }, select: { id: true, title: true } })) {
+        await tx.task.update({ where: { id: t.id }, data: { title: scrub.text(t.title) } });
       }
       const attachments = (await tx.inboundAttachment.deleteMany({ where: { inboundMessageId: { in: inbound.map((m) => m.id) } } })).count;
       const invalid = (
