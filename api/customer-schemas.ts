@@ -158,6 +158,7 @@ export const CustomerPageSchema = CustomerRecordSchema.extend({
     }),
   ),
   balances: z.array(z.object({ currency: z.string(), openInvoices: z.number().int(), balance: z.string(), balanceMinor: MinorUnits })),
+  riskClass: z.enum(['A', 'B', 'C']).openapi({ description: 'From the payment behaviour (GET …/behaviour gives the figures and reasons)' }),
 }).openapi('CustomerPage');
 
 export const NoteRequestSchema = z

@@ -11,6 +11,7 @@ import type { CallOutcomeKind, ContactRole, Customer, CustomerContact, Prisma, P
 import type { PolicyCatalog } from '../policies/catalog';
 import { customerTermsUpdate, recordPromiseToPayUpdate, type CustomerTerms } from '../contracts/messages';
 import { recordAudit, requestActor, actorName } from './audit';
+import { customerBehaviour } from './customer-behaviour';
 import {
   CallOutcomeRequestSchema,
   CallOutcomeSchema,
@@ -319,6 +320,7 @@ export function customersRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistr
         balances: [...balances.entries()]
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([currency, b]) => ({ currency, openInvoices: b.openInvoices, balance: minorToDecimal(b.minor, currency), balanceMinor: Number(b.minor) })),
+        riskClass: (await customerBehaviour(prisma, c, deps.config)).riskClass,
       });
     },
   });

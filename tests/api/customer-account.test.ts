@@ -269,6 +269,7 @@ describe('payment behaviour and risk class', () => {
       riskClass: 'B',
     });
     expect(r.json.reasons).toEqual(['average days late 12.4 > 5', 'p90 days late 46 > 15', '1 broken promise(s) or breached plan(s)']);
+    expect((await h.request('GET', `/v1/customers/${CUSTOMER}`)).json.riskClass).toBe('B');
   });
 
   it('a policy rule on the risk class picks the policy of the customer\'s next invoice', async () => {
