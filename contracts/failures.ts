@@ -36,3 +36,10 @@ export type TransientFailureType = (typeof TransientFailureTypes)[keyof typeof T
 
 /** A message or activity input refused as invalid (update validators, the calendar activity); `details[0]` is `{ field, message }`. */
 export const ValidationFailureType = 'ValidationError';
+
+/**
+ * The workflow failed on a defect (a plain Error from domain code, e.g. a send window that
+ * never opens): the run ends failed with this type, its timeline says why, instead of the
+ * workflow task being retried forever.
+ */
+export const DunningDefectType = 'DunningDefect';

@@ -1,0 +1,108 @@
+// What a running invoice costs and how it ends when the code is wrong (issue 12): a
+// plain Error from domain code ends in a recorded failure instead of endless workflow
+// task retries; search attributes are upserted only when they change.
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DunningDefectType } from '../../contracts/failures';
+import { workflowIdFor } from '../../contracts/ids';
+import { paymentReceivedSignal, statusQuery, type InvoiceDunningInput } from '../../contracts/messages';
+import { FR_B2B_DEFAULT } from '../../domain/policy';
+import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
+import { workflowBundle } from '../../worker/create-worker';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue } from './harness';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  await workflowBundle();
+}, 180_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function start(input: (invoice: InvoiceSnapshot) => InvoiceDunningInput, invoice?: Partial<InvoiceSnapshot>) {
+  const now = await env.currentTimeMs();
+  const inv = invoiceFixture({ dueDate: parisDatePlus(now, 10), ...invoice });
+  const doubles = makeDoubles();
+  const taskQueue = uniqueQueue('hygiene');
+  const worker = await startTestWorker(env, taskQueue, doubles.activities);
+  const handle = await env.client.workflow.start(invoiceDunning, { taskQueue, workflowId: workflowIdFor(inv.number), args: [input(inv)] });
+  return { handle, doubles, worker };
+}
+
+/** The workflow's result, or 'still running' once `ms` of real time have passed (a task retried forever never ends). */
+async function outcomeWithin(handle: { result(): Promise<unknown> }, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise((resolve) => (timer = setTimeout(() => resolve('still running'), ms)));
+  try {
+    return await Promise.race([handle.result().then((r) => ({ result: r }), (err: unknown) => err), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function expectDefect(outcome: unknown, message: RegExp) {
+  expect(outcome).toBeInstanceOf(WorkflowFailedError);
+  const cause = (outcome as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect((cause as ApplicationFailure).type).toBe(DunningDefectType);
+  expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+  expect((cause as ApplicationFailure).message).toMatch(message);
+}
+
+describe('a plain Error from domain code', () => {
+  it('before the handlers are set (anchorInstant on an impossible due date): the workflow fails with a typed failure, journalled', async () => {
+    // The API refuses such a date; a workflow started by hand or by an older API must not wedge.
+    const { handle, doubles, worker } = await start((invoice) => ({ invoice, policy: FR_B2B_DEFAULT, holidays: {} }), { dueDate: '2026-02-30' });
+    try {
+      expectDefect(await outcomeWithin(handle, 20_000), /Invalid date "2026-02-30"/);
+      expect(doubles.journal.map((e) => e.type)).toEqual(['failed']);
+    } finally {
+      await handle.terminate('test over').catch(() => undefined);
+      await worker.stop();
+    }
+  });
+
+  it('in the loop (a send window that never opens): the timeline says failed, the stage is failed, the workflow fails typed', async () => {
+    const policy: DunningPolicy = { ...FR_B2B_DEFAULT, sendWindow: { ...FR_B2B_DEFAULT.sendWindow, start: '18:00', end: '09:00' } };
+    const { handle, doubles, worker } = await start((invoice) => dunningInput(invoice, FR_B2B_DEFAULT, { policy }));
+    try {
+      expectDefect(await outcomeWithin(handle, 20_000), /Send window start 18:00 must be before end 09:00/);
+      expect(doubles.journal.map((e) => e.type)).toEqual(['issued', 'failed']);
+      const desc = await handle.describe();
+      expect(desc.searchAttributes.DunningStage).toEqual(['failed']);
+    } finally {
+      await handle.terminate('test over').catch(() => undefined);
+      await worker.stop();
+    }
+  });
+});
+
+describe('search attributes', () => {
+  it('are upserted when they change, not on every wake-up', async () => {
+    const { handle, worker } = await start((invoice) => dunningInput(invoice, FR_B2B_DEFAULT));
+    try {
+      // Three wake-ups that change nothing published: payments in another currency, refused.
+      for (let i = 1; i <= 3; i++) {
+        await handle.signal(paymentReceivedSignal, { paymentId: `usd-${i}`, amountMinor: 100, currency: 'USD', receivedAt: new Date().toISOString(), source: 'test' });
+      }
+      const deadline = Date.now() + 20_000;
+      while ((await handle.query(statusQuery)).timeline.filter((e) => e.type === 'payment-rejected').length < 3 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const history = await handle.fetchHistory();
+      const upserts = (history.events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+      expect((await handle.query(statusQuery)).timeline.filter((e) => e.type === 'payment-rejected')).toHaveLength(3);
+      // The first publication; nothing after it changed a value.
+      expect(upserts).toHaveLength(1);
+    } finally {
+      await handle.terminate('test over').catch(() => undefined);
+      await worker.stop();
+    }
+  });
+});
