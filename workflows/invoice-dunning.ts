@@ -6,7 +6,12 @@ import {
   ActivityFailure,
   allHandlersFinished,
   condition,
+  ContinueAsNew,
   continueAsNew,
+  isCancellation,
+  LocalActivityDoBackoff,
+  TemporalFailure,
+  WorkflowError,
   log,
   patched,
   proxyActivities,
@@ -17,10 +22,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { CalendarActivities, ChannelActivities, CustomerActivities, JournalActivities, SendInput, SendResult } from '../activities/types';
 import { batchCheckUpdate, batchQueuedSignal, batchReportSignal, type BatchReport } from '../contracts/consolidation';
 import { consolidates, consolidationOf, daysLate, nextBatchAt, waitBoundMs, type BatchAnswer } from '../domain/consolidation';
-import { PermanentFailureTypes, ValidationFailureType } from '../contracts/failures';
+import { DunningDefectType, PermanentFailureTypes, ValidationFailureType } from '../contracts/failures';
 import { customerWorkflowIdFor, journalEventKey, sendIdempotencyKey } from '../contracts/ids';
 import { channelQueuesFor } from '../contracts/task-queues';
 import { addLocalDays, localDate, resolveDeadline } from '../domain/clock';
@@ -261,7 +267,53 @@ function channelProxies() {
   };
 }
 
+/**
+ * Runs after this patch end in a failed run of type DunningDefect, journalled, when domain code
+ * throws a plain Error (a send window that never opens, an impossible due date): before, the
+ * workflow task failed and was retried forever, and nobody was told.
+ */
+const DEFECT_PATCH = 'issue-12-defect-fails-run';
+/** Runs after this patch upsert a search attribute only when its value changed (one history event per change). */
+const UPSERT_CHANGED_PATCH = 'issue-12-upsert-changed';
+
+/** A bug or impossible input, as opposed to Temporal's own control flow (failures, cancellation, continue-as-new, nondeterminism). */
+function isDefect(err: unknown): err is Error {
+  return (
+    err instanceof Error &&
+    !(err instanceof TemporalFailure) &&
+    !(err instanceof ContinueAsNew) &&
+    !(err instanceof WorkflowError) &&
+    !(err instanceof LocalActivityDoBackoff) &&
+    !isCancellation(err)
+  );
+}
+
+interface DefectRecorder {
+  /** Set once the run can journal: notes 'failed', marks the stage failed and flushes. */
+  record?: (message: string) => Promise<void>;
+}
+
 export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outcome: Outcome; balanceMinor: number }> {
+  const defect: DefectRecorder = {};
+  try {
+    return await runInvoiceDunning(input, defect);
+  } catch (err) {
+    if (!isDefect(err) || !patched(DEFECT_PATCH)) throw err;
+    log.error('invoice workflow stopped on a defect', { error: err.message });
+    if (defect.record) {
+      await defect.record(err.message);
+    } else {
+      const { workflowId, firstExecutionRunId } = workflowInfo();
+      const at = new Date(Date.now()).toISOString();
+      await journal.journal({
+        events: [{ workflowId, invoiceNumber: input.invoice.number, eventKey: journalEventKey(workflowId, firstExecutionRunId, 0), type: 'failed', at, data: { message: err.message } }],
+      });
+    }
+    throw ApplicationFailure.create({ type: DunningDefectType, message: err.message, nonRetryable: true, cause: err });
+  }
+}
+
+async function runInvoiceDunning(input: InvoiceDunningInput, defect: DefectRecorder): Promise<{ outcome: Outcome; balanceMinor: number }> {
   const { invoice } = input;
   // Pinned at start; replaced only by an explicit migratePolicy update from ops.
   let policy = input.policy;
@@ -285,6 +337,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
     if (state.timeline.length > TIMELINE_KEEP) state.timeline.splice(1, state.timeline.length - TIMELINE_KEEP);
     pendingEvents.push({ type, at: entry.at, data: detail });
     changed = true;
+  };
+  defect.record = async (message) => {
+    state.stage = 'failed';
+    note('failed', { message });
+    upsertSearchAttributes([{ key: DunningStageKey, value: 'failed' }]);
+    await flushJournal();
   };
 
   // ---- message handlers: set before the first await ----
@@ -863,13 +921,24 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<{ outc
   }
 
   const digits = minorUnits(invoice.currency);
+  /** Search-attribute values (as JSON) this run last upserted. */
+  const published = new Map<string, string>();
+  /** Upserts only the pairs whose value changed since this run last did. */
+  function upsertChanged(pairs: SearchAttributeUpdatePair[]) {
+    if (!patched(UPSERT_CHANGED_PATCH)) return upsertSearchAttributes(pairs);
+    const changed = pairs.filter((p) => published.get(p.key.name) !== JSON.stringify(p.value));
+    if (changed.length === 0) return;
+    upsertSearchAttributes(changed);
+    for (const p of changed) published.set(p.key.name, JSON.stringify(p.value));
+  }
+
   /** Search attributes and current details; no penalties maths here, it runs every loop. */
   function publish() {
     const hold = state.outcome || state.agency ? undefined : currentHold();
     const due = state.outcome || hold || state.agency ? undefined : nextStepDueIfKnown();
     const next = due ? { stepId: due.step.id, channels: due.step.channels, at: due.at } : undefined;
     const balance = state.balanceMinor / 10 ** digits;
-    upsertSearchAttributes([
+    upsertChanged([
       { key: InvoiceNumberKey, value: invoice.number },
       { key: CustomerIdKey, value: invoice.customer.id },
       { key: DunningStageKey, value: state.outcome ? state.outcome : state.stage },
