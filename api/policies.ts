@@ -201,7 +201,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
   /** Validates a policy document (+ templates) for id@version; 422 naming every path. */
   function validateDocument(doc: Record<string, unknown>, id: string, version: number): { policy: DunningPolicy; templates: TemplateRecord[] } {
     const { templates = [], ...rest } = doc as { templates?: TemplateRecord[] };
-    const { policy, errors } = policyErrors({ ...rest, id, version });
+    const { policy, errors } = policyErrors({ ...withDefaultApprovals(rest), id, version });
     if (!policy) throw validationProblem(errors);
     const terrors = (templates as TemplateRecord[]).flatMap((t, i) => templateErrors(policy, t, `templates[${i}].`));
     if (terrors.length) throw validationProblem(terrors);
@@ -752,4 +752,23 @@ export async function resumeMigrations(deps: Omit<PolicyRouteDeps, 'config'>): P
     if (target) void runMigration({ prisma: deps.prisma, temporal: deps.temporal, log: deps.log }, m.id, target);
   }
   return running.length;
+}
+
+/** Steps a policy written through the API submits to approval unless it says otherwise. */
+const APPROVED_BY_DEFAULT = new Set(['formal-notice', 'agency-handover']);
+
+/**
+ * A policy written through the API asks approval before its formal notice and its agency
+ * handover (P3D, then escalate) unless the step says `approval: { required: false }` or sets
+ * its own. Built-in and POLICY_DIR policies are taken as written.
+ */
+export function withDefaultApprovals(doc: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(doc.steps)) return doc;
+  const steps = doc.steps.map((step: unknown) => {
+    if (typeof step !== 'object' || step === null || 'approval' in step) return step;
+    const s = step as { templateId?: unknown; channels?: unknown };
+    const formal = (typeof s.templateId === 'string' && APPROVED_BY_DEFAULT.has(s.templateId)) || (Array.isArray(s.channels) && s.channels.includes('agency'));
+    return formal ? { ...step, approval: { within: 'P3D', onTimeout: 'escalate' } } : step;
+  });
+  return { ...doc, steps };
 }

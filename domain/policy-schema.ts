@@ -55,6 +55,7 @@ function buildPolicySchemas() {
       stage: z.string().min(1, { error: 'stage must not be empty' }).optional(),
       approval: z
         .strictObject({
+          required: z.boolean().optional(),
           within: nonNegativeDuration('approval.within').optional(),
           onTimeout: z.enum(['send', 'escalate']).optional(),
         })

@@ -92,6 +92,8 @@ export interface PolicyStep {
 }
 
 export interface StepApproval {
+  /** False: this step is sent without approval (a policy created through the API asks it by default for its formal notice and agency handover). */
+  required?: boolean;
   /** ISO duration the step waits for an answer (default P3D). */
   within?: string;
   /** Without an answer by then: send it anyway, or keep it held and escalated on the list (default). */

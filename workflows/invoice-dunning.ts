@@ -719,7 +719,10 @@ async function runInvoiceDunning(input: InvoiceDunningInput, defect: DefectRecor
 
   /** The approval a step needs: the policy's, else the customer's for a formal step. */
   function approvalRule(step: PolicyStep): { within: string; onTimeout: 'send' | 'escalate' } | undefined {
-    if (step.approval) return { within: step.approval.within ?? APPROVAL_WITHIN_DEFAULT, onTimeout: step.approval.onTimeout ?? 'escalate' };
+    // `required: false` is new with the API's default (no run before it carries it): no patch needed.
+    if (step.approval && step.approval.required !== false) {
+      return { within: step.approval.within ?? APPROVAL_WITHIN_DEFAULT, onTimeout: step.approval.onTimeout ?? 'escalate' };
+    }
     if (state.approvalBeforeFormalSteps && isFormalStep(step)) return { within: APPROVAL_WITHIN_DEFAULT, onTimeout: 'escalate' };
     return undefined;
   }

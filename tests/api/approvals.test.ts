@@ -167,6 +167,45 @@ describe('approval before a step', () => {
   }, 90_000);
 });
 
+describe('approval by default in a new policy', () => {
+  it('a policy created through the API asks approval before its formal notice and agency handover, unless a step opts out', async () => {
+    const doc = (id: string, formalApproval?: Record<string, unknown>) => ({
+      id,
+      name: 'Defaults',
+      audience: 'B2B',
+      steps: [
+        { id: 'reminder-1', offset: 'PT2S', channels: ['email'], templateId: 'reminder-1' },
+        { id: 'formal-notice', offset: 'PT3S', channels: ['letter'], templateId: 'formal-notice', ...(formalApproval ? { approval: formalApproval } : {}) },
+        { id: 'agency', offset: 'PT60S', channels: ['agency'], templateId: 'agency-handover' },
+      ],
+      sendWindow: { enabled: false, start: '09:00', end: '18:00', businessDaysOnly: true, skipPublicHolidays: true },
+      penalties: { mode: 'commercial', spreadPoints: 10, fixedIndemnityMinor: 4000 },
+      instalmentGrace: 'PT5S',
+      maxInstalments: 12,
+      promiseGrace: 'PT3S',
+      agencyListenFor: 'PT30S',
+    });
+    const byDefault = await h.request('POST', '/v1/policies', { body: doc('approval-default') });
+    expect(byDefault.status, byDefault.text).toBe(201);
+    const steps = byDefault.json.definition.steps as Array<{ id: string; approval?: unknown }>;
+    expect(steps.map((st) => [st.id, st.approval ?? null])).toEqual([
+      ['reminder-1', null],
+      ['formal-notice', { within: 'P3D', onTimeout: 'escalate' }],
+      ['agency', { within: 'P3D', onTimeout: 'escalate' }],
+    ]);
+
+    // Opted out: the formal notice goes out at its time without anybody's approval.
+    const optOut = await h.request('POST', '/v1/policies', { body: doc('approval-opt-out', { required: false }) });
+    expect(optOut.status, optOut.text).toBe(201);
+    expect(optOut.json.definition.steps[1].approval).toEqual({ required: false });
+    expect((await h.request('POST', `/v1/policies/approval-opt-out/versions/${optOut.json.version}/publish`)).status).toBe(200);
+    const number = await issue('approval-opt-out', customerId(), 1_000);
+    await eventually(async () => sent(number, 'formal-notice').length === 1, 30_000, 'the formal notice sent without approval');
+    expect(await pending(number)).toBeUndefined();
+    await h.client.workflow.getHandle(workflowIdFor(number)).terminate('test over');
+  }, 90_000);
+});
+
 describe('grace period', () => {
   it("an agreed grace period moves the next reminder of the customer's running invoice and of a new one; removed, the reminder goes out", async () => {
     const customer = customerId();
