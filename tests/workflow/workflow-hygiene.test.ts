@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DunningDefectType } from '../../contracts/failures';
 import { workflowIdFor } from '../../contracts/ids';
-import { paymentReceivedSignal, statusQuery, type InvoiceDunningInput } from '../../contracts/messages';
+import { openDisputeSignal, pauseSignal, paymentReceivedSignal, statusQuery, type InvoiceDunningInput } from '../../contracts/messages';
 import { FR_B2B_DEFAULT } from '../../domain/policy';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
 import { workflowBundle } from '../../worker/create-worker';
@@ -103,6 +103,47 @@ describe('search attributes', () => {
       expect(await rejected()).toBe(3);
       // The first publication; nothing after it changed a value.
       expect(upserts).toHaveLength(1);
+    } finally {
+      await handle.terminate('test over').catch(() => undefined);
+      await worker.stop();
+    }
+  });
+});
+
+describe('a hold without an end date', () => {
+  const DAY = 86_400_000;
+  it('a dispute wakes every holdRecheck (default P30D) so a long run can continue as new; it stays disputed', async () => {
+    const { handle, worker } = await start((invoice) => dunningInput(invoice, FR_B2B_DEFAULT, { continueAsNewAfterEvents: 60 }));
+    try {
+      await handle.signal(openDisputeSignal, { reason: 'quantities contested' });
+      // 400 days of an open dispute: nothing else happens to this invoice.
+      await env.sleep(400 * DAY);
+      const status = await handle.query(statusQuery);
+      expect(status.holding?.kind).toBe('dispute');
+      const history = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+      const timers = (history.events ?? []).filter((e) => e.timerFiredEventAttributes).length;
+      const continued = (history.events ?? []).some((e) => e.workflowExecutionContinuedAsNewEventAttributes);
+      // Woken about every 30 days, and the run, long enough, handed over to a new one.
+      expect(timers + (continued ? 1 : 0)).toBeGreaterThanOrEqual(2);
+      expect(continued).toBe(true);
+      expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+    } finally {
+      await handle.terminate('test over').catch(() => undefined);
+      await worker.stop();
+    }
+  });
+
+  it('a pause without an end: the policy\'s holdRecheck sets the wake-up interval', async () => {
+    const policy = { ...FR_B2B_DEFAULT, holdRecheck: 'P10D' };
+    const { handle, worker } = await start((invoice) => dunningInput(invoice, policy));
+    try {
+      await handle.signal(pauseSignal, { reason: 'customer in talks' });
+      await env.sleep(45 * DAY);
+      expect((await handle.query(statusQuery)).holding?.kind).toBe('pause');
+      const history = await handle.fetchHistory();
+      const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
+      const lastTimers = timers.slice(-4).map((e) => Number(e.timerStartedEventAttributes!.startToFireTimeout!.seconds));
+      expect(lastTimers).toEqual([10, 10, 10, 10].map((d) => d * 86_400));
     } finally {
       await handle.terminate('test over').catch(() => undefined);
       await worker.stop();
