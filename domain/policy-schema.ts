@@ -132,6 +132,9 @@ function buildPolicySchemas() {
       onReply: z.enum(['hold', 'note']).optional(),
       replyHoldMax: nonNegativeDuration('replyHoldMax').optional(),
       pendingPaymentMax: nonNegativeDuration('pendingPaymentMax').optional(),
+      holdRecheck: IsoDurationSchema.refine((d) => !isIsoDuration(d) || atReference(d) >= Date.parse(REFERENCE_INSTANT) + 60_000, {
+        error: 'holdRecheck must be at least one minute',
+      }).optional(),
       consolidate: z.enum(['friendly', 'off'], { error: 'consolidate must be "friendly" or "off"' }).optional(),
       consolidateAt: hhmm('consolidateAt').optional(),
       consolidateWaitFor: nonNegativeDuration('consolidateWaitFor').optional(),

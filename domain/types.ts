@@ -123,6 +123,8 @@ export interface DunningPolicy {
   replyHoldMax?: string;
   /** Longest a payment in flight holds the reminders without news (ISO duration, default P10D). */
   pendingPaymentMax?: string;
+  /** How often a hold without an end (dispute, pause without until) wakes the workflow to re-evaluate (ISO duration, default P30D). */
+  holdRecheck?: string;
   /**
    * One conversation per customer (domain/consolidation.ts): `friendly` hands the email of a
    * friendly step to the customer's daily batch; `off` (the default) sends at step time.

@@ -273,6 +273,13 @@ function channelProxies() {
  * workflow task failed and was retried forever, and nobody was told.
  */
 const DEFECT_PATCH = 'issue-12-defect-fails-run';
+/**
+ * Runs after this patch wake every policy.holdRecheck during a hold without an end (dispute,
+ * pause without until), so the state is re-evaluated and a long run can continue as new; and
+ * carry only the holidays of the years still ahead across continue-as-new.
+ */
+const HOLD_RECHECK_PATCH = 'issue-12-hold-recheck';
+const HOLD_RECHECK_DEFAULT = 'P30D';
 /** Runs after this patch upsert a search attribute only when its value changed (one history event per change). */
 const UPSERT_CHANGED_PATCH = 'issue-12-upsert-changed';
 
@@ -1283,6 +1290,7 @@ async function runInvoiceDunning(input: InvoiceDunningInput, defect: DefectRecor
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? HISTORY_LIMIT)) {
       if (pendingEvents.length > 0) await flushJournal();
       await condition(allHandlersFinished);
+      if (patched(HOLD_RECHECK_PATCH)) state.holidays = holidaysAhead(state.holidays, Number(localDate(Date.now(), tz).slice(0, 4)));
       await continueAsNew<typeof invoiceDunning>({ ...input, policy, carried: state });
     }
 
@@ -1306,7 +1314,14 @@ async function runInvoiceDunning(input: InvoiceDunningInput, defect: DefectRecor
     const hold = currentHold();
     if (hold) {
       const waitMs = hold.until ? Date.parse(hold.until) - Date.now() : undefined;
-      const woke = waitMs === undefined ? (await condition(() => changed), true) : waitMs > 0 ? await condition(() => changed, waitMs) : false;
+      const woke =
+        waitMs === undefined
+          ? patched(HOLD_RECHECK_PATCH)
+            ? (await condition(() => changed, durationToMillis(policy.holdRecheck ?? HOLD_RECHECK_DEFAULT)), true)
+            : (await condition(() => changed), true)
+          : waitMs > 0
+            ? await condition(() => changed, waitMs)
+            : false;
       if (!woke) holdExpired(hold.kind);
       continue;
     }
@@ -1400,6 +1415,12 @@ export function validatePlan(proposal: ProposeInstalmentPlan, state: DunningStat
     sum += i.amountMinor;
   });
   if (sum !== state.balanceMinor) fail(`instalments sum to ${sum} but the balance is ${state.balanceMinor}`, 'instalments');
+}
+
+/** The holidays of this year and later ("CC:YYYY" keys): a past year is never looked at again. */
+function holidaysAhead(holidays: Record<string, string[]> | undefined, year: number): Record<string, string[]> | undefined {
+  if (!holidays) return undefined;
+  return Object.fromEntries(Object.entries(holidays).filter(([key]) => Number(key.slice(-4)) >= year));
 }
 
 function emptyPenalties(currency: string): PenaltyResult {
