@@ -99,12 +99,12 @@ async function match(deps: InboundDeps, mail: ParsedMail, recipients: string[], 
     const parsed = parseReturnAddress(config, address);
     if (!parsed) continue;
     const communication = await prisma.communication.findUnique({ where: { id: parsed.communicationId } });
-    if (communication) return { by: 'token', communication, invoiceNumbers: [communication.invoiceNumber] };
+    if (communication) return { by: 'token', communication, invoiceNumbers: await invoicesListedBy(prisma, communication) };
   }
   const ids = [...referencedIds(mail), ...(original.match(/<[^<>\s]+@relance>/g) ?? [])];
   if (ids.length) {
     const communication = await prisma.communication.findFirst({ where: { channel: 'email', providerId: { in: ids } } });
-    if (communication) return { by: 'in-reply-to', communication, invoiceNumbers: [communication.invoiceNumber] };
+    if (communication) return { by: 'in-reply-to', communication, invoiceNumbers: await invoicesListedBy(prisma, communication) };
   }
   // A bounce comes from the mailer daemon, not the customer: no sender match.
   const from = mail.from?.value?.[0]?.address;
@@ -124,6 +124,12 @@ async function match(deps: InboundDeps, mail: ParsedMail, recipients: string[], 
     take: 100,
   });
   return invoices.length ? { by: 'sender', invoiceNumbers: invoices.map((i) => i.number) } : undefined;
+}
+
+/** The invoice a message was about, or every invoice a customer's grouped message listed. */
+async function invoicesListedBy(prisma: PrismaClient, communication: Communication): Promise<string[]> {
+  const listed = await prisma.communicationInvoice.findMany({ where: { communicationId: communication.id }, select: { invoiceNumber: true }, orderBy: { invoiceNumber: 'asc' } });
+  return listed.length ? listed.map((l) => l.invoiceNumber) : [communication.invoiceNumber];
 }
 
 async function store(

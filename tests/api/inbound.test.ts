@@ -10,7 +10,9 @@ import twilio from 'twilio';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCalendarActivities } from '../../activities/calendar';
+import { createSendBatchEmail } from '../../activities/batch-email';
 import { createSendEmail } from '../../activities/email';
+import { loadInvoice, snapshotOf } from '../../api/invoices';
 import { createJournalActivities } from '../../activities/journal';
 import { returnAddress } from '../../contracts/reply-addresses';
 import { DEMO_SECONDS } from '../../domain/policy';
@@ -20,6 +22,7 @@ import { signGeneric } from '../../api/webhooks';
 import { createDunningWorkers } from '../../worker/create-worker';
 import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { dsn } from '../helpers/inbound-mail';
+import { runActivity } from '../channels/support';
 import { eventually, invoiceRequest, recordingChannels, startApiHarness, STRIPE_SECRET, type ApiHarness } from './harness';
 
 const DOMAIN = 'inbound.relance.test';
@@ -251,6 +254,47 @@ describe('the inbound-mail webhook', () => {
     expect((await h.request('POST', `/v1/replies/${res.json.id}/read`)).status).toBe(200);
     for (const { number } of [first, second]) await eventually(async () => (await holding(number)) === undefined, 10_000, 'hold released on read');
   }, 40_000);
+});
+
+describe('a reply to a grouped message', () => {
+  it("applies to every invoice the customer's batch email listed: each holds until the reply is read", async () => {
+    const customer = { externalId: `C-${randomBytes(3).toString('hex')}`, email: `compta-${randomBytes(3).toString('hex')}@dupont.example` };
+    const [first, second] = await Promise.all([issueAndReceiveCourtesy(customer), issueAndReceiveCourtesy(customer)]);
+    // The customer's batch of the day, sent by the real activity as its workflow does.
+    const snapshots = await Promise.all([first, second].map(async (i) => snapshotOf(await loadInvoice(h.prisma, i.number))));
+    const asOf = new Date().toISOString().slice(0, 10);
+    const sendBatchEmail = createSendBatchEmail({ prisma: h.prisma, config: h.config, log: { info() {}, warn() {} } });
+    const batch = await runActivity(sendBatchEmail, {
+      idempotencyKey: `customer-${customer.externalId}/${asOf}/email`,
+      customerWorkflowId: `customer-${customer.externalId}`,
+      customer: snapshots[0]!.customer,
+      templateId: 'reminder-1',
+      asOf,
+      lines: snapshots.map((inv) => ({
+        invoiceNumber: inv.number,
+        stepId: 'reminder-1',
+        templateId: 'reminder-1',
+        stepIndex: 1,
+        currency: inv.currency,
+        issueDate: inv.issueDate,
+        dueDate: inv.dueDate,
+        amountMinor: inv.amountMinor,
+        balanceMinor: inv.amountMinor - inv.depositMinor,
+        daysLate: 0,
+        penaltiesMinor: 0,
+        knownPaymentIds: [],
+      })),
+    });
+    expect(batch.listed.sort()).toEqual([first.number, second.number].sort());
+    const mail = await eventually(async () => sink.messages().find((m) => m.headers.get('x-relance-idempotency-key') === `customer-${customer.externalId}/${asOf}/email`), 10_000, 'the batch email');
+
+    const res = await postMime(signedMime(replyMime({ from: customer.email, to: mail.replyTo!, subject: `Re: ${mail.subject}`, text: 'Les deux factures sont réglées par virement demain.' })));
+    expect(res.json).toMatchObject({ kind: 'reply', matchedBy: 'token' });
+    expect([...res.json.invoiceNumbers].sort()).toEqual([first.number, second.number].sort());
+    for (const { number } of [first, second]) await eventually(async () => (await holding(number))?.kind === 'reply', 10_000, 'reply hold');
+    expect((await h.request('POST', `/v1/replies/${res.json.id}/read`)).status).toBe(200);
+    for (const { number } of [first, second]) await eventually(async () => (await holding(number)) === undefined, 10_000, 'hold released on read');
+  }, 60_000);
 });
 
 describe('a bounce', () => {
