@@ -11,11 +11,11 @@
 //   5. The provider call; then the row is completed SENT with the provider's id.
 //
 // Reading a row left by an earlier attempt:
-//   - PENDING with no error: that attempt died during or after the provider call, so the
+//   - PENDING without a reason: that attempt died during or after the provider call, so the
 //     provider may have it. The channel resends with the SAME idempotency material
 //     (email Message-ID, Twilio idempotency token, postal Idempotency-Key, outbox file),
 //     which lets the provider or receiver drop the duplicate.
-//   - PENDING with an error "retrying: ...": it failed cleanly before the provider took
+//   - PENDING with reason "retrying": it failed cleanly before the provider took
 //     it (SMTP 4xx, HTTP 429): nothing was delivered.
 //   - AMBIGUOUS: it failed in a way that may have reached the provider (timeout, 5xx);
 //     the explanation is in `error`. A retry resends with the same idempotency material
@@ -37,6 +37,14 @@ import { isUniqueViolation } from '../prisma/unique-violation';
 
 /** Error text of a row whose send was skipped because payments settled the balance. */
 export const SKIPPED_SETTLED_NOTE = 'skipped: settled meanwhile';
+
+/** Communication.reason: what the code reads back (the error text is for people). */
+export const CommunicationReasons = {
+  /** PENDING after a clean failure before the provider took it: nothing was delivered. */
+  Retrying: 'retrying',
+  /** Not sent: payments recorded meanwhile settle the balance. */
+  SkippedSettled: 'skipped-settled',
+} as const;
 
 /** Message-first logger: Temporal's activity logger and `console` both fit. */
 export interface ActivityLogger {
@@ -161,7 +169,7 @@ export async function runLoggedSend<C extends LoggedContent>(
 
   if (
     existing?.status === CommunicationStatus.FAILED_PERMANENT &&
-    existing.error !== SKIPPED_SETTLED_NOTE &&
+    existing.reason !== CommunicationReasons.SkippedSettled &&
     existing.recipient === recipient
   ) {
     ctx.log.warn('failed permanently before for this recipient, provider not called', { idempotencyKey: key });
@@ -179,7 +187,7 @@ export async function runLoggedSend<C extends LoggedContent>(
       ? `${SKIPPED_SETTLED_NOTE}; an earlier attempt was interrupted and may have reached ${spec.provider}`
       : SKIPPED_SETTLED_NOTE;
     const status = resumed ? CommunicationStatus.AMBIGUOUS : CommunicationStatus.FAILED_PERMANENT;
-    await prisma.communication.update({ where: { id: row.id }, data: { status, error } });
+    await prisma.communication.update({ where: { id: row.id }, data: { status, error, reason: CommunicationReasons.SkippedSettled } });
     ctx.log.info('balance settled meanwhile, not sent', { idempotencyKey: key });
     return { status: 'SKIPPED_SETTLED', communicationId: row.id, provider: spec.provider };
   }
@@ -208,6 +216,7 @@ export async function runLoggedSend<C extends LoggedContent>(
       documentRef: delivery.documentRef ?? content.documentRef ?? null,
       sentAt: new Date(),
       error: null,
+      reason: null,
     },
   });
   remindersSent.inc({ channel: spec.channel, step: stepLabel(spec) });
@@ -292,11 +301,12 @@ async function beginAttempt(
     language: spec.language ?? null,
     status: CommunicationStatus.PENDING,
     error: null,
+    reason: null,
   };
   if (existing) {
     const resumed =
       existing.status === CommunicationStatus.AMBIGUOUS ||
-      (existing.status === CommunicationStatus.PENDING && existing.error === null);
+      (existing.status === CommunicationStatus.PENDING && existing.reason !== CommunicationReasons.Retrying);
     if (resumed) {
       ctx.log.warn('resuming a send whose earlier attempt may have reached the provider', {
         idempotencyKey: spec.idempotencyKey,
@@ -328,6 +338,7 @@ async function recordRecipientFailure(
   const data = {
     status: CommunicationStatus.FAILED_PERMANENT,
     error: failure.logText,
+    reason: null,
     provider: spec.provider,
     templateId: spec.templateId ?? null,
     language: spec.language ?? null,
@@ -368,7 +379,8 @@ async function recordDeliveryFailure(
     error = `retrying: ${failure.logText}`;
   }
   const transcript = status === CommunicationStatus.AMBIGUOUS ? (failure.transcript ?? null) : undefined;
-  await ctx.prisma.communication.update({ where: { id }, data: { status, error, transcript } });
+  const reason = status === CommunicationStatus.PENDING ? CommunicationReasons.Retrying : null;
+  await ctx.prisma.communication.update({ where: { id }, data: { status, error, reason, transcript } });
   sendFailures.inc({ channel: spec.channel, type: failure.type });
   ctx.log.warn('send failed', { invoiceNumber: spec.invoiceNumber, channel: spec.channel, idempotencyKey: spec.idempotencyKey, status, error, retryAfterMs: failure.retryAfterMs });
 }

@@ -138,6 +138,7 @@ describe('sendEmail', () => {
     let row = await communication(db.prisma, input.idempotencyKey);
     expect(row.status).toBe('PENDING');
     expect(row.error).toMatch(/^retrying: ProviderUnavailable \[451\]/);
+    expect(row.reason).toBe('retrying');
     expect(sink.messages()).toHaveLength(0);
 
     const result = await runActivity(sendEmail, input);
@@ -233,7 +234,7 @@ describe('sendEmail', () => {
     const result = await runActivity(sendEmail, skipped);
     expect(result.status).toBe('SKIPPED_SETTLED');
     const row = await communication(db.prisma, skipped.idempotencyKey);
-    expect(row).toMatchObject({ status: 'FAILED_PERMANENT', error: 'skipped: settled meanwhile', invoiceId });
+    expect(row).toMatchObject({ status: 'FAILED_PERMANENT', error: 'skipped: settled meanwhile', reason: 'skipped-settled', invoiceId });
     expect(sink.messages()).toHaveLength(1);
   });
 

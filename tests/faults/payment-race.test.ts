@@ -19,7 +19,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import { SKIPPED_SETTLED_NOTE } from '../../activities/communication-log';
+import { CommunicationReasons } from '../../activities/communication-log';
 import { getBuiltinPolicy } from '../../domain/policy';
 import { CommunicationStatus, createPrisma, type PrismaClient } from '../../prisma/client';
 import { createDunningWorkers } from '../../worker/create-worker';
@@ -164,7 +164,7 @@ it(`payments at random moments around step instants (${INVOICES} invoices): no r
     for (const row of rows) {
       if (!stepIds.has(row.stepId)) continue;
       const created = row.createdAt.getTime();
-      if (row.error?.startsWith(SKIPPED_SETTLED_NOTE)) {
+      if (row.reason === CommunicationReasons.SkippedSettled) {
         skippedSettled++;
         continue;
       }
