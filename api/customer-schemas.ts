@@ -1,7 +1,7 @@
 // Request and response shapes of the customer records (issue 17): contacts with roles,
 // preferences, tags, agreed terms (each with who agreed and when), notes and call outcomes.
 import { z } from 'zod';
-import { CountryCode, DateOrInstant, Decimal, InvoiceNumber, IsoInstant, MinorUnits, PostalAddressSchema, TimeZone } from './schemas';
+import { CountryCode, DateOrInstant, Decimal, Email, InvoiceNumber, IsoInstant, MinorUnits, PostalAddressSchema, TimeZone } from './schemas';
 
 export const CustomerParams = z.object({
   customerId: z.string().trim().min(1).max(100).openapi({ description: "The billing system's customer id (externalId)" }),
@@ -15,15 +15,20 @@ export const ContactInputSchema = z
   .object({
     role: ContactRoleSchema,
     name: z.string().trim().min(1).max(200).optional(),
-    email: z.email().max(254).optional(),
+    email: Email.max(254).optional(),
     phone: z.string().trim().min(4).max(32).optional().openapi({ example: '+33612345678' }),
     language: z.enum(['fr', 'en']).optional(),
   })
   .refine((c) => c.email || c.phone, { message: 'a contact needs an email or a phone', path: ['email'] })
-  .openapi('ContactInput');
+  // The refinement above, said in the document.
+  .openapi('ContactInput', { anyOf: [{ required: ['email'] }, { required: ['phone'] }] });
 
 const ChannelPreference = z.enum(['email', 'sms', 'letter', 'phone']);
-const Tag = z.string().trim().min(1).max(64).regex(/^[\p{L}\p{N} _.:/-]+$/u, 'letters, digits, space and _ . : / - only');
+const TAG_RE = /^[\p{L}\p{N} _.:/-]+$/u;
+// The document gets the pattern's source: zod-to-openapi would append the regex flags ("/u").
+const Tag = z.string().trim().min(1).max(64).regex(TAG_RE, 'letters, digits, space and _ . : / - only').openapi({ pattern: TAG_RE.source });
+/** A registered component that may be null: anyOf [$ref, null] (`.nullable()` on it gives allOf [$ref, {type: [object, null]}], which null fails). */
+const NullableAddress = z.union([PostalAddressSchema, z.null()]);
 
 /** Who agreed (default: the API key's name) and when (default: now). */
 const Agreement = {
@@ -50,7 +55,11 @@ export const AgreedTermsInputSchema = z
       .openapi({ description: "Dunning policy of the customer's invoices when the invoice names none; null removes it" }),
     earlyPaymentDiscount: z
       .object({
-        percent: Decimal.openapi({ description: 'e.g. "2" or "1.5" (%), at most two decimals' }),
+        percent: z
+          .string()
+          // Above 0 and below 100, at most two decimals (what percentToBps takes), said as one pattern.
+          .regex(/^(?:(?:[1-9]|0[1-9]|[1-9]\d)(?:\.\d{1,2})?|0{1,2}\.(?:[1-9]\d?|0[1-9]))$/, 'a percentage above 0 and below 100 with at most two decimals')
+          .openapi({ description: 'e.g. "2" or "1.5" (%), at most two decimals' }),
         withinDays: z.number().int().min(1).max(365).openapi({ description: 'Paid within this many days of the issue date' }),
         ...Agreement,
       })
@@ -62,9 +71,9 @@ export const AgreedTermsInputSchema = z
 
 const customerFields = {
   name: z.string().trim().min(1).max(200),
-  email: z.email().nullable(),
+  email: Email.nullable(),
   phone: z.string().trim().min(4).max(32).nullable(),
-  address: PostalAddressSchema.nullable(),
+  address: NullableAddress,
   language: z.enum(['fr', 'en']),
   timeZone: TimeZone,
   preferredChannels: z.array(ChannelPreference).max(4),
@@ -101,7 +110,7 @@ export const CustomerRecordSchema = z
     kind: z.enum(['B2B', 'B2C']),
     email: z.string().nullable(),
     phone: z.string().nullable(),
-    address: PostalAddressSchema.nullable(),
+    address: NullableAddress,
     country: z.string(),
     language: z.string(),
     timeZone: z.string(),
@@ -135,7 +144,7 @@ export const CustomerListQuerySchema = z.object({
   q: z.string().trim().min(1).max(200).optional().openapi({ description: 'Part of the name, external id or an email address' }),
   tag: Tag.optional().openapi({ description: 'Only customers with this tag' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page' }),
+  cursor: z.uuid().optional().openapi({ description: 'nextCursor of the previous page (an unknown one gives an empty page)' }),
 });
 
 export const CustomerListSchema = z
@@ -205,7 +214,7 @@ export const CustomerTimelineSchema = z
     entries: z.array(
       z.object({
         at: z.string(),
-        kind: z.enum(['event', 'communication', 'note', 'call']),
+        kind: z.enum(['event', 'communication', 'action', 'note', 'call']).openapi({ description: "action: a staff action from the audit log (the invoices' timelines merged)" }),
         type: z.string(),
         invoiceNumber: z.string().nullable(),
         detail: z.record(z.string(), z.unknown()),

@@ -10,6 +10,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config/index';
 import { hasTemplate, TEMPLATE_LANGUAGES, type TemplateChannel } from '../domain/templates';
+import { DunningPolicySchema, PolicyStepSchema, SendWindowSchema } from '../domain/policy';
 import type { DunningPolicy, Language } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { describeMatch, PolicyCatalog, ResolveError, RuleMatchSchema, type RuleMatch } from '../policies/catalog';
@@ -33,6 +34,7 @@ import { customerBehaviour } from './customer-behaviour';
 import { loadInvoice, snapshotOf } from './invoices';
 import { jsonResponse, problemResponse, defineRoute } from './route';
 import { Problem, problems } from './problem';
+import { Decimal } from './schemas';
 import type { TemporalGateway } from './temporal';
 import { isUniqueViolation } from './infra-errors';
 
@@ -65,20 +67,59 @@ const PolicyBody = z.looseObject({
   templates: z.array(TemplateRecordSchema).max(200).optional(),
 });
 const DraftBody = z.looseObject({ templates: z.array(TemplateRecordSchema).max(200).optional() });
+
+// ---- the policy document as the OpenAPI document states it ----
+// The handlers parse loosely and validate with parsePolicy (errors named as in policy files,
+// e.g. steps[2].offset); the document shows the same fields from the same zod schemas. What
+// only a refinement checks is said as a pattern where one can say it (durations; a looser
+// pattern than ISO_DURATION_RE, which needs lookaheads) and in the description otherwise
+// (ascending offsets, unique step ids, fallbacks within the step's channels, window end after
+// start, templates naming a step of the policy and only known variables).
+const DURATION = '(?:\\d+Y)?(?:\\d+M)?(?:\\d+W)?(?:\\d+D)?(?:T(?:\\d+H)?(?:\\d+M)?(?:\\d+(?:\\.\\d+)?S)?)?';
+const SignedDuration = z.string().openapi({ pattern: `^-?P${DURATION}$`, description: 'ISO-8601 duration, e.g. "P7D", "-P3D", "PT30S"', example: 'P7D' });
+const Duration = z.string().openapi({ pattern: `^P${DURATION}$`, description: 'Non-negative ISO-8601 duration, e.g. "P5D"', example: 'P5D' });
+const { version: _version, ...policyFields } = DunningPolicySchema.shape;
+const documentedPolicy = (id: z.ZodType) =>
+  z
+    .strictObject({
+      ...policyFields,
+      id,
+      version: z.unknown().optional().openapi({ description: 'Ignored: the server numbers versions' }),
+      steps: z
+        .array(z.strictObject({ ...PolicyStepSchema.shape, offset: SignedDuration }))
+        .min(1)
+        .openapi({ description: 'Offsets ascending, step ids unique; a fallback maps one of the step\'s channels to another' }),
+      sendWindow: z.strictObject(SendWindowSchema.shape).openapi({ description: 'end after start' }),
+      instalmentGrace: Duration,
+      promiseGrace: Duration,
+      agencyListenFor: Duration,
+      replyHoldMax: Duration.optional(),
+      pendingPaymentMax: Duration.optional(),
+      templates: z
+        .array(TemplateRecordSchema)
+        .max(200)
+        .optional()
+        .openapi({ description: "Each names a step of this policy (or receipt, plan-confirmed, plan-breached), one of the step's channels, and only known variables" }),
+    })
+    .openapi({ description: 'A dunning policy (see GET /v1/policies/{id}) without its version, with optional templates' });
+const PolicyBodyDocument = documentedPolicy(policyFields.id.max(100));
+const DraftBodyDocument = documentedPolicy(z.unknown().optional().openapi({ description: 'Ignored: the path names the policy' }));
 const ResolveQuery = z.object({
+  // Decimal: at most 11 digits before the point, so the amount in minor units is never "too large".
   policyId: z.string().min(1).max(120).optional(),
   customerId: z.string().min(1).max(100).optional(),
   customerPolicyId: z.string().min(1).max(120).optional(),
   audience: z.enum(['B2B', 'B2C']),
   country: z.string().regex(/^[A-Za-z]{2}$/),
   currency: z.string().regex(/^[A-Za-z]{3}$/),
-  amount: z.string().regex(/^\d+(\.\d+)?$/, { error: 'must be a decimal amount such as "1200.00"' }),
+  amount: Decimal,
   tags: z.string().max(1000).optional(),
   riskClass: z.enum(RISK_CLASSES).optional(),
 });
 const RulesBody = z.strictObject({
   rules: z
-    .array(z.strictObject({ name: z.string().min(1).max(200), policyId: z.string().min(1).max(120), match: RuleMatchSchema }))
+    // minProperties: the refinement "a rule needs at least one condition", in the document.
+    .array(z.strictObject({ name: z.string().min(1).max(200), policyId: z.string().min(1).max(120), match: RuleMatchSchema.openapi({ minProperties: 1 }) }))
     .max(500),
 });
 const MigrationBody = z.strictObject({
@@ -354,6 +395,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
     description: 'Body: the policy document without `version` (the next number is taken), optionally with `templates`. 422 errors name the path, e.g. `steps[2].offset`.',
     tags,
     body: PolicyBody,
+    bodyDocument: PolicyBodyDocument,
     responses: { 201: jsonResponse('The draft', Loose), 409: problemResponse('A draft exists already, or the policy is read-only') },
     handler: async ({ res, body }) => {
       const id = body.id;
@@ -481,6 +523,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
     tags,
     params: VersionParams,
     body: DraftBody,
+    bodyDocument: DraftBodyDocument,
     responses: { 200: jsonResponse('The draft', Loose), 404: problemResponse('Unknown policy version'), 409: problemResponse('Published or read-only') },
     handler: async ({ res, params, body }) => {
       const v = await draftRow(params.id, params.version);
@@ -572,10 +615,19 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
     tags,
     params: TemplateParams,
     body: TemplateBody,
-    responses: { 200: jsonResponse('The template and its rendering against the sample', Loose), 409: problemResponse('Published or read-only') },
+    responses: {
+      200: jsonResponse('The template and its rendering against the sample', Loose),
+      404: problemResponse('Unknown policy version, or a step or channel it does not have'),
+      409: problemResponse('Published or read-only'),
+    },
     handler: async ({ res, params, body }) => {
       const v = await draftRow(params.id, params.version);
       const policy = v.definition as unknown as DunningPolicy;
+      // The path names a template slot: a step or channel the version does not have is a 404, as an unknown version is.
+      const slot = policy.steps.find((s) => s.id === params.step);
+      if (slot ? !slot.channels.includes(params.channel) : !SERVICE_MESSAGES.includes(params.step)) {
+        throw problems.notFound(`Template ${params.step}/${params.channel} of ${params.id}@${params.version} (steps: ${policy.steps.map((s) => `${s.id} [${s.channels.join(', ')}]`).join('; ')}; or ${SERVICE_MESSAGES.join(', ')})`);
+      }
       const record: TemplateRecord = { step: params.step, channel: params.channel, language: params.language, subject: body.subject ?? null, body: body.body };
       const errors = templateErrors(policy, record, '');
       if (errors.length) throw validationProblem(errors);
@@ -691,7 +743,8 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
       const snapshot = await policies.snapshot();
       const toRef = body.toVersion ? `${params.id}@${body.toVersion}` : params.id;
       const target = snapshot.find(toRef);
-      if (!target) throw problems.field('toVersion', `no published version ${toRef}`);
+      // The documented 404 (an unknown version, like an unknown policy), not a 422: the request is well-formed.
+      if (!target) throw problems.notFound(`Published version ${toRef}`);
       if (target.version === body.fromVersion) throw problems.field('toVersion', `must differ from fromVersion (${body.fromVersion})`);
       const mdeps = { prisma, temporal: deps.temporal, log: deps.log };
       if (body.dryRun) {

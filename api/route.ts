@@ -28,6 +28,11 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * The JSON body as the document states it, when `body` is a looser parse and the handler
+   * validates the rest itself (policy documents: their errors name paths as policy files do).
+   */
+  bodyDocument?: z.ZodType;
   /** Document a non-JSON body (CSV, raw webhook) instead of `body`. */
   rawBody?: ZodRequestBody;
   headers?: z.ZodObject;
@@ -76,6 +81,9 @@ export function forbidNulInStrings<T>(node: T): T {
   return node;
 }
 
+// Required unless an absent body is valid (it is parsed as {}): the document says which.
+const jsonBody = (schema: z.ZodType): ZodRequestBody => ({ required: !schema.safeParse({}).success, content: { 'application/json': { schema } } });
+
 export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
   router: Router,
   registry: OpenAPIRegistry,
@@ -109,8 +117,7 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
       params: spec.params as never,
       query: spec.query as never,
       headers: spec.headers,
-      // Required unless an absent body is valid (it is parsed as {}): the document says which.
-      body: spec.rawBody ?? (spec.body ? { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: spec.body } } } : undefined),
+      body: spec.rawBody ?? (spec.body ? jsonBody(spec.bodyDocument ?? spec.body) : undefined),
     },
     responses,
   });

@@ -55,14 +55,19 @@ export const IsoInstant = z.iso
 export const DateOrInstant = z
   .union([IsoDate, IsoInstant])
   .openapi({ description: 'YYYY-MM-DD (end of that day in the customer time zone) or an ISO instant' });
+// At most 11 digits before the point: the amount in minor units (up to 4 decimals) stays a
+// safe integer, so a number the document allows is never "too large" (a 422 it did not state).
+const WHOLE = '\\d{1,11}';
+// Above zero without lookaheads: the first non-zero digit at each of the 11 places.
+const NON_ZERO_WHOLE = Array.from({ length: 11 }, (_, k) => `0{${k}}[1-9]\\d{0,${10 - k}}`).join('|');
 export const Decimal = z
   .string()
-  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal string such as "1234.56"')
+  .regex(new RegExp(`^${WHOLE}(\\.\\d+)?$`), 'must be a non-negative decimal string such as "1234.56", at most 11 digits before the point')
   .openapi({ example: '1200.00', description: 'Decimal string in the invoice currency' });
 /** A Decimal above zero (amounts to pay); the pattern says so in the document. */
 export const PositiveDecimal = z
   .string()
-  .regex(/^(?:\d*[1-9]\d*(?:\.\d+)?|\d+\.\d*[1-9]\d*)$/, 'must be a decimal string above zero such as "1234.56"')
+  .regex(new RegExp(`^(?:(?:${NON_ZERO_WHOLE})(?:\\.\\d+)?|${WHOLE}\\.\\d*[1-9]\\d*)$`), 'must be a decimal string above zero such as "1234.56", at most 11 digits before the point')
   .openapi({ example: '1200.00', description: 'Decimal string above zero in the invoice currency' });
 export const Currency = z
   .enum(currencies, { error: 'must be an ISO 4217 currency code in capitals, e.g. EUR' })
@@ -77,6 +82,8 @@ const timeZones = ['UTC', ...Intl.supportedValuesOf('timeZone').filter(isIanaTim
 export const TimeZone = z
   .enum(timeZones, { error: 'must be a canonical IANA time zone, e.g. Europe/Paris' })
   .openapi({ example: 'Europe/Paris' });
+// zod's own check, stated as a pattern (the "email" format alone admits addresses it refuses).
+export const Email = z.email().openapi({ pattern: z.regexes.email.source });
 export const MinorUnits = z.number().int().openapi({ description: 'Integer amount in minor units (cents)' });
 
 // ---------------------------------------------------------------- invoices
@@ -95,7 +102,7 @@ export const CustomerInputSchema = z
     externalId: z.string().trim().min(1).max(100).openapi({ description: "The billing system's customer id" }),
     name: z.string().trim().min(1).max(200),
     kind: z.enum(['B2B', 'B2C']),
-    email: z.email().optional(),
+    email: Email.optional(),
     phone: z.string().trim().min(4).max(32).optional().openapi({ example: '+33612345678' }),
     address: PostalAddressSchema.optional(),
     country: CountryCode,

@@ -16,20 +16,30 @@ import type { Audience, Channel, DunningPolicy, PenaltyTerms, PolicyStep, SendWi
 z.object({});
 
 function buildPolicySchemas() {
+  /** Offsets are compared by adding them to this fixed instant, in UTC. */
+  const REFERENCE_INSTANT = '2026-01-01T00:00:00.000Z';
+  /** Milliseconds of REFERENCE_INSTANT + offset; NaN for a malformed offset or one past the calendar (reported elsewhere). */
+  const atReference = (offset: string): number => {
+    if (!isIsoDuration(offset)) return NaN;
+    try {
+      return Date.parse(addIsoDuration(REFERENCE_INSTANT, offset, 'UTC'));
+    } catch {
+      return NaN; // "P9728188Y": no date that far (a 500 before, not a 422)
+    }
+  };
+
   const IsoDurationSchema = z
     .string()
     .refine(isIsoDuration, {
       error: (issue) =>
         `must be an ISO-8601 duration such as "P7D", "-P3D" or "PT30S" (got ${JSON.stringify(issue.input)})`,
+    })
+    .refine((d) => !isIsoDuration(d) || !Number.isNaN(atReference(d)), {
+      error: (issue) => `is too long: ${JSON.stringify(issue.input)} ends past the last date a calendar can hold`,
     });
 
   const ChannelSchema = z.enum(['email', 'sms', 'letter', 'agency', 'phone']);
 
-  /** Offsets are compared by adding them to this fixed instant, in UTC. */
-  const REFERENCE_INSTANT = '2026-01-01T00:00:00.000Z';
-  /** Milliseconds of REFERENCE_INSTANT + offset; NaN for a malformed offset (reported elsewhere). */
-  const atReference = (offset: string): number =>
-    isIsoDuration(offset) ? Date.parse(addIsoDuration(REFERENCE_INSTANT, offset, 'UTC')) : NaN;
 
   const HH_MM_RE = /^([01]\d|2[0-3]):[0-5]\d$/;
   const hhmm = (field: string) =>

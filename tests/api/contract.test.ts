@@ -60,6 +60,27 @@ describe('the document says what the API enforces', () => {
     expect(bad.json.errors).toEqual([{ field: 'customer.name', message: expect.stringMatching(/U\+0000/) }]);
   });
 
+  it('found by the all-checks fuzz: nullable components, flag-free patterns, cross-field rules said, cursors and bounds', async () => {
+    // A customer's address may be null: anyOf [$ref, null] (allOf [$ref, {type: [object, null]}] refused null).
+    expect(schema('CustomerRecord').properties.address.anyOf).toEqual([{ $ref: '#/components/schemas/PostalAddress' }, { type: 'null' }]);
+    // Patterns are regex sources, not "/.../u".
+    expect(schema('CustomerCreate').properties.tags.items.pattern).toBe('^[\\p{L}\\p{N} _.:/-]+$');
+    expect(schema('ContactInput').anyOf).toEqual([{ required: ['email'] }, { required: ['phone'] }]);
+    expect(doc.paths['/v1/policy-rules'].put.requestBody.content['application/json'].schema.properties.rules.items.properties.match.minProperties).toBe(1);
+    expect(doc.paths['/v1/policies'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['id', 'name', 'steps', 'sendWindow']));
+    const customerCursor = doc.paths['/v1/customers'].get.parameters.find((p: { name: string }) => p.name === 'cursor');
+    expect(customerCursor.schema.format).toBe('uuid');
+    expect((await h.request('GET', '/v1/customers?cursor=00000000-0000-4000-8000-000000000000')).json).toEqual({ items: [], nextCursor: null });
+    expect((await h.request('GET', '/v1/audit?cursor=9999999999999999999')).status).toBe(422);
+    // An amount the pattern allows is never "too large" for the minor units.
+    expect((await h.request('POST', '/v1/invoices', { body: invoiceRequest({ amount: '100000000000' }) })).json.errors).toEqual([{ field: 'amount', message: expect.stringMatching(/11 digits/) }]);
+    // A duration past the calendar is a 422, not a 500.
+    const policy = { id: 'far-away', name: 'x', audience: 'B2B', steps: [{ id: 'a', offset: 'P9999999Y', channels: ['email'], templateId: 'a' }], sendWindow: { enabled: false, start: '09:00', end: '18:00', businessDaysOnly: false, skipPublicHolidays: false }, penalties: { mode: 'none', spreadPoints: 0, fixedIndemnityMinor: 0 }, instalmentGrace: 'P5D', maxInstalments: 3, promiseGrace: 'P2D', agencyListenFor: 'P90D' };
+    const far = await h.request('POST', '/v1/policies', { body: policy });
+    expect(far.status, far.text).toBe(422);
+    expect(far.json.errors).toEqual([{ field: 'steps[0].offset', message: expect.stringMatching(/too long/) }]);
+  });
+
   it('a body the API does not require is not documented as required; "[]" to the import is the documented 400', async () => {
     expect(doc.paths['/v1/invoices/{number}/resume'].post.requestBody.required).toBe(false);
     expect(doc.paths['/v1/invoices/{number}/pause'].post.requestBody.required).toBe(true);
