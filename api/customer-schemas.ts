@@ -1,10 +1,10 @@
 // Request and response shapes of the customer records (issue 17): contacts with roles,
 // preferences, tags, agreed terms (each with who agreed and when), notes and call outcomes.
 import { z } from 'zod';
-import { CountryCode, DateOrInstant, Decimal, Email, InvoiceNumber, IsoInstant, MinorUnits, PostalAddressSchema, TimeZone } from './schemas';
+import { NON_BLANK, CountryCode, DateOrInstant, Decimal, Email, InvoiceNumber, IsoInstant, MinorUnits, PostalAddressSchema, TimeZone } from './schemas';
 
 export const CustomerParams = z.object({
-  customerId: z.string().trim().min(1).max(100).openapi({ description: "The billing system's customer id (externalId)" }),
+  customerId: z.string().trim().min(1).max(100).openapi({ pattern: NON_BLANK }).openapi({ description: "The billing system's customer id (externalId)" }),
 });
 
 export const ContactRoleSchema = z.enum(['billing', 'cc', 'escalation']).openapi({
@@ -14,7 +14,7 @@ export const ContactRoleSchema = z.enum(['billing', 'cc', 'escalation']).openapi
 export const ContactInputSchema = z
   .object({
     role: ContactRoleSchema,
-    name: z.string().trim().min(1).max(200).optional(),
+    name: z.string().trim().min(1).max(200).openapi({ pattern: NON_BLANK }).optional(),
     email: Email.max(254).optional(),
     phone: z.string().trim().min(4).max(32).optional().openapi({ example: '+33612345678' }),
     language: z.enum(['fr', 'en']).optional(),
@@ -32,7 +32,7 @@ const NullableAddress = z.union([PostalAddressSchema, z.null()]);
 
 /** Who agreed (default: the API key's name) and when (default: now). */
 const Agreement = {
-  agreedBy: z.string().trim().min(1).max(200).optional(),
+  agreedBy: z.string().trim().min(1).max(200).openapi({ pattern: NON_BLANK }).optional(),
   agreedAt: IsoInstant.optional(),
 };
 
@@ -49,7 +49,7 @@ export const AgreedTermsInputSchema = z
       .optional()
       .openapi({ description: "Days the dunning calendar of the customer's invoices is pushed back; null removes it" }),
     policy: z
-      .object({ policyId: z.string().trim().min(1).max(100), ...Agreement })
+      .object({ policyId: z.string().trim().min(1).max(100).openapi({ pattern: NON_BLANK }), ...Agreement })
       .nullable()
       .optional()
       .openapi({ description: "Dunning policy of the customer's invoices when the invoice names none; null removes it" }),
@@ -70,7 +70,7 @@ export const AgreedTermsInputSchema = z
   .openapi('AgreedTermsInput');
 
 const customerFields = {
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(200).openapi({ pattern: NON_BLANK }),
   email: Email.nullable(),
   phone: z.string().trim().min(4).max(32).nullable(),
   address: NullableAddress,
@@ -92,7 +92,7 @@ export type CustomerUpdate = z.infer<typeof CustomerUpdateSchema>;
 
 export const CustomerCreateSchema = z
   .strictObject({
-    externalId: z.string().trim().min(1).max(100),
+    externalId: z.string().trim().min(1).max(100).openapi({ pattern: NON_BLANK }),
     kind: z.enum(['B2B', 'B2C']),
     country: CountryCode,
     ...customerFields,
@@ -141,7 +141,7 @@ export const CustomerRecordSchema = z
   .openapi('CustomerRecord');
 
 export const CustomerListQuerySchema = z.object({
-  q: z.string().trim().min(1).max(200).optional().openapi({ description: 'Part of the name, external id or an email address' }),
+  q: z.string().trim().min(1).max(200).openapi({ pattern: NON_BLANK }).optional().openapi({ description: 'Part of the name, external id or an email address' }),
   tag: Tag.optional().openapi({ description: 'Only customers with this tag' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.uuid().optional().openapi({ description: 'nextCursor of the previous page (an unknown one gives an empty page)' }),
@@ -172,7 +172,7 @@ export const CustomerPageSchema = CustomerRecordSchema.extend({
 
 export const NoteRequestSchema = z
   .object({
-    text: z.string().trim().min(1).max(5000),
+    text: z.string().trim().min(1).max(5000).openapi({ pattern: NON_BLANK }),
     invoiceNumber: InvoiceNumber.optional().openapi({ description: 'On the customer page: attach the note to one of its invoices' }),
   })
   .openapi('NoteRequest');
@@ -180,7 +180,7 @@ export const NoteRequestSchema = z
 export const CallOutcomeRequestSchema = z
   .object({
     outcome: z.enum(['reached', 'no-answer', 'promised', 'disputed']),
-    text: z.string().trim().min(1).max(5000).optional(),
+    text: z.string().trim().min(1).max(5000).openapi({ pattern: NON_BLANK }).optional(),
     invoiceNumber: InvoiceNumber.optional().openapi({ description: 'On the customer page: the invoice the call was about' }),
     promisedDate: DateOrInstant.optional().openapi({ description: 'Required with outcome promised: recorded as a promise to pay' }),
     promisedAmount: Decimal.optional(),

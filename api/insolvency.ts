@@ -113,6 +113,20 @@ async function policyOf(policies: PolicyCatalog | undefined, id: string, version
   }
 }
 
+/**
+ * The interest of one claim line. An invoice due before the rate table starts (e.g. issued
+ * with a date in 2000) has no reference rate: a 409 naming the invoice and the missing
+ * half-year (the rate configuration must be completed), not a 500.
+ */
+function penaltiesOrConflict(number: string, input: Parameters<typeof computePenalties>[0]): ReturnType<typeof computePenalties> {
+  try {
+    return computePenalties(input);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('No reference rate')) throw problems.conflict(`Invoice ${number}: ${err.message}`, 'rates-missing');
+    throw err;
+  }
+}
+
 /** Every invoice the customer owed on the judgment date, with its interest up to that date. */
 export async function claimDossierOf(
   deps: { prisma: PrismaClient; config: Config; policies?: PolicyCatalog },
@@ -146,7 +160,7 @@ export async function claimDossierOf(
     const noticeDates = inv.events.map((e) => (e.data as { date?: unknown } | null)?.date).filter((d): d is string => typeof d === 'string').sort();
     const penalties =
       policy && policy.penalties.mode !== 'none'
-        ? computePenalties({
+        ? penaltiesOrConflict(inv.number, {
             terms: policy.penalties,
             audience: customer.kind,
             currency: inv.currency,
@@ -306,6 +320,7 @@ export function insolvencyRouter(
       201: jsonResponse('Recorded; reminders stopped', InsolvencySchema),
       200: jsonResponse('Recorded already (same kind and judgment date): updated, reminders stopped', InsolvencySchema),
       404: problemResponse('Unknown customer'),
+      409: problemResponse('An invoice of the claim has no reference rate for its period (rate configuration)'),
     },
     handler: async ({ res, params, body }) => {
       const customer = await prisma.customer.findUnique({ where: { externalId: params.customerId } });
@@ -371,7 +386,11 @@ export function insolvencyRouter(
     summary: 'The latest insolvency proceedings of the customer, the holds, the claim figures and the deadline task',
     tags,
     params: CustomerParams,
-    responses: { 200: jsonResponse('The proceedings', InsolvencySchema), 404: problemResponse('Unknown customer, or no proceedings recorded') },
+    responses: {
+      200: jsonResponse('The proceedings', InsolvencySchema),
+      404: problemResponse('Unknown customer, or no proceedings recorded'),
+      409: problemResponse('An invoice of the claim has no reference rate for its period (rate configuration)'),
+    },
     handler: async ({ res, params }) => {
       const { customer, p } = await load(params.customerId);
       res.json(view(customer, p, await claimDossierOf(deps, customer, p, localDate(Date.now(), customer.timeZone)), p.tasks[0] ?? null));
@@ -389,6 +408,7 @@ export function insolvencyRouter(
     responses: {
       200: { description: 'PDF', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } },
       404: problemResponse('Unknown customer, or no proceedings recorded'),
+      409: problemResponse('An invoice of the claim has no reference rate for its period (rate configuration)'),
     },
     handler: async ({ res, params }) => {
       const { customer, p } = await load(params.customerId);

@@ -40,6 +40,9 @@ export function isIanaTimeZone(zone: string): boolean {
 // Enumerated in the document, so a client (or a fuzzer) knows the codes the API accepts.
 const currencies = Intl.supportedValuesOf('currency') as [string, ...string[]];
 
+/** A trimmed string of at least one character, said in the document: something else than blanks (and no NUL). */
+export const NON_BLANK = '^[^\\u0000]*[^\\u0000\\s][^\\u0000]*$';
+
 export const InvoiceNumber = z
   .string()
   .regex(INVOICE_NUMBER_RE, 'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit')
@@ -90,17 +93,17 @@ export const MinorUnits = z.number().int().openapi({ description: 'Integer amoun
 
 export const PostalAddressSchema = z
   .object({
-    lines: z.array(z.string().trim().min(1).max(200)).min(1).max(4),
-    postalCode: z.string().trim().min(1).max(16),
-    city: z.string().trim().min(1).max(100),
+    lines: z.array(z.string().trim().min(1).max(200).openapi({ pattern: NON_BLANK })).min(1).max(4),
+    postalCode: z.string().trim().min(1).max(16).openapi({ pattern: NON_BLANK }),
+    city: z.string().trim().min(1).max(100).openapi({ pattern: NON_BLANK }),
     country: CountryCode,
   })
   .openapi('PostalAddress');
 
 export const CustomerInputSchema = z
   .object({
-    externalId: z.string().trim().min(1).max(100).openapi({ description: "The billing system's customer id" }),
-    name: z.string().trim().min(1).max(200),
+    externalId: z.string().trim().min(1).max(100).openapi({ pattern: NON_BLANK }).openapi({ description: "The billing system's customer id" }),
+    name: z.string().trim().min(1).max(200).openapi({ pattern: NON_BLANK }),
     kind: z.enum(['B2B', 'B2C']),
     email: Email.optional(),
     phone: z.string().trim().min(4).max(32).optional().openapi({ example: '+33612345678' }),
@@ -305,7 +308,7 @@ export const PromiseToPayRequestSchema = z
   .object({ date: DateOrInstant, note: z.string().max(500).optional() })
   .openapi('PromiseToPayRequest');
 export const OpenDisputeRequestSchema = z
-  .object({ reason: z.string().trim().min(1).max(500) })
+  .object({ reason: z.string().trim().min(1).max(500).openapi({ pattern: NON_BLANK }) })
   .openapi('OpenDisputeRequest');
 export const ResolveDisputeRequestSchema = z
   .object({
@@ -315,7 +318,7 @@ export const ResolveDisputeRequestSchema = z
   })
   .openapi('ResolveDisputeRequest');
 export const PauseRequestSchema = z
-  .object({ reason: z.string().trim().min(1).max(500), until: DateOrInstant.optional() })
+  .object({ reason: z.string().trim().min(1).max(500).openapi({ pattern: NON_BLANK }), until: DateOrInstant.optional() })
   .openapi('PauseRequest');
 export const NoticePostedRequestSchema = z
   .object({
@@ -337,7 +340,7 @@ export const AgencyOutcomeRequestSchema = z
 
 export const PendingPaymentRequestSchema = z
   .object({
-    reference: z.string().trim().min(1).max(200).openapi({ description: 'The transfer or debit reference; a payment with this reference as its external id ends the hold', example: 'VIR-2026-0042' }),
+    reference: z.string().trim().min(1).max(200).openapi({ pattern: NON_BLANK }).openapi({ description: 'The transfer or debit reference; a payment with this reference as its external id ends the hold', example: 'VIR-2026-0042' }),
     status: z.enum(['pending', 'failed']).default('pending').openapi({ description: 'pending: reminders hold; failed: the hold ends' }),
     amount: Decimal.optional(),
     expiresAt: DateOrInstant.optional().openapi({ description: "When the hold ends without news (capped by the policy's pendingPaymentMax, default 10 days)" }),

@@ -51,7 +51,9 @@ describe('the document says what the API enforces', () => {
   });
 
   it('strings say they exclude U+0000; an unknown member holding one is dropped, a known one refused', async () => {
-    expect(schema('OpenDisputeRequest').properties.reason.pattern).toBe('^[^\\u0000]*$');
+    expect(schema('ResumeRequest').properties.note.pattern).toBe('^[^\\u0000]*$');
+    // A trimmed, required string: something else than blanks, and no NUL either.
+    expect(schema('OpenDisputeRequest').properties.reason.pattern).toBe('^[^\\u0000]*[^\\u0000\\s][^\\u0000]*$');
     const body = { ...invoiceRequest(), 'x\u0000': 'y\u0000' };
     const r = await h.request('POST', '/v1/invoices', { body });
     expect(r.status, r.text).toBe(201);

@@ -19,7 +19,7 @@ import { figure, scaled, seedFromEnv, TEST_TIMEOUT_MS } from './support';
 const SCHEMATHESIS = path.resolve('.tools/venv/bin/schemathesis');
 const EXAMPLES = scaled('FAULT_FUZZ_EXAMPLES', 5, 150);
 const SEED = seedFromEnv();
-/** Three phases over 67 operations, ~6,400 requests, take ~170 s on a loaded 2-core machine: bounded at 5 minutes in CI. */
+/** Three phases over 78 operations, ~6,000 requests, take ~80 s (load 10) to ~200 s (load 16) on the 2-core machine: bounded at 5 minutes. */
 const FUZZ_TIMEOUT_MS = Math.max(TEST_TIMEOUT_MS, scaled('FAULT_FUZZ_TIMEOUT_MS', 300_000, 1_800_000));
 let h: ApiHarness;
 

@@ -10,7 +10,8 @@ STACK = re.compile(r"\n\s+at [\w.<>\[\] ]+ \(|node_modules/|/work/|\.ts:\d+:\d+|
 
 @schemathesis.check
 def no_stack_trace(ctx, response, case):
-    text = response.text or ""
+    # Bytes, not response.text: a PDF is not UTF-8 (a trace in one would still be ASCII).
+    text = (response.content or b"").decode("utf-8", errors="replace")
     match = STACK.search(text)
     if match:
         raise AssertionError(f"the answer leaks internals: {match.group(0)!r}")
@@ -243,6 +244,12 @@ def _within_rules(case):
             body.setdefault("creditNote", "1")
         else:
             body.pop("creditNote", None)
+    if path.endswith("/insolvency") and method == "POST":
+        # The representative follows the kind of proceedings; judgment then publication, not in the future.
+        body["representative"] = {**(body.get("representative") or {}), "role": "liquidateur" if body.get("kind") == "liquidation" else "mandataire"}
+        if isinstance(body.get("judgmentDate"), str) and isinstance(body.get("bodaccPublicationDate"), str):
+            first, second = sorted([body["judgmentDate"], body["bodaccPublicationDate"]])
+            body["judgmentDate"], body["bodaccPublicationDate"] = min(first, "2026-01-01"), min(second, "2026-01-02")
     if path.endswith("/payments"):
         body.pop("currency", None)  # the invoice's own currency
     if "/templates/" in path:
@@ -278,8 +285,17 @@ def _values_of(value, key):
             yield from _values_of(item, key)
 
 
+# Positive cases these operations cannot be brought to: whether a step waits for approval, or
+# an instalment plan is active, is the invoice's state, not the request's. The workflow refuses
+# them with a 422 naming the field; a 409 would say "state" better (left for the owners of
+# those updates: api/approvals.ts, the promise-to-pay update).
+_STATE_BOUND = {"POST /v1/invoices/{number}/approval", "POST /v1/invoices/{number}/promise-to-pay"}
+
+
 @schemathesis.hook
 def filter_case(ctx, case):
+    if case.operation.label in _STATE_BOUND and _positive(case):
+        return False
     data = getattr(getattr(case, "meta", None), "phase", None)
     data = getattr(data, "data", None)
     if getattr(data, "scenario", None) != CoverageScenario.VALID_OBJECT:
@@ -292,3 +308,9 @@ def filter_case(ctx, case):
     key = (case.operation.label, match.group(1))
     _enum_cases[key] += 1
     return _enum_cases[key] <= ENUM_SAMPLE
+
+
+@schemathesis.hook
+def before_add_examples(ctx, examples):
+    # The examples phase does not run filter_case: the same state-bound exclusion here.
+    examples[:] = [case for case in examples if not (case.operation.label in _STATE_BOUND and _positive(case))]
