@@ -285,11 +285,16 @@ def _values_of(value, key):
             yield from _values_of(item, key)
 
 
-# Positive cases these operations cannot be brought to: whether a step waits for approval, or
-# an instalment plan is active, is the invoice's state, not the request's. The workflow refuses
+# Positive cases these operations cannot be brought to: whether a step waits for approval, an
+# instalment plan is active, or the formal notice is dated already, is the invoice's state,
+# not the request's. The workflow refuses
 # them with a 422 naming the field; a 409 would say "state" better (left for the owners of
-# those updates: api/approvals.ts, the promise-to-pay update).
-_STATE_BOUND = {"POST /v1/invoices/{number}/approval", "POST /v1/invoices/{number}/promise-to-pay"}
+# those updates: api/approvals.ts, the promise-to-pay and notice-posted updates).
+_STATE_BOUND = {
+    "POST /v1/invoices/{number}/approval",
+    "POST /v1/invoices/{number}/promise-to-pay",
+    "POST /v1/invoices/{number}/notice-posted",
+}
 
 
 @schemathesis.hook
