@@ -27,7 +27,7 @@ import { minorUnits } from '../domain/money';
 import { getBuiltinPolicy, policyAudienceMismatch } from '../domain/policy';
 import { parseDecimalToMinor } from '../domain/money';
 import { ResolveError, type PolicyCatalog, type PolicySnapshot, type Resolution } from '../policies/catalog';
-import { anchorInstant, calendarHolidays } from '../domain/schedule';
+import { dunningInputFor } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
 import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../contracts/search-attributes';
@@ -270,12 +270,7 @@ export async function startInvoiceWorkflow(
   const { temporal: t } = deps;
   const { policy, ...memoValue } = memo;
   const workflowId = workflowIdFor(memo.invoice.number);
-  const input: InvoiceDunningInput = {
-    invoice: memo.invoice,
-    policy,
-    holidays: calendarHolidays({ policy, anchor: anchorInstant(memo.invoice), timeZone: memo.invoice.customer.timeZone, country: memo.invoice.customer.country }),
-    ...(customerTerms ? { customerTerms } : {}),
-  };
+  const input: InvoiceDunningInput = dunningInputFor(memo.invoice, policy, customerTerms ? { customerTerms } : {});
   try {
     await withDeadline(t, () =>
       t.client.workflow.start(WORKFLOW_TYPE, {

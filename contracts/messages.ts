@@ -238,7 +238,7 @@ export interface InvoiceDunningInput {
   policy: DunningPolicy;
   /**
    * Public holidays of the customer's country for the years the calendar spans, by
-   * "CC:YYYY" (the API fills it from date-holidays: calendarHolidays() in domain/schedule.ts).
+   * "CC:YYYY" (dunningInputFor() in domain/schedule.ts fills it from date-holidays).
    * The workflow fetches any other year it needs through a local activity.
    */
   holidays?: Record<string, string[]>;

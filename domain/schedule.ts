@@ -4,7 +4,8 @@
 import Holidays from 'date-holidays';
 import { addIsoDuration } from './duration';
 import * as sw from './send-window';
-import type { DunningPolicy, SendWindow } from './types';
+import type { InvoiceDunningInput } from '../contracts/messages';
+import type { DunningPolicy, InvoiceSnapshot, SendWindow } from './types';
 
 export { anchorInstant, parseHHmm, toLocalDate, type HolidayLookup } from './send-window';
 
@@ -82,4 +83,13 @@ export function calendarHolidays(args: { policy: DunningPolicy; anchor: string; 
   const out: Record<string, string[]> = {};
   for (let y = first; y <= last; y += 1) out[`${country}:${y}`] = [...publicHolidays(country, y)].sort();
   return out;
+}
+
+/**
+ * The workflow input of an invoice, the one way to build it (the API starts workflows with it,
+ * the workflow tests too): the invoice, the pinned policy and the holidays of its calendar.
+ */
+export function dunningInputFor(invoice: InvoiceSnapshot, policy: DunningPolicy, extra: Partial<InvoiceDunningInput> = {}): InvoiceDunningInput {
+  const holidays = calendarHolidays({ policy, anchor: sw.anchorInstant(invoice), timeZone: invoice.customer.timeZone, country: invoice.customer.country });
+  return { invoice, policy, holidays, ...extra };
 }

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import { createCalendarActivities } from '../../activities/calendar';
-import { anchorInstant, calendarHolidays } from '../../domain/schedule';
+import { dunningInputFor } from '../../domain/schedule';
 import type * as activities from '../../activities/types';
 import type { BatchChannelActivities, CustomerActivities, DunningActivities, SendInput, SendResult } from '../../activities/types';
 import type { PermanentFailureType } from '../../contracts/failures';
@@ -154,8 +154,7 @@ export function invoiceFixture(overrides: Partial<InvoiceSnapshot> & { dueDate: 
 
 /** The workflow input as the API builds it, holidays of the calendar's years included (pass `holidays: {}` to make the workflow fetch them). */
 export function dunningInput(invoice: InvoiceSnapshot, policy: DunningPolicy, extra: Partial<InvoiceDunningInput> = {}): InvoiceDunningInput {
-  const holidays = calendarHolidays({ policy, anchor: anchorInstant(invoice), timeZone: invoice.customer.timeZone, country: invoice.customer.country });
-  return { invoice, policy, holidays, ...extra };
+  return dunningInputFor(invoice, policy, extra);
 }
 
 /** Paris wall clock of an instant, e.g. "2026-12-28 Mon 09:00". */

@@ -47,4 +47,10 @@ describe('one home per rule', () => {
   it('the creditor of a message: documents/pdf.ts creditorOf only', () => {
     expect(homesOf(/legalId:\s*\w+\.CREDITOR_LEGAL_ID/)).toEqual(['documents/pdf.ts']);
   });
+
+  it('the workflow input: domain/schedule.ts dunningInputFor, which the API and the workflow test harness both call', () => {
+    expect(homesOf(/holidays:\s*calendarHolidays\(/)).toEqual([]);
+    expect(readFileSync(join(ROOT, 'api/invoice-service.ts'), 'utf8')).toMatch(/dunningInputFor\(/);
+    expect(readFileSync(join(ROOT, 'tests/workflow/harness.ts'), 'utf8')).toMatch(/return dunningInputFor\(invoice, policy, extra\)/);
+  });
 });
