@@ -110,6 +110,14 @@ const EnvSchema = z.object({
   SMTP_USER: optionalString,
   SMTP_PASSWORD: optionalString,
   INBOX_PORT: port(8025),
+  /**
+   * npm start only: the worker sends its mail to this SMTP server (with SMTP_SECURE, SMTP_USER,
+   * SMTP_PASSWORD) instead of the local sink; the sink still listens on SMTP_PORT with its inbox,
+   * and everything else stays embedded. Unset: the sink gets the mail.
+   */
+  SMTP_RELAY_HOST: optionalString,
+  /** Port of SMTP_RELAY_HOST (default 25). */
+  SMTP_RELAY_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MAIL_FROM: z.string().default('Relance <relance@example.test>'),
   MAIL_REPLY_TO: z.string().default('comptabilite@example.test'),
 
@@ -341,6 +349,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  if (e.SMTP_RELAY_PORT !== undefined && !e.SMTP_RELAY_HOST) {
+    throw new ConfigError([{ variable: 'SMTP_RELAY_PORT', message: 'needs SMTP_RELAY_HOST (the SMTP server the worker sends to)' }]);
+  }
   let rateTables: RateTables;
   try {
     rateTables = loadRateTables(e.RATE_TABLES_FILE);

@@ -260,7 +260,10 @@ async function main(): Promise<void> {
     const prisma = createPrisma(databaseUrl);
     stoppers.push({ name: 'database pool', stop: () => prisma.$disconnect() });
 
-    const workers = await startWorkers({ config: runtimeConfig, prisma });
+    // SMTP_RELAY_HOST: the worker's mail goes to one's own SMTP server; the sink keeps SMTP_PORT.
+    const relay = config.SMTP_RELAY_HOST ? { host: config.SMTP_RELAY_HOST, port: config.SMTP_RELAY_PORT ?? 25 } : undefined;
+    const workerConfig: Config = relay ? { ...runtimeConfig, SMTP_HOST: relay.host, SMTP_PORT: relay.port } : runtimeConfig;
+    const workers = await startWorkers({ config: workerConfig, prisma });
     stoppers.push({ name: 'worker', stop: () => workers.shutdown() });
 
     const temporal = await connectClient(config);
@@ -288,6 +291,7 @@ async function main(): Promise<void> {
         `  Temporal UI      ${ui}`,
         `  Temporal         ${temporalAddress(config)} (namespace ${config.TEMPORAL_NAMESPACE})`,
         `  Mail inbox       http://${config.HOST}:${config.INBOX_PORT}   (SMTP ${config.HOST}:${config.SMTP_PORT})`,
+        relay ? `  Mail relay       the worker sends to ${relay.host}:${relay.port} (SMTP_RELAY_HOST), not to the inbox` : '',
         inbound ? `  Inbound SMTP     ${config.HOST}:${inbound.port} (replies to reply+…@${runtimeConfig.INBOUND_DOMAIN}; GET ${api.url}/v1/replies)` : '',
         `  SMS sent         http://${config.HOST}:${config.SMS_FAKE_PORT}`,
         `  Letters, dossiers ${path.resolve(config.dataDir, 'outbox')}`,

@@ -69,6 +69,13 @@ describe('configuration', () => {
     expect(issues.map((i) => i.variable)).toContain(variable);
   });
 
+  it('SMTP_RELAY_HOST/SMTP_RELAY_PORT (npm start: the worker mails one\'s own server): a port, and only with a host', () => {
+    expect(loadConfig({ SMTP_RELAY_HOST: 'smtp.example.com', SMTP_RELAY_PORT: '587' })).toMatchObject({ SMTP_RELAY_HOST: 'smtp.example.com', SMTP_RELAY_PORT: 587, SMTP_PORT: 2525 });
+    expect(loadConfig({}).SMTP_RELAY_HOST).toBeUndefined();
+    expect(issuesOf({ SMTP_RELAY_HOST: 'smtp.example.com', SMTP_RELAY_PORT: 'x' }).map((i) => i.variable)).toEqual(['SMTP_RELAY_PORT']);
+    expect(issuesOf({ SMTP_RELAY_PORT: '587' })).toEqual([{ variable: 'SMTP_RELAY_PORT', message: expect.stringMatching(/SMTP_RELAY_HOST/) }]);
+  });
+
   it('reports every wrong variable at once, in the error message too', () => {
     try {
       loadConfig({ API_PORT: 'x', INBOX_PORT: '0' });
