@@ -26,6 +26,7 @@ import { customersRouter } from './customers';
 import { behaviourRouter } from './customer-behaviour';
 import { statementRouter } from './customer-statement';
 import { insolvencyRouter } from './insolvency';
+import { customerHoldsRouter } from './customer-holds';
 import { tasksRouter } from './tasks';
 import { createMetrics, type ApiMetrics } from './metrics';
 import { methodNotAllowed } from './method-not-allowed';
@@ -119,6 +120,7 @@ export function createApp(deps: AppDeps): express.Application {
   app.use(statementRouter(routeDeps, registry));
   app.use(behaviourRouter(routeDeps, registry));
   app.use(insolvencyRouter(routeDeps, registry));
+  app.use(customerHoldsRouter(routeDeps, registry));
   app.use(tasksRouter(routeDeps, registry));
   app.use(unmatchedPaymentsRouter(routeDeps, registry));
   app.use(reportsRouter(routeDeps, registry));

@@ -23,10 +23,11 @@ import type { Customer, InsolvencyKind, InsolvencyProceeding, PrismaClient, Task
 import type { PolicyCatalog } from '../policies/catalog';
 import { recordAudit, requestActor, actorName } from './audit';
 import { SENT_REMINDERS, sentReminders } from './customer-behaviour';
+import { applyToInvoices, incompleteProblem, openInvoicesOf } from './customer-holds';
 import { CustomerParams } from './customer-schemas';
 import { postalAddressOf } from './customer-statement';
 import { isoDay, minorToDecimal } from './format';
-import { Problem, problems, RETRY_AFTER_SECONDS, type FieldError } from './problem';
+import { problems, type FieldError } from './problem';
 import { NOTICE_DATED_EVENT } from './reports';
 import { defineRoute, jsonResponse, problemResponse } from './route';
 import { IsoDate, PostalAddressSchema } from './schemas';
@@ -262,26 +263,10 @@ function view(customer: Customer, p: InsolvencyProceeding, dossier: ClaimDossier
 
 /** Tells every running invoice workflow of the customer to pause; their answers, in invoice order. */
 async function holdInvoices(prisma: PrismaClient, temporal: TemporalGateway, customer: Customer, reason: string): Promise<Hold[]> {
-  const open = await prisma.invoice.findMany({ where: { customerId: customer.id, closedAt: null }, select: { number: true }, orderBy: { number: 'asc' } });
-  const holds: Hold[] = [];
-  // A few at a time: a customer with hundreds of invoices must not flood the frontend.
-  for (let i = 0; i < open.length; i += 8) {
-    holds.push(
-      ...(await Promise.all(
-        open.slice(i, i + 8).map(async ({ number }): Promise<Hold> => {
-          try {
-            await updateInvoice(temporal, number, pauseUpdate, { reason });
-            return { invoiceNumber: number, status: 'held' };
-          } catch (err) {
-            // Closed meanwhile (paid, cancelled): nothing left to stop.
-            if (err instanceof Problem && err.status === 409) return { invoiceNumber: number, status: 'closed', detail: err.detail };
-            return { invoiceNumber: number, status: 'failed', detail: (err as Error).message };
-          }
-        }),
-      )),
-    );
-  }
-  return holds;
+  const open = (await openInvoicesOf(prisma, customer.id)).sort((a, b) => a.invoiceNumber.localeCompare(b.invoiceNumber));
+  const outcomes = await applyToInvoices(open, (inv) => updateInvoice(temporal, inv.invoiceNumber, pauseUpdate, { reason }));
+  // A refusal of a bare pause can only be about the invoice's state: nothing left to stop.
+  return outcomes.map((o) => ({ invoiceNumber: o.invoiceNumber, status: o.outcome === 'applied' ? 'held' : o.outcome === 'failed' ? 'failed' : 'closed', ...(o.detail ? { detail: o.detail } : {}) }));
 }
 
 export function insolvencyRouter(
@@ -364,14 +349,8 @@ export function insolvencyRouter(
       const reason = `insolvency: ${KIND_WORDS[body.kind]}, judgment of ${body.judgmentDate} (${body.court}); individual collection actions stop (L622-21)`;
       const holds = await holdInvoices(prisma, temporal, customer, reason);
       const saved = await prisma.insolvencyProceeding.update({ where: { id: proceeding.id }, data: { holds }, include: { tasks: true } });
-      const failed = holds.filter((h) => h.status === 'failed');
-      if (failed.length) {
-        throw new Problem(503, 'Some reminders could not be stopped', `The workflows of ${failed.map((h) => h.invoiceNumber).join(', ')} did not answer; repeat the same request`, {
-          type: 'insolvency-hold-incomplete',
-          headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-          extra: { holds },
-        });
-      }
+      const incomplete = incompleteProblem('insolvency-hold-incomplete', holds, { holds });
+      if (incomplete) throw incomplete;
       const dossier = await claimDossierOf(deps, customer, saved, localDate(Date.now(), customer.timeZone));
       res.location(`/v1/customers/${encodeURIComponent(customer.externalId)}/insolvency`);
       res.status(created ? 201 : 200).json(view(customer, saved, dossier, saved.tasks[0] ?? null));

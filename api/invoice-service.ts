@@ -27,12 +27,17 @@ import { minorUnits } from '../domain/money';
 import { getBuiltinPolicy, policyAudienceMismatch } from '../domain/policy';
 import { parseDecimalToMinor } from '../domain/money';
 import { ResolveError, type PolicyCatalog, type PolicySnapshot, type Resolution } from '../policies/catalog';
+<<<<<<< HEAD
 import { dunningInputFor } from '../domain/schedule';
+=======
+import { resolveDeadline } from '../domain/clock';
+import { anchorInstant, calendarHolidays } from '../domain/schedule';
+>>>>>>> fd82a19 (Customer-level holds (issue 18): POST /v1/customers/{id}/pause, /resume, /disputes, /promises send the invoice's checked update to every running invoice (per-invoice outcome applied/closed/refused/failed/not-covered, 503 to repeat), audited with a note on the customer's timeline; the pause is kept on Customer (migration) and an invoice issued during it starts paused (input customerHold, patched('issue-18-customer-hold')); insolvency uses the shared applyToInvoices)
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
 import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../contracts/search-attributes';
 import { workflowIdFor } from '../contracts/ids';
-import type { CustomerTerms, InvoiceDunningInput } from '../contracts/messages';
+import type { CustomerTerms, InvoiceDunningInput, Pause } from '../contracts/messages';
 import type { RiskClass } from '../domain/payment-behaviour';
 import { riskClassOf } from './customer-behaviour';
 import { dayToDate, decimalField, isoDay, minorToDecimal, type InvoiceWithCustomer } from './format';
@@ -266,11 +271,15 @@ export async function startInvoiceWorkflow(
   deps: Pick<IssueDeps, 'temporal' | 'config'>,
   memo: IssueMemo & { policy: DunningPolicy },
   customerTerms?: CustomerTerms,
+  customerHold?: Pause,
 ): Promise<{ started: boolean }> {
   const { temporal: t } = deps;
   const { policy, ...memoValue } = memo;
   const workflowId = workflowIdFor(memo.invoice.number);
-  const input: InvoiceDunningInput = dunningInputFor(memo.invoice, policy, customerTerms ? { customerTerms } : {});
+  const input: InvoiceDunningInput = dunningInputFor(memo.invoice, policy, {
+    ...(customerTerms ? { customerTerms } : {}),
+    ...(customerHold ? { customerHold } : {}),
+  });
   try {
     await withDeadline(t, () =>
       t.client.workflow.start(WORKFLOW_TYPE, {
@@ -407,6 +416,10 @@ function customerFromRow(r: RawRow): InvoiceWithCustomer['customer'] {
     earlyPaymentDiscountDays: optInt(r.earlyPaymentDiscountDays),
     earlyPaymentDiscountAgreedBy: optStr(r.earlyPaymentDiscountAgreedBy),
     earlyPaymentDiscountAgreedAt: optInstant(r.earlyPaymentDiscountAgreedAt),
+    holdReason: optStr(r.holdReason),
+    holdUntil: optStr(r.holdUntil),
+    holdBy: optStr(r.holdBy),
+    holdSince: optInstant(r.holdSince),
     createdAt: instant(r.createdAt),
     updatedAt: instant(r.updatedAt),
   };
@@ -443,12 +456,28 @@ export async function customerTermsOf(prisma: PrismaClient, externalId: string):
   return { graceDays: c.gracePeriodDays ?? 0, approvalBeforeFormalSteps: c.approvalBeforeFormalSteps };
 }
 
+/**
+ * The customer's pause (POST /v1/customers/{id}/pause) when it holds now: an invoice issued
+ * during it starts paused. One that ended (its until passed) is ignored.
+ */
+export async function customerHoldOf(prisma: PrismaClient, externalId: string): Promise<Pause | undefined> {
+  const c = await prisma.customer.findUnique({ where: { externalId }, select: { holdReason: true, holdUntil: true, timeZone: true } });
+  if (!c?.holdReason) return undefined;
+  if (c.holdUntil) {
+    const end = resolveDeadline(c.holdUntil, c.timeZone);
+    if (!end || Date.parse(end) <= Date.now()) return undefined;
+    return { reason: c.holdReason, until: c.holdUntil };
+  }
+  return { reason: c.holdReason };
+}
+
 export async function issueInvoice(deps: IssueDeps, req: IssueInvoiceRequest, idempotencyKey?: string): Promise<IssueResult> {
   // The agreed payment term fills a missing due date; the agreed policy goes through the
   // catalogue's resolver when there is one (it knows agreed policies), else fills policyId.
-  const [withTerms, terms] = await Promise.all([
+  const [withTerms, terms, hold] = await Promise.all([
     withAgreedTerms(deps.prisma, req, { policy: !deps.policies }),
     customerTermsOf(deps.prisma, req.customer.externalId),
+    customerHoldOf(deps.prisma, req.customer.externalId),
   ]);
   // The catalogue answers from memory in the common case (no database round trip).
   const resolver = await policyResolverFor(deps, withTerms);
@@ -456,7 +485,7 @@ export async function issueInvoice(deps: IssueDeps, req: IssueInvoiceRequest, id
   const memo = { ...normalised, idempotencyKey };
   const before = await findExisting(deps, memo);
   if (before) return before;
-  await startInvoiceWorkflow(deps, memo, terms);
+  await startInvoiceWorkflow(deps, memo, terms, hold);
   try {
     return { created: true, invoice: await writeInvoiceRow(deps.prisma, memo) };
   } catch (err) {

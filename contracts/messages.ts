@@ -246,6 +246,8 @@ export interface InvoiceDunningInput {
   continueAsNewAfterEvents?: number;
   /** The customer's agreed grace period and approval setting when the invoice was issued. */
   customerTerms?: CustomerTerms;
+  /** The customer's pause when the invoice was issued during it: the invoice starts paused. */
+  customerHold?: Pause;
   /** Carried across continue-as-new; absent on the first run. */
   carried?: unknown;
 }

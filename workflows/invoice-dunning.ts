@@ -184,6 +184,7 @@ export const RATE_TABLES_PATCH = 'issue-15-rate-tables';
 /** Runs after this patch honour the customer's grace period and step approvals (issue 17). */
 export const APPROVAL_PATCH = 'issue-17-approval';
 export const GRACE_PATCH = 'issue-17-grace';
+export const CUSTOMER_HOLD_PATCH = 'issue-18-customer-hold';
 /** How long a step waits for approval when neither the policy nor the customer says. */
 const APPROVAL_WITHIN_DEFAULT = 'P3D';
 /** Steps that are formal for a customer whose record asks approval before them. */
@@ -1256,6 +1257,9 @@ async function runInvoiceDunning(input: InvoiceDunningInput, defect: DefectRecor
       ...(state.approvalBeforeFormalSteps ? { approvalBeforeFormalSteps: true } : {}),
     };
     note('issued', { policy: `${policy.id}@${policy.version}`, balanceMinor: state.balanceMinor, ...terms });
+    // Issued while the customer is paused as a whole: held from the first moment, so no step can
+    // fire before a pause update would arrive.
+    if (input.customerHold && patched(CUSTOMER_HOLD_PATCH)) applyPause(input.customerHold);
   }
   await catchUpOnStart();
   await refreshRates();
