@@ -27,12 +27,8 @@ import { minorUnits } from '../domain/money';
 import { getBuiltinPolicy, policyAudienceMismatch } from '../domain/policy';
 import { parseDecimalToMinor } from '../domain/money';
 import { ResolveError, type PolicyCatalog, type PolicySnapshot, type Resolution } from '../policies/catalog';
-<<<<<<< HEAD
-import { dunningInputFor } from '../domain/schedule';
-=======
 import { resolveDeadline } from '../domain/clock';
-import { anchorInstant, calendarHolidays } from '../domain/schedule';
->>>>>>> fd82a19 (Customer-level holds (issue 18): POST /v1/customers/{id}/pause, /resume, /disputes, /promises send the invoice's checked update to every running invoice (per-invoice outcome applied/closed/refused/failed/not-covered, 503 to repeat), audited with a note on the customer's timeline; the pause is kept on Customer (migration) and an invoice issued during it starts paused (input customerHold, patched('issue-18-customer-hold')); insolvency uses the shared applyToInvoices)
+import { dunningInputFor } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
 import { CustomerIdKey, DunningStageKey, AmountDueKey, InvoiceNumberKey } from '../contracts/search-attributes';
