@@ -91,6 +91,8 @@ export function createApp(deps: AppDeps): express.Application {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactCodecKey(req.url) }),
+        // The status only: every response header in every line drowned the console (the request id is in req.id).
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );

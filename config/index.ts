@@ -40,6 +40,8 @@ const rate = (fallback: number) => z.coerce.number().positive().max(10_000).defa
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** npm start's console: auto (short pretty lines on a terminal, JSON otherwise), json or pretty. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   DATA_DIR: z.string().default('.data'),
 
   // Temporal: without TEMPORAL_ADDRESS the launcher starts a local dev server.

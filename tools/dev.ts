@@ -9,7 +9,6 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { pino } from 'pino';
 import { TaskQueues } from '../contracts/task-queues';
 import { createApiKey, generateApiKey, hashApiKey } from '../api/auth';
 import { startInboundSmtp } from '../api/inbound/smtp-receiver';
@@ -24,6 +23,8 @@ import { startTwilioFake } from './peers/sms-fake';
 import { locateTemporalBinary } from './temporal-bin';
 import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../contracts/search-attributes';
 import { startWorkers } from '../worker/main';
+import { installWorkerRuntime } from '../observability/runtime';
+import { devLogger } from './dev-log';
 
 type Stopper = { name: string; stop: () => Promise<unknown> };
 
@@ -199,7 +200,9 @@ async function main(): Promise<void> {
     process.env.PAYLOAD_CODEC_KEYS = devPayloadKeys(config.dataDir);
     config = loadConfig();
   }
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'relance' } });
+  const log = devLogger(config);
+  // The worker's and the SDK's logs through the same console (before startWorkers installs its own).
+  installWorkerRuntime(config, log);
   const demo = !process.argv.includes('--no-demo') && process.env.RELANCE_DEMO !== 'false';
   const devKey = devApiKeyFile(config);
 
