@@ -192,8 +192,13 @@ def _within_rules(case):
         terms = body.get("agreedTerms")
         if isinstance(terms, dict) and isinstance(terms.get("policy"), dict):
             terms["policy"]["policyId"] = _PUBLISHED.get(body.get("kind"), "fr-b2b-default")
-        # A note or call names an invoice of this customer.
+        # A note or call names an invoice of this customer; a hold or promise its open invoices
+        # (without the list: all of them).
         body.pop("invoiceNumber", None)
+        body.pop("invoiceNumbers", None)
+        # A promise to pay is about the future.
+        if path.endswith("/promises") and "promisedDate" in body:
+            body["promisedDate"] = "2099-01-01"
     if method == "PUT" and path == "/v1/policy-rules":
         for rule in body.get("rules") or []:
             if isinstance(rule, dict):
