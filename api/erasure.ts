@@ -206,7 +206,7 @@ export async function eraseCustomerPersonalData(deps: ErasureDeps, externalId: s
       const n = { contacts: 0, notes: 0, calls: 0, communications: 0, events: 0, inboundMessages: 0, importRows: 0, webhookDeliveries: 0, auditEntries: 0 };
       await tx.customer.update({
         where: { id: customer.id },
-        data: { name: pseudonym, email: null, phone: null, addressLines: [], postalCode: null, city: null, erasedAt, erasedBy: actorName(actor) },
+        data: { name: pseudonym, email: null, phone: null, addressLines: [], postalCode: null, city: null, erasedAt, erasedBy: actorName(actor), holdReason: null, holdUntil: null, holdBy: null, holdSince: null },
       });
       n.contacts = (await tx.customerContact.deleteMany({ where: { customerId: customer.id } })).count;
       n.notes = (await tx.note.updateMany({ where: { customerId: customer.id }, data: { text: ERASED } })).count;

@@ -122,8 +122,11 @@ describe('DELETE /v1/customers/{id}/personal-data', () => {
     }
     expect(await wholeDatabase()).toContain('compta.lemaire@quincaillerie.example');
 
+    // A customer-level pause (free text on the record) ends with the erasure.
+    expect((await h.request('POST', `/v1/customers/${id}/pause`, { body: { reason: 'rachat en cours' } })).status).toBe(200);
     const erased = await h.request('DELETE', `/v1/customers/${id}/personal-data`);
     expect(erased.status, erased.text).toBe(200);
+    expect(await h.prisma.customer.findUnique({ where: { externalId: id }, select: { holdReason: true, holdBy: true } })).toEqual({ holdReason: null, holdBy: null });
     expect(erased.json).toMatchObject({ customerId: id, kept: { invoices: 2, payments: 1 }, deleted: { contacts: 1, workflowHistories: 2 } });
     expect(erased.json.pseudonym).toMatch(/^erased-[0-9a-f]{10}$/);
     expect(erased.json.deleted.documents).toBe(1); // A's letter (B went to the agency without one)
