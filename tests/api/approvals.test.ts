@@ -96,8 +96,18 @@ describe('approval before a step', () => {
 
     const audit = await h.request('GET', `/v1/audit?targetType=invoice&targetId=${number}&action=invoice.approval.*`);
     expect(audit.json.items.map((e: { action: string; actor: string }) => `${e.action}:${e.actor}`)).toEqual(['invoice.approval.approve:api-tests']);
-    const timeline = await timelineOf(number);
-    const types = timeline.filter((e) => e.kind === 'event').map((e) => e.type);
+    // The journal reaches the timeline after the send (a flush of its own): wait for the notice's `sent`.
+    const eventTypes = (t: Awaited<ReturnType<typeof timelineOf>>) => t.filter((e) => e.kind === 'event').map((e) => e.type);
+    const timeline = await eventually(
+      async () => {
+        const t = await timelineOf(number);
+        const types = eventTypes(t);
+        return types.includes('approval-decided') && types.lastIndexOf('sent') > types.indexOf('approval-decided') ? t : undefined;
+      },
+      15_000,
+      'the formal notice sent after the decision, in the timeline',
+    );
+    const types = eventTypes(timeline);
     expect(types).toEqual(expect.arrayContaining(['approval-requested', 'approval-escalated', 'approval-decided']));
     expect(types.indexOf('approval-decided')).toBeLessThan(types.lastIndexOf('sent'));
     expect(timeline.find((e) => e.type === 'approval-decided')?.detail).toMatchObject({ stepId: 'formal-notice', action: 'approve', by: 'api-tests', note: 'key account: go' });

@@ -151,7 +151,12 @@ describe('/v1/customers', () => {
       'note:Client asked for a copy of the PO',
       'call.no-answer:voicemail',
     ]);
-    expect(timeline.json.entries.some((e: { type: string }) => e.type === 'issued')).toBe(true);
+    // The workflow's own entries arrive by its journal flush, after the API answered the issue.
+    await eventually(
+      async () => (await h.request('GET', `/v1/invoices/${body.number}/timeline`)).json.entries.some((e: { type: string }) => e.type === 'issued'),
+      15_000,
+      'the issued entry in the timeline',
+    );
 
     const merged = await h.request('GET', `/v1/customers/${id}/timeline`);
     const kinds = merged.json.entries.map((e: { kind: string; type: string; invoiceNumber: string | null }) => `${e.kind}/${e.type}/${e.invoiceNumber}`);

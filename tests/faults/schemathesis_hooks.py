@@ -181,6 +181,10 @@ def _within_rules(case):
     if not isinstance(body, dict):
         return
     if method == "POST" and path == "/v1/invoices":
+        # dueDate may be left out only when the customer on record has an agreed payment term
+        # (stored data the document cannot state): a positive case names its due date.
+        if not isinstance(body.get("dueDate"), str) and isinstance(body.get("issueDate"), str):
+            body["dueDate"] = body["issueDate"]
         if isinstance(body.get("issueDate"), str) and isinstance(body.get("dueDate"), str) and body["dueDate"] < body["issueDate"]:
             body["dueDate"] = body["issueDate"]
         customer = body.get("customer")
