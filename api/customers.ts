@@ -28,7 +28,7 @@ import {
   type CustomerCreate,
   type CustomerUpdate,
 } from './customer-schemas';
-import { decimalField, isoDay, minorToDecimal } from './format';
+import { customerDto, decimalField, isoDay, minorToDecimal } from './format';
 import { invoiceTimeline, type InvoiceRouteDeps } from './invoices';
 import { notesAndCalls, outcomeOf } from './notes';
 import { isUniqueViolation } from './infra-errors';
@@ -60,18 +60,7 @@ export const bpsToPercent = (bps: number): string => `${Math.trunc(bps / 100)}.$
 
 export function customerRecordDto(c: CustomerWithContacts) {
   return {
-    externalId: c.externalId,
-    name: c.name,
-    kind: c.kind,
-    email: c.email,
-    phone: c.phone,
-    address:
-      c.addressLines.length && c.postalCode && c.city
-        ? { lines: c.addressLines, postalCode: c.postalCode, city: c.city, country: c.country }
-        : null,
-    country: c.country,
-    language: c.language,
-    timeZone: c.timeZone,
+    ...customerDto(c),
     preferredChannels: c.preferredChannels,
     doNotSms: c.doNotSms,
     doNotCall: c.doNotCall,

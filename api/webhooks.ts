@@ -68,6 +68,18 @@ export function verifyGenericSignature(
   return match ? { ok: true } : { ok: false, reason: 'bad-signature' };
 }
 
+/** verifyGenericSignature over a request's X-Relance-* headers and its raw body. */
+export function verifySignedRequest(
+  req: { get(name: string): string | undefined },
+  rawBody: Buffer,
+  secrets: Record<string, string | readonly string[]>,
+  toleranceSeconds: number,
+): Verdict & { source: string } {
+  const source = req.get('x-relance-source') ?? '';
+  const verdict = verifyGenericSignature({ source, timestamp: req.get('x-relance-timestamp'), signature: req.get('x-relance-signature') }, rawBody, secrets, toleranceSeconds);
+  return { ...verdict, source };
+}
+
 const FINISHED = new Set(['processed', 'unmatched', 'ignored']);
 
 /** Stores the verified delivery; an existing one is returned with `duplicate`. */
@@ -214,13 +226,8 @@ export function webhooksRouter(deps: WebhookDeps, registry: OpenAPIRegistry): Ro
     },
     handler: async ({ req, res }) => {
       const raw = rawOf(req);
-      const source = req.get('x-relance-source') ?? '';
-      const verdict = verifyGenericSignature(
-        { source, timestamp: req.get('x-relance-timestamp'), signature: req.get('x-relance-signature') },
-        raw,
-        config.WEBHOOK_SECRETS,
-        config.WEBHOOK_TOLERANCE_SECONDS,
-      );
+      const verdict = verifySignedRequest(req, raw, config.WEBHOOK_SECRETS, config.WEBHOOK_TOLERANCE_SECONDS);
+      const { source } = verdict;
       const label = Object.prototype.hasOwnProperty.call(config.WEBHOOK_SECRETS, source) ? source : 'unknown';
       if (!verdict.ok) throw reject(label, verdict.reason, `Webhook rejected: ${verdict.reason}`);
       let json: unknown;

@@ -24,7 +24,7 @@ import { defineRoute, jsonResponse, problemResponse } from '../route';
 // Imported for its side effect: zod extended with .openapi() before the schemas below.
 import '../schemas';
 import type { TemporalGateway } from '../temporal';
-import { verifyGenericSignature } from '../webhooks';
+import { verifySignedRequest } from '../webhooks';
 import { receiveInbound, signalIfOpen } from './process';
 
 export interface InboundRouteDeps {
@@ -146,13 +146,8 @@ export function inboundWebhooksRouter(deps: InboundRouteDeps, registry: OpenAPIR
     },
     handler: async ({ req, res }) => {
       const raw = rawOf(req);
-      const source = req.get('x-relance-source') ?? '';
-      const verdict = verifyGenericSignature(
-        { source, timestamp: req.get('x-relance-timestamp'), signature: req.get('x-relance-signature') },
-        raw,
-        config.INBOUND_WEBHOOK_SECRETS,
-        config.WEBHOOK_TOLERANCE_SECONDS,
-      );
+      const verdict = verifySignedRequest(req, raw, config.INBOUND_WEBHOOK_SECRETS, config.WEBHOOK_TOLERANCE_SECONDS);
+      const { source } = verdict;
       if (!verdict.ok) {
         metrics.webhooksRejected.inc({ source: 'inbound-mail', reason: verdict.reason });
         throw problems.unauthorized(`Inbound mail rejected: ${verdict.reason}`);

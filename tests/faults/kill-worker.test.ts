@@ -205,6 +205,8 @@ it(`SIGKILL between an SMTP server storing a message and its 250, ${KILLS} sends
   const messages = peers.sink.messages();
   const delivered = (key: string) => messages.filter((m) => keyOf(m) === key || m.messageId === messageIdFor(key)).length;
   const tally = { friendlyResent: 0, formalHeld: 0, duplicatesDelivered: 0, lost: 0 };
+  /** Sends no kill touched (one attempt): delivered once, SENT. */
+  const untouched: Array<{ key: string; delivered: number; status: string }> = [];
   for (const inv of invoices) {
     const st = await statusOf(env.client, inv.workflowId);
     expect(st.outcome).toBe('agency-closed');
@@ -235,9 +237,12 @@ it(`SIGKILL between an SMTP server storing a message and its 250, ${KILLS} sends
           tally.friendlyResent++;
         }
       }
-      if (!killedAfterStore.has(key) && row.attempts === 1) expect([n, row.status], story).toEqual([1, CommunicationStatus.SENT]);
+      if (!killedAfterStore.has(key) && row.attempts === 1) untouched.push({ key, delivered: n, status: row.status });
     }
   }
+  // Most sends are never near a kill: there are some, and each went out exactly once.
+  expect(untouched.length).toBeGreaterThan(0);
+  expect(untouched).toEqual(untouched.map(({ key }) => ({ key, delivered: 1, status: CommunicationStatus.SENT })));
   expect(tally.lost).toBe(0);
   expect(tally.friendlyResent + tally.formalHeld).toBe(targets.size);
   expect(tally.formalHeld).toBeGreaterThanOrEqual(1);
