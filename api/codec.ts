@@ -18,7 +18,8 @@ import { defineRoute, jsonResponse } from './route';
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const base64 = z.string().max(4_000_000).regex(BASE64_RE, 'must be base64');
 const JsonPayloadSchema = z.object({
-  metadata: z.record(z.string().max(200), base64).nullish(),
+  // zod-to-openapi drops a record's key schema: the document gets it from here.
+  metadata: z.record(z.string().max(200), base64).openapi({ propertyNames: { type: 'string', maxLength: 200 } } as never).nullish(),
   data: base64.nullish(),
 });
 const PayloadsSchema = z.object({ payloads: z.array(JsonPayloadSchema).max(10_000) }).openapi('CodecPayloads', {

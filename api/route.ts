@@ -66,7 +66,7 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, prefi
 /**
  * The document says what api/route.ts enforces on every string it parses: no U+0000
  * (PostgreSQL cannot store it). Added as a pattern to each string schema that has no
- * pattern, format or enum of its own (those exclude it already).
+ * pattern, format or enum of its own (those exclude it already), and to a record's keys.
  */
 export function forbidNulInStrings<T>(node: T): T {
   if (Array.isArray(node)) node.forEach(forbidNulInStrings);
@@ -75,6 +75,10 @@ export function forbidNulInStrings<T>(node: T): T {
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
     if (types.includes('string') && !('pattern' in schema) && !('format' in schema) && !('enum' in schema) && !('const' in schema)) {
       schema.pattern = '^[^\\u0000]*$';
+    }
+    // A record's keys are strings too, and zod-to-openapi drops their schema: say it here.
+    if (schema.additionalProperties && typeof schema.additionalProperties === 'object' && !('propertyNames' in schema)) {
+      schema.propertyNames = { type: 'string' };
     }
     Object.values(schema).forEach(forbidNulInStrings);
   }

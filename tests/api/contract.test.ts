@@ -62,6 +62,12 @@ describe('the document says what the API enforces', () => {
     expect(bad.json.errors).toEqual([{ field: 'customer.name', message: expect.stringMatching(/U\+0000/) }]);
   });
 
+  it("a record's keys say they exclude U+0000 and their bound (found by the fuzz on /codec/decode)", async () => {
+    const metadata = schema('CodecPayloads').properties.payloads.items.properties.metadata;
+    const record = metadata.anyOf ? metadata.anyOf.find((s: { type?: unknown }) => s.type === 'object') : metadata;
+    expect(record.propertyNames).toEqual({ type: 'string', maxLength: 200, pattern: '^[^\\u0000]*$' });
+  });
+
   it('found by the all-checks fuzz: nullable components, flag-free patterns, cross-field rules said, cursors and bounds', async () => {
     // A customer's address may be null: anyOf [$ref, null] (allOf [$ref, {type: [object, null]}] refused null).
     expect(schema('CustomerRecord').properties.address.anyOf).toEqual([{ $ref: '#/components/schemas/PostalAddress' }, { type: 'null' }]);
