@@ -8,17 +8,20 @@
 // between fields, references to data the API holds), each with its reason;
 // tests/faults/schemathesis.toml adds 413 to the refusals of a schema-violating body.
 // FAULT_FUZZ_EXAMPLES examples per operation (CI 5, chaos 150), after the coverage phase
-// (every keyword of every schema, each way); the seed is printed.
+// (every keyword of every schema, each way); the seed is printed. The seed is pinned in CI
+// (a merge gate must give the same answer twice: FUZZ_CI_SEED, the run that found the NUL
+// metadata key) and random at chaos scale, where exploring is the point; FAULT_SEED wins.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApiHarness, type ApiHarness } from '../api/harness';
-import { figure, scaled, seedFromEnv, TEST_TIMEOUT_MS } from './support';
+import { figure, scaled, SCALE, seedFromEnv, TEST_TIMEOUT_MS } from './support';
 
 const SCHEMATHESIS = path.resolve('.tools/venv/bin/schemathesis');
 const EXAMPLES = scaled('FAULT_FUZZ_EXAMPLES', 5, 150);
-const SEED = seedFromEnv();
+const FUZZ_CI_SEED = 813028;
+const SEED = process.env.FAULT_SEED || SCALE === 'chaos' ? seedFromEnv() : FUZZ_CI_SEED;
 /** Three phases over 78 operations, ~6,000 requests, take ~80 s (load 10) to ~200 s (load 16) on the 2-core machine: bounded at 5 minutes. */
 const FUZZ_TIMEOUT_MS = Math.max(TEST_TIMEOUT_MS, scaled('FAULT_FUZZ_TIMEOUT_MS', 300_000, 1_800_000));
 let h: ApiHarness;
