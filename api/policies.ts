@@ -242,7 +242,7 @@ export function policiesRouter(deps: PolicyRouteDeps, registry: OpenAPIRegistry)
   /** Validates a policy document (+ templates) for id@version; 422 naming every path. */
   function validateDocument(doc: Record<string, unknown>, id: string, version: number): { policy: DunningPolicy; templates: TemplateRecord[] } {
     const { templates = [], ...rest } = doc as { templates?: TemplateRecord[] };
-    const { policy, errors } = policyErrors({ ...withDefaultApprovals(rest), id, version });
+    const { policy, errors } = policyErrors({ ...withApiDefaults(rest), id, version });
     if (!policy) throw validationProblem(errors);
     const terrors = (templates as TemplateRecord[]).flatMap((t, i) => templateErrors(policy, t, `templates[${i}].`));
     if (terrors.length) throw validationProblem(terrors);
@@ -805,6 +805,25 @@ export async function resumeMigrations(deps: Omit<PolicyRouteDeps, 'config'>): P
     if (target) void runMigration({ prisma: deps.prisma, temporal: deps.temporal, log: deps.log }, m.id, target);
   }
   return running.length;
+}
+
+/**
+ * What a policy written through the API (POST/PUT, the CLI) gets when it does not say: approval
+ * before its formal steps and one conversation per customer. Built-in and POLICY_DIR policies
+ * are taken as written: their published versions keep the behaviour they were published with.
+ */
+export function withApiDefaults(doc: Record<string, unknown>): Record<string, unknown> {
+  return withDefaultConsolidation(withDefaultApprovals(doc));
+}
+
+/**
+ * The customer is the unit of conversation (issue 18): a new policy groups its friendly emails
+ * in the customer's daily batch unless it says `consolidate: off`. Written into the document,
+ * so the published version says what it does and the workflows (whose absent field means
+ * `off`, for the versions published before) need no change.
+ */
+export function withDefaultConsolidation(doc: Record<string, unknown>): Record<string, unknown> {
+  return 'consolidate' in doc ? doc : { ...doc, consolidate: 'friendly' };
 }
 
 /** Steps a policy written through the API submits to approval unless it says otherwise. */

@@ -31,6 +31,8 @@ beforeAll(async () => {
       maxInstalments: 12,
       promiseGrace: 'PT3S',
       agencyListenFor: 'PT30S',
+      // Steps in seconds, sent at step time: no daily batch.
+      consolidate: 'off',
     },
   });
   expect(created.status, created.text).toBe(201);
@@ -178,7 +180,7 @@ describe('approval before a step', () => {
 });
 
 describe('approval by default in a new policy', () => {
-  it('a policy created through the API asks approval before its formal notice and agency handover, unless a step opts out', async () => {
+  it('a policy created through the API asks approval before its formal notice and agency handover and groups per customer, unless it opts out', async () => {
     const doc = (id: string, formalApproval?: Record<string, unknown>) => ({
       id,
       name: 'Defaults',
@@ -203,11 +205,14 @@ describe('approval by default in a new policy', () => {
       ['formal-notice', { within: 'P3D', onTimeout: 'escalate' }],
       ['agency', { within: 'P3D', onTimeout: 'escalate' }],
     ]);
+    // One conversation per customer unless the policy says otherwise (issue 18).
+    expect(byDefault.json.definition.consolidate).toBe('friendly');
 
     // Opted out: the formal notice goes out at its time without anybody's approval.
-    const optOut = await h.request('POST', '/v1/policies', { body: doc('approval-opt-out', { required: false }) });
+    const optOut = await h.request('POST', '/v1/policies', { body: { ...doc('approval-opt-out', { required: false }), consolidate: 'off' } });
     expect(optOut.status, optOut.text).toBe(201);
     expect(optOut.json.definition.steps[1].approval).toEqual({ required: false });
+    expect(optOut.json.definition.consolidate).toBe('off');
     expect((await h.request('POST', `/v1/policies/approval-opt-out/versions/${optOut.json.version}/publish`)).status).toBe(200);
     const number = await issue('approval-opt-out', customerId(), 1_000);
     await eventually(async () => sent(number, 'formal-notice').length === 1, 30_000, 'the formal notice sent without approval');

@@ -370,7 +370,7 @@ describe('payments in flight (announced by a collector)', () => {
     // A stored policy: the demo calendar with payments in flight held up to a minute.
     const policyId = `flight-${randomBytes(3).toString('hex')}`;
     const { id: _id, version: _version, ...demo } = DEMO_SECONDS;
-    const created = await h.request('POST', '/v1/policies', { body: { ...demo, id: policyId, name: 'Demo, long payments in flight', pendingPaymentMax: 'PT60S' } });
+    const created = await h.request('POST', '/v1/policies', { body: { ...demo, id: policyId, name: 'Demo, long payments in flight', pendingPaymentMax: 'PT60S', consolidate: 'off' } });
     expect(created.status, created.text).toBe(201);
     expect(created.json.definition).toMatchObject({ pendingPaymentMax: 'PT60S' });
     expect((await h.request('POST', `/v1/policies/${policyId}/versions/1/publish`)).status).toBe(200);

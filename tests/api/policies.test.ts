@@ -72,6 +72,8 @@ function policyDoc(id: string, extra: Record<string, unknown> = {}) {
     maxInstalments: 12,
     promiseGrace: 'P2D',
     agencyListenFor: 'P180D',
+    // These tests watch each invoice's own sends: no daily batch (grouping is the API's default).
+    consolidate: 'off',
     ...extra,
   };
 }
