@@ -3,15 +3,14 @@
 // (the channels have their own tests against real peers). With RECORD_HISTORIES=1 the
 // runs are written to tests/replay/histories/ for the replay tests.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_SECONDS } from '../../domain/policy';
 import type { DunningPolicy } from '../../domain/types';
-import { workflowBundle } from '../../worker/create-worker';
 import { workflowIdFor } from '../../contracts/ids';
 import { migratePolicyUpdate, paymentReceivedSignal, statusQuery } from '../../contracts/messages';
 import { recordHistory } from '../helpers/histories';
 import { createDevServerEnv } from '../helpers/temporal';
-import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, startTestWorker, uniqueQueue } from '../workflow/harness';
+import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, startTestWorker, uniqueQueue, useTestEnv } from '../workflow/harness';
 
 /** The demo calendar squeezed to one second per step, agency listening 3 s. */
 const FAST: DunningPolicy = {
@@ -22,15 +21,7 @@ const FAST: DunningPolicy = {
 };
 
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await createDevServerEnv();
-  await workflowBundle();
-}, 180_000);
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTestEnv((e) => (env = e), createDevServerEnv);
 
 const record = (name: string, workflowId: string) => recordHistory(env.client, name, workflowId);
 

@@ -8,12 +8,9 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SendInput, SendResult } from '../../activities/types';
 import { PermanentFailureTypes } from '../../contracts/failures';
-import { workflowIdFor } from '../../contracts/ids';
-import { FR_B2B_DEFAULT } from '../../domain/policy';
-import { workflowBundle } from '../../worker/create-worker';
 import {
   cancelInvoiceSignal,
   pauseSignal,
@@ -22,38 +19,18 @@ import {
   resumeUpdate,
   statusQuery,
 } from '../../contracts/messages';
-import { createTimeSkippingEnv } from '../helpers/temporal';
-import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue } from './harness';
+import { cleanup, makeDoubles, startInvoice, useTestEnv } from './harness';
 
 let env: TestWorkflowEnvironment;
 const DAY = 86_400_000;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  await workflowBundle();
-}, 180_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+useTestEnv((e) => (env = e));
 
 async function start(sendEmail?: (input: SendInput, base: (i: SendInput) => Promise<SendResult>) => Promise<SendResult>) {
-  const now = await env.currentTimeMs();
-  const invoice = invoiceFixture({ dueDate: parisDatePlus(now, 10) });
   const doubles = makeDoubles();
   const base = doubles.activities.sendEmail!;
   if (sendEmail) doubles.activities.sendEmail = (input) => sendEmail(input, base);
-  const taskQueue = uniqueQueue('delivery');
-  const worker = await startTestWorker(env, taskQueue, doubles.activities);
-  const handle = await env.client.workflow.start(invoiceDunning, {
-    taskQueue,
-    workflowId: workflowIdFor(invoice.number),
-    args: [dunningInput(invoice, FR_B2B_DEFAULT)],
-  });
-  const cleanup = async () => {
-    await handle.terminate('test over').catch(() => undefined);
-    await worker.stop();
-  };
-  return { handle, doubles, cleanup, dueMs: Date.parse(`${invoice.dueDate}T00:00:00Z`) };
+  const { handle, invoice, worker } = await startInvoice(env, { queue: 'delivery', doubles });
+  return { handle, doubles, cleanup: () => cleanup(handle, worker), dueMs: Date.parse(`${invoice.dueDate}T00:00:00Z`) };
 }
 
 /** The ValidationError details a rejected update carries. */

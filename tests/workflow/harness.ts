@@ -2,9 +2,11 @@
 // workflow asked for and when (server time, which time skipping moves), nothing more.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { DateTime } from 'luxon';
+import { afterAll, beforeAll } from 'vitest';
 import { createCalendarActivities } from '../../activities/calendar';
 import { dunningInputFor } from '../../domain/schedule';
 import type * as activities from '../../activities/types';
@@ -16,6 +18,9 @@ import { dataConverterFromEnv } from '../../codec/index';
 import { workflowBundle } from '../../worker/create-worker';
 import { invoiceDunning } from '../../workflows/invoice-dunning';
 import type { InvoiceDunningInput } from '../../contracts/messages';
+import { workflowIdFor } from '../../contracts/ids';
+import { FR_B2B_DEFAULT } from '../../domain/policy';
+import { createTimeSkippingEnv } from '../helpers/temporal';
 
 export interface SentRecord {
   stepId: string;
@@ -165,6 +170,69 @@ export function parisClock(iso: string): string {
 /** Days from now (server time) to a local date in Paris, as YYYY-MM-DD. */
 export function parisDatePlus(nowMs: number, days: number): string {
   return DateTime.fromMillis(nowMs, { zone: 'Europe/Paris' }).plus({ days }).toISODate() as string;
+}
+
+/**
+ * The test file's Temporal environment (time skipping unless `create` says otherwise),
+ * built before its tests along with the workflow bundle, so that the first test's timeout
+ * does not pay for either, and torn down after them. `set` hands it to the file.
+ */
+export function useTestEnv(set: (env: TestWorkflowEnvironment) => void, create: () => Promise<TestWorkflowEnvironment> = createTimeSkippingEnv): void {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await create();
+    set(env);
+    await workflowBundle();
+  }, 180_000);
+  afterAll(async () => {
+    await env?.teardown();
+  });
+}
+
+export interface StartedInvoice {
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof invoiceDunning>;
+  invoice: InvoiceSnapshot;
+  doubles: Doubles;
+  worker: { stop(): Promise<void> };
+  /** Server time when it started (ms). */
+  startedAt: number;
+}
+
+/**
+ * One invoice's workflow with its own worker on a fresh queue: the fixture invoice due
+ * `dueInDays` (default 10) Paris days after the server's now, the doubles given (or fresh
+ * ones), and the input `input` builds (default: the FR B2B policy).
+ */
+export async function startInvoice(
+  env: TestWorkflowEnvironment,
+  opts: {
+    queue: string;
+    dueInDays?: number;
+    invoice?: Partial<InvoiceSnapshot>;
+    doubles?: Doubles;
+    input?: (invoice: InvoiceSnapshot) => InvoiceDunningInput;
+  },
+): Promise<StartedInvoice> {
+  const startedAt = await env.currentTimeMs();
+  const invoice = invoiceFixture({ dueDate: parisDatePlus(startedAt, opts.dueInDays ?? 10), ...opts.invoice });
+  const doubles = opts.doubles ?? makeDoubles();
+  const taskQueue = uniqueQueue(opts.queue);
+  const worker = await startTestWorker(env, taskQueue, doubles.activities);
+  const handle = await env.client.workflow.start(invoiceDunning, {
+    taskQueue,
+    workflowId: workflowIdFor(invoice.number),
+    args: [(opts.input ?? ((i) => dunningInput(i, FR_B2B_DEFAULT)))(invoice)],
+  });
+  return { handle, invoice, doubles, worker, startedAt };
+}
+
+/**
+ * A workflow left running by a failed test would schedule activities on queues nobody
+ * polls any more, and outstanding activities stop the server from skipping time.
+ */
+export async function cleanup(handle: { terminate(reason?: string): Promise<unknown> }, worker: { stop(): Promise<void> }): Promise<void> {
+  await handle.terminate('test over').catch(() => undefined);
+  await worker.stop();
 }
 
 export { invoiceDunning };

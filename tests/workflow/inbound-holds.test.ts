@@ -3,10 +3,9 @@
 // arrives, fails or expires (default 10 days), an undeliverable send goes again on the
 // step's fallback channel.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FR_B2B_DEFAULT } from '../../domain/policy';
 import type { DunningPolicy } from '../../domain/types';
-import { workflowBundle } from '../../worker/create-worker';
 import {
   deliveryFailedSignal,
   paymentReceivedSignal,
@@ -15,21 +14,12 @@ import {
   replyReceivedSignal,
   statusQuery,
 } from '../../contracts/messages';
-import { workflowIdFor } from '../../contracts/ids';
 import { recordHistory } from '../helpers/histories';
-import { createTimeSkippingEnv } from '../helpers/temporal';
-import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue, type Doubles } from './harness';
+import { cleanup, dunningInput, startInvoice, useTestEnv, type Doubles } from './harness';
 
 let env: TestWorkflowEnvironment;
 const DAY = 86_400_000;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  await workflowBundle();
-}, 180_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+useTestEnv((e) => (env = e));
 
 /** Two steps after the due date, at exact instants (no send window): reminder-1 at J+2, reminder-2 (SMS) at J+9. */
 const POLICY: DunningPolicy = {
@@ -43,18 +33,9 @@ const POLICY: DunningPolicy = {
 };
 
 async function start(policy: DunningPolicy = POLICY) {
-  const now = await env.currentTimeMs();
-  const invoice = invoiceFixture({ dueDate: parisDatePlus(now, 0) });
-  const doubles = makeDoubles();
-  const taskQueue = uniqueQueue('inbound');
-  const worker = await startTestWorker(env, taskQueue, doubles.activities);
-  const handle = await env.client.workflow.start(invoiceDunning, { taskQueue, workflowId: workflowIdFor(invoice.number), args: [dunningInput(invoice, policy)] });
+  const { handle, doubles, worker, startedAt } = await startInvoice(env, { queue: 'inbound', dueInDays: 0, input: (invoice) => dunningInput(invoice, policy) });
   const reminder1At = (await handle.query(statusQuery)).nextAction!.at;
-  return { handle, doubles, worker, startedAt: now, reminder1At };
-}
-async function cleanup(handle: { terminate(reason?: string): Promise<unknown> }, worker: { stop(): Promise<void> }) {
-  await handle.terminate('test over').catch(() => undefined);
-  await worker.stop();
+  return { handle, doubles, worker, startedAt, reminder1At };
 }
 const sleepUntilMs = async (t: number) => {
   const ms = t - (await env.currentTimeMs());

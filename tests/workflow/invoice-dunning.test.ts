@@ -3,10 +3,9 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FR_B2B_DEFAULT, TEN_TWENTY } from '../../domain/policy';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
-import { workflowBundle } from '../../worker/create-worker';
 import {
   agencyOutcomeSignal,
   cancelInvoiceSignal,
@@ -19,38 +18,28 @@ import {
   resumeSignal,
   statusQuery,
 } from '../../contracts/messages';
-import { workflowIdFor } from '../../contracts/ids';
 import { recordHistory } from '../helpers/histories';
-import { createTimeSkippingEnv } from '../helpers/temporal';
 import {
+  cleanup,
   dunningInput,
-  invoiceDunning,
   invoiceFixture,
   makeDoubles,
   parisClock,
   parisDatePlus,
-  startTestWorker,
-  uniqueQueue,
+  startInvoice,
+  useTestEnv,
   type Doubles,
   type FailingChannels,
 } from './harness';
 
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  await workflowBundle();
-}, 180_000);
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTestEnv((e) => (env = e));
 
 const DAY = 86_400_000;
 /** With RECORD_HISTORIES=1, the run joins the replay corpus (tests/replay). */
 const record = (name: string, handle: { workflowId: string }, runId?: string) => recordHistory(env.client, name, handle.workflowId, runId);
 
-async function start(opts: {
+function start(opts: {
   policy?: DunningPolicy;
   invoice?: Partial<InvoiceSnapshot>;
   dueInDays?: number;
@@ -59,31 +48,17 @@ async function start(opts: {
   /** `{}`: no holidays in the input, the workflow fetches them (local activity). */
   holidays?: Record<string, string[]>;
 }) {
-  const now = await env.currentTimeMs();
-  const invoice = invoiceFixture({ dueDate: parisDatePlus(now, opts.dueInDays ?? 10), ...opts.invoice });
-  const doubles = makeDoubles(opts.failing);
-  const taskQueue = uniqueQueue('wf');
-  const worker = await startTestWorker(env, taskQueue, doubles.activities);
-  const handle = await env.client.workflow.start(invoiceDunning, {
-    taskQueue,
-    workflowId: workflowIdFor(invoice.number),
-    args: [
+  return startInvoice(env, {
+    queue: 'wf',
+    dueInDays: opts.dueInDays,
+    invoice: opts.invoice,
+    doubles: makeDoubles(opts.failing),
+    input: (invoice) =>
       dunningInput(invoice, opts.policy ?? FR_B2B_DEFAULT, {
         continueAsNewAfterEvents: opts.continueAsNewAfterEvents,
         ...(opts.holidays ? { holidays: opts.holidays } : {}),
       }),
-    ],
   });
-  return { handle, invoice, doubles, worker, startedAt: now };
-}
-
-/**
- * A workflow left running by a failed test would schedule activities on queues nobody
- * polls any more, and outstanding activities stop the server from skipping time.
- */
-async function cleanup(handle: { terminate(reason?: string): Promise<unknown> }, worker: { stop(): Promise<void> }) {
-  await handle.terminate('test over').catch(() => undefined);
-  await worker.stop();
 }
 
 /** Advance server time until just after a local Paris instant. */

@@ -2,24 +2,15 @@
 // notice, dated by the collector's posting of an outbox draft; a newly confirmed rate table
 // reaches a running invoice at its next step through the recorded rateTables activity.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRateTables } from '../../config/rate-tables';
-import { workflowIdFor } from '../../contracts/ids';
 import { formalNoticePostedSignal, statusQuery } from '../../contracts/messages';
 import { getBuiltinPolicy } from '../../domain/policy';
 import type { RateTables } from '../../domain/rates';
-import { workflowBundle } from '../../worker/create-worker';
-import { createTimeSkippingEnv } from '../helpers/temporal';
-import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue } from './harness';
+import { cleanup, dunningInput, makeDoubles, parisDatePlus, startInvoice, useTestEnv } from './harness';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  await workflowBundle();
-}, 180_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+useTestEnv((e) => (env = e));
 
 const DAY = 86_400_000;
 
@@ -31,15 +22,10 @@ describe('formal notice date and rate tables in a running invoice', () => {
     // The outbox: a draft to post by hand, as activities/letter.ts answers without a provider.
     doubles.activities.sendLetter = async () => ({ status: 'SENT', provider: 'outbox', letter: { registered: false } });
     doubles.activities.rateTables = async () => tables;
-    const now = await env.currentTimeMs();
-    const invoice = invoiceFixture({ dueDate: parisDatePlus(now, 10) });
-    invoice.customer = { ...invoice.customer, kind: 'B2C' };
-    const taskQueue = uniqueQueue('notice');
-    const worker = await startTestWorker(env, taskQueue, doubles.activities);
-    const handle = await env.client.workflow.start(invoiceDunning, {
-      taskQueue,
-      workflowId: workflowIdFor(invoice.number),
-      args: [dunningInput(invoice, getBuiltinPolicy('fr-b2c-default'))],
+    const { handle, worker } = await startInvoice(env, {
+      queue: 'notice',
+      doubles,
+      input: (invoice) => dunningInput({ ...invoice, customer: { ...invoice.customer, kind: 'B2C' } }, getBuiltinPolicy('fr-b2c-default')),
     });
     try {
       // Past the formal notice (J+30 from a due date 10 days ahead), before the final notice (J+60).
@@ -66,8 +52,7 @@ describe('formal notice date and rate tables in a running invoice', () => {
       expect(st.penalties?.interestMinor).toBeGreaterThan(0);
       expect(st.penalties?.indemnityMinor).toBe(0);
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 });

@@ -11,7 +11,7 @@ import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { workflowBundle } from '../../worker/create-worker';
 import { memoryLogger, seedInvoice, startTestDb, testConfig, type TestDb } from '../channels/support';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue } from './harness';
+import { cleanup, dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue } from './harness';
 
 let env: TestWorkflowEnvironment;
 let db: TestDb;
@@ -74,8 +74,7 @@ describe('plan-confirmed email', () => {
       expect(mail!.text).toMatch(instalmentLine(first, '400,00'));
       expect(mail!.text).toMatch(instalmentLine(second, '600,00'));
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -109,8 +108,7 @@ describe('plan-confirmed email', () => {
       expect(rows.map((r) => r.status)).toEqual(['SENT', 'SENT']);
       expect(new Set(rows.map((r) => r.idempotencyKey)).size).toBe(2);
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 });

@@ -4,35 +4,18 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DunningDefectType } from '../../contracts/failures';
-import { workflowIdFor } from '../../contracts/ids';
 import { openDisputeSignal, pauseSignal, paymentReceivedSignal, statusQuery, type InvoiceDunningInput } from '../../contracts/messages';
 import { FR_B2B_DEFAULT } from '../../domain/policy';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
-import { workflowBundle } from '../../worker/create-worker';
-import { createTimeSkippingEnv } from '../helpers/temporal';
-import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue } from './harness';
+import { cleanup, dunningInput, startInvoice, useTestEnv } from './harness';
 
 let env: TestWorkflowEnvironment;
+useTestEnv((e) => (env = e));
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  await workflowBundle();
-}, 180_000);
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-async function start(input: (invoice: InvoiceSnapshot) => InvoiceDunningInput, invoice?: Partial<InvoiceSnapshot>) {
-  const now = await env.currentTimeMs();
-  const inv = invoiceFixture({ dueDate: parisDatePlus(now, 10), ...invoice });
-  const doubles = makeDoubles();
-  const taskQueue = uniqueQueue('hygiene');
-  const worker = await startTestWorker(env, taskQueue, doubles.activities);
-  const handle = await env.client.workflow.start(invoiceDunning, { taskQueue, workflowId: workflowIdFor(inv.number), args: [input(inv)] });
-  return { handle, doubles, worker };
+function start(input: (invoice: InvoiceSnapshot) => InvoiceDunningInput, invoice?: Partial<InvoiceSnapshot>) {
+  return startInvoice(env, { queue: 'hygiene', invoice, input });
 }
 
 /** The workflow's result, or 'still running' once `ms` of real time have passed (a task retried forever never ends). */
@@ -63,8 +46,7 @@ describe('a plain Error from domain code', () => {
       expectDefect(await outcomeWithin(handle, 20_000), /Invalid date "2026-02-30"/);
       expect(doubles.journal.map((e) => e.type)).toEqual(['failed']);
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -77,8 +59,7 @@ describe('a plain Error from domain code', () => {
       const desc = await handle.describe();
       expect(desc.searchAttributes.DunningStage).toEqual(['failed']);
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 });
@@ -104,8 +85,7 @@ describe('search attributes', () => {
       // The first publication; nothing after it changed a value.
       expect(upserts).toHaveLength(1);
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 });
@@ -128,8 +108,7 @@ describe('a hold without an end date', () => {
       expect(continued).toBe(true);
       expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 
@@ -145,8 +124,7 @@ describe('a hold without an end date', () => {
       const lastTimers = timers.slice(-4).map((e) => Number(e.timerStartedEventAttributes!.startToFireTimeout!.seconds));
       expect(lastTimers).toEqual([10, 10, 10, 10].map((d) => d * 86_400));
     } finally {
-      await handle.terminate('test over').catch(() => undefined);
-      await worker.stop();
+      await cleanup(handle, worker);
     }
   });
 });
