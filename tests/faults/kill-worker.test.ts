@@ -204,7 +204,7 @@ it(`SIGKILL between an SMTP server storing a message and its 250, ${KILLS} sends
 
   const messages = peers.sink.messages();
   const delivered = (key: string) => messages.filter((m) => keyOf(m) === key || m.messageId === messageIdFor(key)).length;
-  const tally = { friendlyResent: 0, formalHeld: 0, duplicatesDelivered: 0, lost: 0 };
+  const tally = { friendlyResent: 0, friendlyLeftAmbiguous: 0, formalHeld: 0, duplicatesDelivered: 0, lost: 0 };
   /** Sends no kill touched (one attempt): delivered once, SENT. */
   const untouched: Array<{ key: string; delivered: number; status: string }> = [];
   for (const inv of invoices) {
@@ -229,6 +229,7 @@ it(`SIGKILL between an SMTP server storing a message and its 250, ${KILLS} sends
         }
       } else {
         // Resent once at most: never lost, never a third copy.
+        tally.friendlyLeftAmbiguous += row.status === CommunicationStatus.AMBIGUOUS ? 1 : 0;
         expect(n, story).toBeGreaterThanOrEqual(1);
         expect(n, story).toBeLessThanOrEqual(1 + row.resends);
         expect(row.resends, story).toBeLessThanOrEqual(1);
@@ -248,23 +249,29 @@ it(`SIGKILL between an SMTP server storing a message and its 250, ${KILLS} sends
       if (!killedAfterStore.has(key) && row.attempts === 1) untouched.push({ key, delivered: n, status: row.status });
     }
   }
-  // Most sends are never near a kill: there are some, and each went out exactly once.
-  expect(untouched.length).toBeGreaterThan(0);
+  // Sends no kill touched went out exactly once. (Under a loaded CI machine every send may be
+  // in flight at some kill, leaving none untouched: their count is in the figure line.)
   expect(untouched).toEqual(untouched.map(({ key }) => ({ key, delivered: 1, status: CommunicationStatus.SENT })));
   expect(tally.lost).toBe(0);
   expect(tally.friendlyResent + tally.formalHeld).toBe(targets.size);
   expect(tally.formalHeld).toBeGreaterThanOrEqual(1);
   expect(tally.friendlyResent).toBeGreaterThanOrEqual(1);
-  // Each resolution the collector gave is on record with her name, and no formal send is left held.
+  // Each resolution the collector gave is on record with her name, and no formal send is left
+  // held. (A friendly send whose one resend a later kill caught stays listed as ambiguous: the
+  // collector may look at it, nothing waits for her.)
   expect(resolutions.length).toBeGreaterThanOrEqual(tally.formalHeld);
   const stillHeld = await api.request('GET', '/v1/communications?status=ambiguous&unresolved=true&limit=500');
-  expect(stillHeld.json.items.filter((c: { invoiceNumber: string }) => invoices.some((i) => i.number === c.invoiceNumber))).toEqual([]);
+  const ours = (stillHeld.json.items as Array<{ invoiceNumber: string; stepId: string }>).filter((c) => invoices.some((i) => i.number === c.invoiceNumber));
+  expect(ours.filter((c) => FORMAL.has(c.stepId))).toEqual([]);
+  expect(ours.length).toBe(tally.friendlyLeftAmbiguous);
   expect(await prisma.communication.count({ where: { workflowId: { in: ids } } })).toBe(INVOICES * STEPS.length);
 
   figure('kill-worker', {
     kills,
     sendsKilledBetweenStoreAnd250: killedAfterStore.size,
     friendlyResentOnce: tally.friendlyResent,
+    friendlyLeftAmbiguous: tally.friendlyLeftAmbiguous,
+    untouchedSends: untouched.length,
     formalHeldAndResolved: tally.formalHeld,
     collectorResolutions: resolutions.map((r) => r.action).join(',') || 'none',
     orphanedAttemptsFailedByTest: orphansFailed,
