@@ -4,6 +4,7 @@
 import Holidays from 'date-holidays';
 import { addIsoDuration } from './duration';
 import * as sw from './send-window';
+import { nextStep as dunningNextStep } from './dunning/next-action';
 import type { InvoiceDunningInput } from '../contracts/messages';
 import type { DunningPolicy, InvoiceSnapshot, SendWindow } from './types';
 
@@ -64,8 +65,8 @@ export function stepInstant(args: { anchor: string; offset: string; timeZone: st
 }
 
 /** The first step (in policy order) not yet completed, with the instant it fires at. */
-export function nextStep(args: Omit<Parameters<typeof sw.nextStep>[0], 'holidays'>): ReturnType<typeof sw.nextStep> {
-  return sw.nextStep({ ...args, holidays: publicHolidays });
+export function nextStep(args: Omit<Parameters<typeof dunningNextStep>[0], 'holidays'>): ReturnType<typeof dunningNextStep> {
+  return dunningNextStep({ ...args, holidays: publicHolidays });
 }
 
 /**

@@ -8,7 +8,7 @@
 // domain/schedule.ts, which binds the lookup to date-holidays.
 import { DateTime } from 'luxon';
 import { addIsoDuration, assertTimeZone, parseInstant, toUtcIso } from './duration';
-import type { DunningPolicy, InvoiceSnapshot, PolicyStep, SendWindow } from './types';
+import type { InvoiceSnapshot, SendWindow } from './types';
 
 const LOCAL_DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -144,27 +144,4 @@ export function stepInstant(args: {
   holidays: HolidayLookup;
 }): string {
   return moveIntoSendWindow(addIsoDuration(args.anchor, args.offset, args.timeZone), args);
-}
-
-/** The first step (in policy order) not yet completed, with the instant it fires at. */
-export function nextStep(args: {
-  policy: DunningPolicy;
-  anchor: string;
-  completedStepIds: string[];
-  timeZone: string;
-  country: string;
-  holidays: HolidayLookup;
-}): { step: PolicyStep; at: string } | undefined {
-  const done = new Set(args.completedStepIds);
-  const step = args.policy.steps.find((s) => !done.has(s.id));
-  if (!step) return undefined;
-  const at = stepInstant({
-    anchor: args.anchor,
-    offset: step.offset,
-    timeZone: args.timeZone,
-    country: args.country,
-    window: args.policy.sendWindow,
-    holidays: args.holidays,
-  });
-  return { step, at };
 }

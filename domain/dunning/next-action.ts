@@ -37,6 +37,12 @@ export function holidaysOf(run: Run): HolidayLookup {
   };
 }
 
+/** The first step (in policy order) not yet completed. */
+export function firstOpenStep(policy: Pick<DunningPolicy, 'steps'>, completedStepIds: readonly string[]): PolicyStep | undefined {
+  const done = new Set(completedStepIds);
+  return policy.steps.find((s) => !done.has(s.id));
+}
+
 /**
  * The first step (in policy order) not yet completed, with the instant it fires at: the one
  * home of this rule (the workflow, the API's schedule and the tests all call it).
@@ -51,8 +57,7 @@ export function nextStep(args: {
   /** Instants already computed, by policy, anchor and step. */
   instants?: Map<string, string>;
 }): { step: PolicyStep; at: string } | undefined {
-  const done = new Set(args.completedStepIds);
-  const step = args.policy.steps.find((s) => !done.has(s.id));
+  const step = firstOpenStep(args.policy, args.completedStepIds);
   if (!step) return undefined;
   return { step, at: instantOf(step, args) };
 }

@@ -26,7 +26,7 @@ import { calendarDateOf, checkNoticePosted, checkPayment, checkResolveAmbiguous,
 import { parsePolicy, policyAudienceMismatch } from '../policy-schema';
 import type { Channel, DunningPolicy, PolicyStep } from '../types';
 import * as inbound from './inbound-holds';
-import { stepAt, type Expiry } from './next-action';
+import { firstOpenStep, stepAt, type Expiry } from './next-action';
 import { APPROVAL_PATCH, CUSTOMER_HOLD_PATCH, INBOUND_PATCH, NOTICE_DATE_PATCH, NOTICE_KEYS_PATCH, NOTICE_PLAN_PATCH, SIGNAL_VALIDATION_PATCH } from './patches';
 import {
   currentHold,
@@ -349,7 +349,7 @@ export function migratePolicy(run: Run, { policy: next, reason }: { policy: unkn
   run.policy = parsePolicy(next);
   const to = `${run.policy.id}@${run.policy.version}`;
   note(run, 'policy-migrated', { from, to, reason });
-  return { from, to, nextStep: run.policy.steps.find((s) => !run.state.completedSteps.includes(s.id))?.id };
+  return { from, to, nextStep: firstOpenStep(run.policy, run.state.completedSteps)?.id };
 }
 export function validateMigratePolicy(run: Run, { policy: next }: { policy: DunningPolicy }) {
   assertOpen(run);
@@ -500,7 +500,7 @@ function skipMootSteps(run: Run) {
 /** After a hold, escalation resumes at the next step, keeping the calendar's spacing from there on. */
 export function holdEnded(run: Run) {
   skipMootSteps(run);
-  const next = run.policy.steps.find((s) => !run.state.completedSteps.includes(s.id));
+  const next = firstOpenStep(run.policy, run.state.completedSteps);
   if (next) shiftCalendarTo(run, next, run.now());
 }
 

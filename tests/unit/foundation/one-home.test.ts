@@ -40,6 +40,13 @@ describe('one home per rule', () => {
     expect(homesOf(/\bdeadline:\s*(addDays|addLocalDays)\([^)]*,\s*\d+\s*\)/)).toEqual([]);
   });
 
+  it('the next step: domain/dunning/next-action.ts firstOpenStep/nextStep only, no twin in workflows/', () => {
+    expect(homesOf(/\.steps\.find\(\s*\(?\w+\)?\s*=>\s*!/)).toEqual(['domain/dunning/next-action.ts']);
+    expect(homesOf(/(function|const|let)\s+\w*[Nn]ext\w*Step\w*\b/).filter((f) => f.startsWith('workflows/'))).toEqual([]);
+    expect(homesOf(/export function nextStep\b/)).toEqual(['domain/dunning/next-action.ts', 'domain/schedule.ts']);
+    expect(readFileSync(join(ROOT, 'domain/schedule.ts'), 'utf8')).toMatch(/return dunningNextStep\(/);
+  });
+
   it('unique-violation detection (P2002 and raw 23505): prisma/unique-violation.ts only', () => {
     expect(homesOf(/['"](P2002|23505)['"]/)).toEqual(['prisma/unique-violation.ts']);
   });
