@@ -139,7 +139,7 @@ async function dunning(input: InvoiceDunningInput, started: (sh: Shell) => void)
     }
     const waitMs = Date.parse(next.at) - Date.now();
     if (waitMs > 0 && (await condition(() => run.changed, waitMs))) continue;
-    if (run.changed) continue;
+    if (run.changed || t.skippedAsMoot(run, next.step)) continue;
     if (t.approvalNeeded(run, next.step)) continue;
     await runStep(sh, next.step);
   }

@@ -47,3 +47,8 @@ export const SIGNAL_VALIDATION_PATCH = 'ops-signal-validation';
 export const CALENDAR_FROM_SEND_PATCH = 'calendar-from-actual-send';
 /** A send that may have reached a provider is held for a collector instead of failing over. */
 export const AMBIGUOUS_HOLD_PATCH = 'ambiguous-send-hold';
+/**
+ * Runs after this patch skip a pre-due (courtesy) step that comes due after the due date (a late
+ * start, holidays pushing it past, a hold ending just before): asked only when that happens.
+ */
+export const NO_LATE_COURTESY_PATCH = 'issue-12-no-late-courtesy';

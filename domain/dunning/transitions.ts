@@ -27,7 +27,7 @@ import { parsePolicy, policyAudienceMismatch } from '../policy-schema';
 import type { Channel, DunningPolicy, PolicyStep } from '../types';
 import * as inbound from './inbound-holds';
 import { firstOpenStep, stepAt, type Expiry } from './next-action';
-import { APPROVAL_PATCH, CUSTOMER_HOLD_PATCH, INBOUND_PATCH, NOTICE_DATE_PATCH, NOTICE_KEYS_PATCH, NOTICE_PLAN_PATCH, SIGNAL_VALIDATION_PATCH } from './patches';
+import { APPROVAL_PATCH, CUSTOMER_HOLD_PATCH, INBOUND_PATCH, NO_LATE_COURTESY_PATCH, NOTICE_DATE_PATCH, NOTICE_KEYS_PATCH, NOTICE_PLAN_PATCH, SIGNAL_VALIDATION_PATCH } from './patches';
 import {
   currentHold,
   anchorNow,
@@ -495,6 +495,14 @@ function skipMootSteps(run: Run) {
     run.state.completedSteps.push(s.id);
     note(run, 'step-skipped', { stepId: s.id, reason: 'the due date has passed' });
   }
+}
+
+/** A pre-due step due once the due date has come is skipped rather than sent (runs before NO_LATE_COURTESY_PATCH sent it). */
+export function skippedAsMoot(run: Run, step: PolicyStep): boolean {
+  if (!step.offset.startsWith('-') || run.now() < run.anchorMs || !run.has(NO_LATE_COURTESY_PATCH)) return false;
+  run.state.completedSteps.push(step.id);
+  note(run, 'step-skipped', { stepId: step.id, reason: 'the due date has passed' });
+  return true;
 }
 
 /** After a hold, escalation resumes at the next step, keeping the calendar's spacing from there on. */
