@@ -9,7 +9,7 @@ import { PermanentFailureTypes } from '../contracts/failures';
 import { returnAddress } from '../contracts/reply-addresses';
 import type { BatchLine } from '../domain/consolidation';
 import { renderBatchMessage } from '../domain/templates/batch';
-import { runLoggedSend, settledMeanwhile, SKIPPED_SETTLED_NOTE, type LoggedContent } from './communication-log';
+import { runLoggedSend, settledMeanwhile, SKIPPED_SETTLED_NOTE, type LoggedContent, type LoggedSendSpec } from './communication-log';
 import { resolveContacts } from './contacts';
 import { creditorOf, sendContext, type ActivityDeps } from './deps';
 import { classifySmtpError, createEmailTransport, emailRecipient, messageIdFor, usableAddresses, withTranscript, wrapHtml } from './email';
@@ -23,7 +23,7 @@ interface BatchContent extends LoggedContent {
 }
 
 /** The one payment link of the message: the invoices' shared link, else the first invoice's. */
-function paymentLinkOf(lines: readonly BatchLine[]): string | undefined {
+export function paymentLinkOf(lines: readonly BatchLine[]): string | undefined {
   const links = [...new Set(lines.map((l) => l.paymentLink).filter((l): l is string => !!l))];
   return links[0];
 }
@@ -34,65 +34,17 @@ export function createSendBatchEmail(deps: ActivityDeps, transport = createEmail
   const { prisma } = deps;
 
   return async function sendBatchEmail(input: BatchEmailInput): Promise<BatchEmailResult> {
-    const existing = await prisma.communication.findUnique({ where: { idempotencyKey: input.idempotencyKey }, include: { invoices: true } });
-    if (existing?.status === CommunicationStatus.SENT) {
-      return { status: 'ALREADY_SENT', communicationId: existing.id, listed: existing.invoices.map((i) => i.invoiceNumber), skipped: [] };
-    }
-    // The last moment: an invoice whose settling payment was accepted after its answer is left out.
-    const lines: BatchLine[] = [];
-    const skipped: BatchEmailResult['skipped'] = [];
-    for (const l of input.lines) {
-      if (await settledMeanwhile(prisma, { invoiceNumber: l.invoiceNumber, currency: l.currency, balanceMinor: l.balanceMinor, knownPaymentIds: l.knownPaymentIds })) {
-        skipped.push({ invoiceNumber: l.invoiceNumber, reason: SKIPPED_SETTLED_NOTE });
-      } else lines.push(l);
-    }
-    if (lines.length === 0) return { status: 'SKIPPED_SETTLED', listed: [], skipped };
-
-    const first = lines[0]!;
-    // Who it goes to, as the customer's record says now (billing contacts, CCs, language).
-    const probe: SendInput = {
-      idempotencyKey: input.idempotencyKey,
-      workflowId: input.customerWorkflowId,
-      stepId: input.templateId,
-      templateId: input.templateId,
-      channel: 'email',
-      invoice: {
-        number: first.invoiceNumber,
-        customer: input.customer,
-        currency: first.currency,
-        amountMinor: first.amountMinor,
-        depositMinor: 0,
-        issueDate: first.issueDate,
-        dueDate: first.dueDate,
-      },
-      balanceMinor: first.balanceMinor,
-      asOf: input.asOf,
-      knownPaymentIds: [],
-    };
+    const opened = await openBatch(prisma, input, 'email');
+    if ('done' in opened) return opened.done;
+    const { lines, skipped, probe, invoiceIds } = opened;
     const contacts = await resolveContacts(prisma, probe);
     const customer = contacts.input.invoice.customer;
     const usable = await usableAddresses(prisma, contacts);
     const { emailTo, emailCc } = usable;
-    const invoiceIds = new Map(
-      (await prisma.invoice.findMany({ where: { number: { in: lines.map((l) => l.invoiceNumber) } }, select: { id: true, number: true } })).map((r) => [r.number, r.id]),
-    );
 
     const result = await runLoggedSend<BatchContent>(
       ctx,
-      {
-        idempotencyKey: input.idempotencyKey,
-        workflowId: input.customerWorkflowId,
-        stepId: input.templateId,
-        channel: 'email',
-        // A batch row names its customer's workflow; the invoices it lists are its CommunicationInvoice rows.
-        invoiceNumber: input.customerWorkflowId,
-        currency: first.currency,
-        balanceMinor: lines.reduce((sum, l) => sum + l.balanceMinor, 0),
-        knownPaymentIds: [],
-        templateId: input.templateId,
-        language: customer.language,
-        provider: 'smtp',
-      },
+      batchSpec(input, lines, 'email', customer.language, 'smtp'),
       {
         recipient: () => emailRecipient(customer.id, contacts, usable),
         async prepare(recipient) {
@@ -138,16 +90,95 @@ export function createSendBatchEmail(deps: ActivityDeps, transport = createEmail
         classify: classifySmtpError,
       },
     );
-    if (result.status === 'ALREADY_SENT') {
-      const rows = await prisma.communicationInvoice.findMany({ where: { communicationId: result.communicationId }, select: { invoiceNumber: true } });
-      return { status: result.status, communicationId: result.communicationId, listed: rows.map((r) => r.invoiceNumber), skipped };
-    }
-    return { status: result.status, communicationId: result.communicationId, listed: result.status === 'SENT' || result.status === 'AMBIGUOUS' ? lines.map((l) => l.invoiceNumber) : [], skipped };
+    return closeBatch(prisma, result, lines, skipped);
   };
 }
 
+interface OpenedBatch {
+  lines: BatchLine[];
+  skipped: BatchEmailResult['skipped'];
+  probe: SendInput;
+  invoiceIds: Map<string, string>;
+}
+
+/**
+ * What both batch channels do before their provider call: a batch already sent answers as it
+ * did; an invoice whose settling payment was accepted after its answer is left out (the last
+ * moment); the probe a contacts lookup needs; the invoices' ids for the join rows.
+ */
+export async function openBatch(prisma: PrismaClient, input: BatchEmailInput, channel: 'email' | 'sms'): Promise<{ done: BatchEmailResult } | OpenedBatch> {
+  const existing = await prisma.communication.findUnique({ where: { idempotencyKey: input.idempotencyKey }, include: { invoices: true } });
+  if (existing?.status === CommunicationStatus.SENT) {
+    return { done: { status: 'ALREADY_SENT', communicationId: existing.id, listed: existing.invoices.map((i) => i.invoiceNumber), skipped: [] } };
+  }
+  const lines: BatchLine[] = [];
+  const skipped: BatchEmailResult['skipped'] = [];
+  for (const l of input.lines) {
+    if (await settledMeanwhile(prisma, { invoiceNumber: l.invoiceNumber, currency: l.currency, balanceMinor: l.balanceMinor, knownPaymentIds: l.knownPaymentIds })) {
+      skipped.push({ invoiceNumber: l.invoiceNumber, reason: SKIPPED_SETTLED_NOTE });
+    } else lines.push(l);
+  }
+  if (lines.length === 0) return { done: { status: 'SKIPPED_SETTLED', listed: [], skipped } };
+  const first = lines[0]!;
+  // Who it goes to, as the customer's record says now (billing contacts, CCs, language, phone).
+  const probe: SendInput = {
+    idempotencyKey: input.idempotencyKey,
+    workflowId: input.customerWorkflowId,
+    stepId: input.templateId,
+    templateId: input.templateId,
+    channel,
+    invoice: {
+      number: first.invoiceNumber,
+      customer: input.customer,
+      currency: first.currency,
+      amountMinor: first.amountMinor,
+      depositMinor: 0,
+      issueDate: first.issueDate,
+      dueDate: first.dueDate,
+    },
+    balanceMinor: first.balanceMinor,
+    asOf: input.asOf,
+    knownPaymentIds: [],
+  };
+  const invoiceIds = new Map(
+    (await prisma.invoice.findMany({ where: { number: { in: lines.map((l) => l.invoiceNumber) } }, select: { id: true, number: true } })).map((r) => [r.number, r.id]),
+  );
+  return { lines, skipped, probe, invoiceIds };
+}
+
+/** The communication row of a batch: it names its customer's workflow; the invoices it lists are its CommunicationInvoice rows. */
+export function batchSpec(input: BatchEmailInput, lines: readonly BatchLine[], channel: 'email' | 'sms', language: string, provider: string): LoggedSendSpec {
+  return {
+    idempotencyKey: input.idempotencyKey,
+    workflowId: input.customerWorkflowId,
+    stepId: input.templateId,
+    channel,
+    invoiceNumber: input.customerWorkflowId,
+    currency: lines[0]!.currency,
+    balanceMinor: lines.reduce((sum, l) => sum + l.balanceMinor, 0),
+    knownPaymentIds: [],
+    templateId: input.templateId,
+    language,
+    provider,
+  };
+}
+
+/** The batch's result: the invoices listed (read back from the join rows when it had gone already). */
+export async function closeBatch(
+  prisma: PrismaClient,
+  result: { status: BatchEmailResult['status']; communicationId: string },
+  lines: readonly BatchLine[],
+  skipped: BatchEmailResult['skipped'],
+): Promise<BatchEmailResult> {
+  if (result.status === 'ALREADY_SENT') {
+    const rows = await prisma.communicationInvoice.findMany({ where: { communicationId: result.communicationId }, select: { invoiceNumber: true } });
+    return { status: result.status, communicationId: result.communicationId, listed: rows.map((r) => r.invoiceNumber), skipped };
+  }
+  return { status: result.status, communicationId: result.communicationId, listed: result.status === 'SENT' || result.status === 'AMBIGUOUS' ? lines.map((l) => l.invoiceNumber) : [], skipped };
+}
+
 /** This attempt's invoices exactly: an earlier attempt that listed one settled since is corrected. */
-async function recordListed(prisma: PrismaClient, communicationId: string, lines: readonly BatchLine[], invoiceIds: Map<string, string>) {
+export async function recordListed(prisma: PrismaClient, communicationId: string, lines: readonly BatchLine[], invoiceIds: Map<string, string>) {
   await prisma.$transaction([
     prisma.communicationInvoice.deleteMany({ where: { communicationId, invoiceNumber: { notIn: lines.map((l) => l.invoiceNumber) } } }),
     prisma.communicationInvoice.createMany({

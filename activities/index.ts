@@ -5,6 +5,7 @@
 //   Worker.create({ taskQueue: TaskQueues.email, activities, ... });
 import type { BatchChannelActivities, DunningActivities } from './types';
 import { createSendBatchEmail } from './batch-email';
+import { createSendBatchSms } from './batch-sms';
 import type { ActivityDeps } from './deps';
 import { createHandoverToAgency } from './agency';
 import { createSendEmail } from './email';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps): DunningActivities & BatchC
     sendEmail: createSendEmail(deps),
     sendBatchEmail: createSendBatchEmail(deps),
     sendSms: createSendSms(deps),
+    sendBatchSms: createSendBatchSms(deps),
     sendLetter: createSendLetter(deps),
     handoverToAgency: createHandoverToAgency(deps),
     ...createLocalActivities(deps),

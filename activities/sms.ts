@@ -91,13 +91,12 @@ export function classifyTwilioError(err: unknown, responseHeaders?: Record<strin
   });
 }
 
-export function createSendSms(deps: ActivityDeps) {
-  const ctx = sendContext(deps);
-  const config = deps.config;
-  const creditor = creditorOf(config);
-  const templates = overridesOf(deps);
+/**
+ * The SDK client, pointed where twilioApiBase says. Each call carries its idempotency token,
+ * and its classifier reads that call's response headers (Retry-After).
+ */
+export function createTwilioSender(config: Config) {
   const base = twilioApiBase(config);
-  const provider = base ? 'twilio-fake' : 'twilio';
   const calls = new AsyncLocalStorage<CallState>();
   // Delivery reports come back to the API (api/inbound/routes.ts) when it is reachable from outside.
   const statusCallback = config.PUBLIC_BASE_URL ? `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/webhooks/twilio/status` : undefined;
@@ -105,13 +104,34 @@ export function createSendSms(deps: ActivityDeps) {
     httpClient: new RelanceTwilioHttpClient(base, calls, config.PROVIDER_TIMEOUT_MS),
     autoRetry: false,
   });
+  return {
+    provider: base ? 'twilio-fake' : 'twilio',
+    call(token: string) {
+      const state: CallState = { token };
+      return {
+        async send(to: string, body: string): Promise<{ providerId: string }> {
+          const message = await calls.run(state, () => client.messages.create({ to, from: config.TWILIO_FROM, body, ...(statusCallback ? { statusCallback } : {}) }));
+          return { providerId: message.sid };
+        },
+        classify: (err: unknown) => classifyTwilioError(err, state.responseHeaders),
+      };
+    },
+  };
+}
+
+export function createSendSms(deps: ActivityDeps) {
+  const ctx = sendContext(deps);
+  const config = deps.config;
+  const creditor = creditorOf(config);
+  const templates = overridesOf(deps);
+  const twilioSender = createTwilioSender(config);
 
   return async function sendSms(sent: SendInput): Promise<SendResult> {
     // The number (billing contact's, else the customer's) and do-not-SMS from the record now.
     const contacts = await resolveContacts(deps.prisma, sent);
     const { input } = contacts;
     const { invoice } = input;
-    const state: CallState = { token: input.idempotencyKey };
+    const call = twilioSender.call(input.idempotencyKey);
     let number: string | undefined;
     try {
       number = invoice.customer.phone?.trim() ? toE164(invoice.customer.phone.trim(), invoice.customer.country) : undefined;
@@ -122,7 +142,7 @@ export function createSendSms(deps: ActivityDeps) {
     const invalid = number ? await invalidAddressReason(deps.prisma, 'sms', number) : undefined;
     return runLoggedSend(
       ctx,
-      specOf(input, 'sms', provider),
+      specOf(input, 'sms', twilioSender.provider),
       {
         recipient() {
           if (contacts.doNotSms) throw permanent(PermanentFailureTypes.DoNotContact, `customer ${invoice.customer.id} asked not to receive SMS`);
@@ -136,13 +156,8 @@ export function createSendSms(deps: ActivityDeps) {
           const { text } = await renderFor('sms', input, creditor, templates);
           return { recipient, body: text };
         },
-        async deliver(content) {
-          const message = await calls.run(state, () =>
-            client.messages.create({ to: content.recipient, from: config.TWILIO_FROM, body: content.body!, ...(statusCallback ? { statusCallback } : {}) }),
-          );
-          return { providerId: message.sid };
-        },
-        classify: (err) => classifyTwilioError(err, state.responseHeaders),
+        deliver: (content) => call.send(content.recipient, content.body!),
+        classify: call.classify,
       },
     );
   };

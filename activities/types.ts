@@ -203,6 +203,8 @@ export interface BatchEmailResult {
 
 export interface BatchChannelActivities {
   sendBatchEmail(input: BatchEmailInput): Promise<BatchEmailResult>;
+  /** The same batch on SMS (key `customer-<id>/<batch date>/sms`): count, total and payment link. */
+  sendBatchSms(input: BatchEmailInput): Promise<BatchEmailResult>;
 }
 
 export type DunningActivities = ChannelActivities & RecordActivities & JournalActivities & CalendarActivities;

@@ -80,6 +80,9 @@ async function run(consolidate: 'friendly' | 'off', count: number): Promise<RunR
       batches.push({ key: input.idempotencyKey, listed: input.lines.length, atMs: Context.current().info.scheduledTimestampMs });
       return { status: 'SENT', communicationId: input.idempotencyKey, listed: input.lines.map((l) => l.invoiceNumber), skipped: [] };
     },
+    async sendBatchSms(input) {
+      return { status: 'SENT', communicationId: input.idempotencyKey, listed: input.lines.map((l) => l.invoiceNumber), skipped: [] };
+    },
   };
   const taskQueue = `cons-${consolidate}-${randomBytes(3).toString('hex')}-dunning`;
   const worker = await startTestWorker(env, taskQueue, { ...doubles.activities, ...batchEmail, ...createCustomerActivities(env.client) });

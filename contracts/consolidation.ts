@@ -4,10 +4,10 @@
 // consolidationCheck update, answered from the invoice's state) and reports what became of it
 // (consolidationReport).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BatchAnswer, QueuedStep } from '../domain/consolidation';
+import type { BatchAnswer, BatchChannel, QueuedStep } from '../domain/consolidation';
 import type { CustomerSnapshot } from '../domain/types';
 
-export type { BatchAnswer, BatchLine, QueuedStep } from '../domain/consolidation';
+export type { BatchAnswer, BatchChannel, BatchLine, QueuedStep } from '../domain/consolidation';
 
 export interface CustomerConversationInput {
   customer: CustomerSnapshot;
@@ -41,6 +41,11 @@ export interface BatchReport {
   communicationId?: string;
   /** How many invoices the message listed. */
   invoices?: number;
+  /**
+   * Per channel, when the step handed over more than its email (SMS batching): what each
+   * channel's message did. Absent: the report above stands for every channel handed over.
+   */
+  channels?: Partial<Record<BatchChannel, Omit<BatchReport, 'stepId' | 'channels'>>>;
 }
 export const batchReportSignal = defineSignal<[BatchReport]>('consolidationReport');
 
@@ -56,6 +61,14 @@ export interface CustomerConversationStatus {
   pending: QueuedStep[];
   lastBatchDate?: string;
   batches: number;
-  recent: Array<{ batchKey: string; at: string; listed: string[]; dropped: Array<{ invoiceNumber: string; reason: string }>; status: string }>;
+  recent: Array<{
+    batchKey: string;
+    at: string;
+    listed: string[];
+    dropped: Array<{ invoiceNumber: string; reason: string }>;
+    status: string;
+    /** The batch's SMS, when it carried one. */
+    sms?: { batchKey: string; listed: string[]; status: string };
+  }>;
 }
 export const customerStatusQuery = defineQuery<CustomerConversationStatus>('customerStatus');

@@ -52,6 +52,17 @@ export function consolidates(policy: Pick<DunningPolicy, 'consolidate'>, step: P
   return (policy.consolidate ?? 'off') === 'friendly' && channel === 'email' && isFriendlyStep(step);
 }
 
+/** The channels a customer's batch carries: one message per channel per batch. */
+export type BatchChannel = 'email' | 'sms';
+
+/**
+ * Whether the SMS of `step` goes to the customer's batch too (one SMS per customer per batch,
+ * key `customer-<id>/<batch date>/sms`): the same rule as the email, on the SMS channel.
+ */
+export function consolidatesSms(policy: Pick<DunningPolicy, 'consolidate'>, step: Pick<PolicyStep, 'templateId' | 'channels'>): boolean {
+  return (policy.consolidate ?? 'off') === 'friendly' && step.channels.includes('sms') && isFriendlyStep(step);
+}
+
 /** Waiting bound in milliseconds (at least one second: a zero timer would not wait at all). */
 export function waitBoundMs(settings: Pick<ConsolidationSettings, 'waitFor'>): number {
   return Math.max(1_000, durationToMillis(settings.waitFor));
@@ -84,10 +95,18 @@ export interface QueuedStep {
   templateId: string;
   /** Position of the step in its policy: breaks ties between templates of equal rank. */
   stepIndex: number;
-  channel: 'email';
+  /** The first channel handed over (`email` in the histories from before SMS batching). */
+  channel: BatchChannel;
+  /** Every channel of the step the batch carries; absent: `[channel]`. */
+  channels?: BatchChannel[];
   queuedAt: string;
   /** ISO instant of the batch the invoice expects (nextBatchAt). */
   batchAt: string;
+}
+
+/** The channels a queued step goes out on in the batch. */
+export function channelsOf(item: Pick<QueuedStep, 'channel' | 'channels'>): BatchChannel[] {
+  return item.channels && item.channels.length > 0 ? item.channels : [item.channel];
 }
 
 /** One invoice as the batch lists it, answered by the invoice's workflow at send time. */

@@ -209,6 +209,8 @@ export async function createDunningWorkers(opts: DunningWorkersOptions): Promise
     const acts = Object.fromEntries(ROLE_ACTIVITIES[role].map((name) => [name, a[name]])) as Record<string, (arg: never) => Promise<unknown>>;
     // The customer's batch email shares the email provider's rate limit.
     if (role === 'email' && a.sendBatchEmail) acts.sendBatchEmail = a.sendBatchEmail as (arg: never) => Promise<unknown>;
+    // And the batch SMS the SMS provider's.
+    if (role === 'sms' && a.sendBatchSms) acts.sendBatchSms = a.sendBatchSms as (arg: never) => Promise<unknown>;
     workers.push(channel(channelQueues[role], opts.rates[role], acts));
   }
   return Promise.all(workers);

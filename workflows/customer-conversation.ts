@@ -9,6 +9,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -27,7 +28,7 @@ import {
   type CustomerConversationStatus,
 } from '../contracts/consolidation';
 import { localDate } from '../domain/clock';
-import { batchTemplate, dueForBatch, nextWake, selectBatch, type BatchAnswer, type QueuedStep } from '../domain/consolidation';
+import { batchTemplate, channelsOf, dueForBatch, nextWake, selectBatch, type BatchAnswer, type BatchChannel, type BatchLine, type QueuedStep } from '../domain/consolidation';
 
 export interface CustomerConversationState {
   pending: QueuedStep[];
@@ -42,6 +43,17 @@ export interface CustomerConversationState {
 const RECENT_KEEP = 20;
 /** History length at which we continue-as-new even if the server has not suggested it. */
 const HISTORY_LIMIT = 2_000;
+
+/** Runs after this patch send the SMS of batched steps as one SMS per customer per batch. */
+export const SMS_BATCH_PATCH = 'issue-18-sms-batch';
+
+interface ChannelOutcome {
+  key: string;
+  result?: BatchEmailResult;
+  failure?: string;
+}
+
+const causeOf = (err: unknown): Error => (err as { cause?: Error }).cause ?? (err as Error);
 
 const sameStep = (a: QueuedStep) => (b: QueuedStep) => a.workflowId === b.workflowId && a.stepId === b.stepId;
 
@@ -58,14 +70,16 @@ export async function customerConversation(input: CustomerConversationInput): Pr
     startToCloseTimeout: '2m',
     retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 },
   });
-  const mail = proxyActivities<BatchChannelActivities>({
-    taskQueue: channelQueuesFor(workflowInfo().taskQueue).email,
+  const channelOptions = {
     startToCloseTimeout: '2m',
     // A batch that cannot get through in a few hours is reported failed: each invoice then
     // sends its own step (with its fallback) well before its own bound runs out.
     scheduleToCloseTimeout: '3h',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: Object.values(PermanentFailureTypes) },
-  });
+  } as const;
+  const mail = proxyActivities<BatchChannelActivities>({ taskQueue: channelQueuesFor(workflowInfo().taskQueue).email, ...channelOptions });
+  // The batch SMS on the SMS queue, under the SMS provider's rate.
+  const text = proxyActivities<BatchChannelActivities>({ taskQueue: channelQueuesFor(workflowInfo().taskQueue).sms, ...channelOptions });
 
   setHandler(stepQueuedSignal, (item) => {
     const same = sameStep(item);
@@ -119,56 +133,80 @@ export async function customerConversation(input: CustomerConversationInput): Pr
     const batchKey = batchIdempotencyKey(customer.id, batchDate, 'email');
     // Recomputed at send time: each invoice answers from its current state.
     let answers: BatchAnswer[] = [];
-    let failure: string | undefined;
+    let checkFailure: string | undefined;
     try {
       answers = await acts.checkBatch({ batchKey, items: due });
     } catch (err) {
       // Not knowing is not "no longer due": each invoice is told the batch failed and sends alone.
-      failure = `could not ask the invoices: ${((err as { cause?: Error }).cause ?? (err as Error)).message}`;
+      checkFailure = `could not ask the invoices: ${causeOf(err).message}`;
     }
-    const { lines, dropped } = failure === undefined ? selectBatch(due, answers) : { lines: [], dropped: [] };
-    let result: BatchEmailResult | undefined;
-    if (lines.length > 0) {
+    const { lines, dropped } = checkFailure === undefined ? selectBatch(due, answers) : { lines: [], dropped: [] };
+    const droppedItem = (item: QueuedStep) => dropped.find((d) => d.item === item);
+    const itemOf = (line: BatchLine) => due.find((i) => i.invoiceNumber === line.invoiceNumber && !droppedItem(i));
+    // One message per channel: the invoices whose step handed that channel over.
+    const linesOn = (channel: BatchChannel) => lines.filter((l) => channelsOf(itemOf(l)!).includes(channel));
+
+    async function sendOn(channel: BatchChannel, send: BatchChannelActivities['sendBatchEmail'], channelLines: BatchLine[]): Promise<ChannelOutcome> {
+      const key = batchIdempotencyKey(customer.id, batchDate, channel);
+      if (channelLines.length === 0) return { key };
       try {
-        result = await mail.sendBatchEmail({
-          idempotencyKey: batchKey,
+        const result = await send({
+          idempotencyKey: key,
           customerWorkflowId: workflowInfo().workflowId,
           customer,
-          lines,
-          templateId: batchTemplate(lines),
+          lines: channelLines,
+          templateId: batchTemplate(channelLines),
           asOf: batchDate,
         });
+        return { key, result };
       } catch (err) {
-        const cause = (err as { cause?: Error }).cause ?? (err as Error);
-        failure = cause.message;
+        return { key, failure: causeOf(err).message };
       }
     }
-    const skipped = new Map((result?.skipped ?? []).map((s) => [s.invoiceNumber, s.reason]));
-    const listed = new Set(result?.listed ?? []);
-    const reports = due.map((item): BatchReport => {
-      const drop = dropped.find((d) => d.item === item);
-      const report: BatchReport = drop
-        ? { stepId: item.stepId, status: 'dropped', reason: drop.reason, batchKey }
+    const smsLines = linesOn('sms');
+    const [email, sms] = await Promise.all([
+      sendOn('email', mail.sendBatchEmail, linesOn('email')),
+      // Only a batch that carries SMS asks the patch: the histories from before keep theirs.
+      smsLines.length === 0 || patched(SMS_BATCH_PATCH)
+        ? sendOn('sms', text.sendBatchSms, smsLines)
+        : Promise.resolve<ChannelOutcome>({ key: batchIdempotencyKey(customer.id, batchDate, 'sms'), failure: 'this build does not batch SMS' }),
+    ]);
+
+    /** What the message of one channel did with one invoice's step. */
+    const channelReport = (item: QueuedStep, out: ChannelOutcome): Omit<BatchReport, 'stepId' | 'channels'> => {
+      const drop = droppedItem(item);
+      const failure = checkFailure ?? out.failure;
+      const skipped = out.result?.skipped.find((x) => x.invoiceNumber === item.invoiceNumber);
+      return drop
+        ? { status: 'dropped', reason: drop.reason, batchKey: out.key }
         : failure !== undefined
-          ? { stepId: item.stepId, status: 'failed', reason: failure, batchKey }
-          : skipped.has(item.invoiceNumber)
-            ? { stepId: item.stepId, status: 'dropped', reason: skipped.get(item.invoiceNumber), batchKey, communicationId: result?.communicationId }
-            : listed.has(item.invoiceNumber)
-              ? { stepId: item.stepId, status: 'sent', batchKey, communicationId: result?.communicationId, invoices: listed.size }
-              : { stepId: item.stepId, status: 'dropped', reason: 'not listed by the batch message', batchKey };
-      return report;
+          ? { status: 'failed', reason: failure, batchKey: out.key }
+          : skipped
+            ? { status: 'dropped', reason: skipped.reason, batchKey: out.key, communicationId: out.result?.communicationId }
+            : out.result?.listed.includes(item.invoiceNumber)
+              ? { status: 'sent', batchKey: out.key, communicationId: out.result.communicationId, invoices: out.result.listed.length }
+              : { status: 'dropped', reason: 'not listed by the batch message', batchKey: out.key };
+    };
+    const reports = due.map((item): BatchReport => {
+      const per = channelsOf(item).map((c) => [c, channelReport(item, c === 'sms' ? sms : email)] as const);
+      return { stepId: item.stepId, ...per[0]![1], ...(item.channels ? { channels: Object.fromEntries(per) } : {}) };
     });
     await Promise.all(due.map((item, i) => tell(item.workflowId, (h) => h.signal(batchReportSignal, reports[i]!))));
     // Steps queued while the batch ran stay for the next one.
     state.pending = state.pending.filter((p) => !due.includes(p));
     state.lastBatchDate = batchDate;
     state.batches += 1;
+    const statusOf = (out: ChannelOutcome) => {
+      const failure = checkFailure ?? out.failure;
+      return failure !== undefined ? `failed: ${failure}` : (out.result?.status ?? 'nothing to send');
+    };
     state.recent.push({
       batchKey,
       at: new Date(Date.now()).toISOString(),
-      listed: [...listed],
-      dropped: [...dropped.map((d) => ({ invoiceNumber: d.item.invoiceNumber, reason: d.reason })), ...[...skipped].map(([invoiceNumber, reason]) => ({ invoiceNumber, reason }))],
-      status: failure !== undefined ? `failed: ${failure}` : (result?.status ?? 'nothing to send'),
+      listed: [...(email.result?.listed ?? [])],
+      dropped: [...dropped.map((d) => ({ invoiceNumber: d.item.invoiceNumber, reason: d.reason })), ...(email.result?.skipped ?? [])],
+      status: statusOf(email),
+      ...(smsLines.length > 0 ? { sms: { batchKey: sms.key, listed: [...(sms.result?.listed ?? [])], status: statusOf(sms) } } : {}),
     });
     if (state.recent.length > RECENT_KEEP) state.recent.splice(0, state.recent.length - RECENT_KEEP);
   }

@@ -7,9 +7,9 @@ import type { SendInput, SendResult } from '../activities/types';
 import { PermanentFailureTypes } from '../contracts/failures';
 import { customerWorkflowIdFor, sendIdempotencyKey } from '../contracts/ids';
 import { addLocalDays, localDate } from '../domain/clock';
-import { consolidates, consolidationOf, nextBatchAt, waitBoundMs } from '../domain/consolidation';
+import { consolidates, consolidatesSms, consolidationOf, nextBatchAt, waitBoundMs, type BatchChannel } from '../domain/consolidation';
 import { holidaysOf } from '../domain/dunning/next-action';
-import { AMBIGUOUS_HOLD_PATCH, CALENDAR_FROM_SEND_PATCH, CONSOLIDATION_PATCH, RATE_TABLES_PATCH } from '../domain/dunning/patches';
+import { AMBIGUOUS_HOLD_PATCH, CALENDAR_FROM_SEND_PATCH, CONSOLIDATION_PATCH, RATE_TABLES_PATCH, SMS_BATCH_PATCH } from '../domain/dunning/patches';
 import { knownPaymentIds, note, nowIso, paymentLines, penaltiesNow, settled, type Notice } from '../domain/dunning/state';
 import * as t from '../domain/dunning/transitions';
 import type { FallbackResend } from '../domain/dunning/inbound-holds';
@@ -134,12 +134,18 @@ export async function runStep(sh: Shell, step: PolicyStep) {
   t.stepStarted(run, step);
   const began = patched(CALENDAR_FROM_SEND_PATCH) ? Date.now() : undefined;
   let batchWaitMs = 0;
+  // The step's SMS goes in the batch too (one SMS per customer per batch); only a step that
+  // would batch an SMS asks the patch.
+  const smsInBatch = consolidatesSms(run.policy, step) && patched(SMS_BATCH_PATCH);
+  const batched: BatchChannel[] = smsInBatch ? (step.channels.includes('email') ? ['email', 'sms'] : ['sms']) : ['email'];
   await Promise.all(
     step.channels.map(async (c) => {
+      // The email's hand-off carries the SMS.
+      if (smsInBatch && c === 'sms' && batched[0] === 'email') return;
       // Only a policy that consolidates asks the patch: other runs' histories stay as they were.
-      if (!consolidates(run.policy, step, c) || !patched(CONSOLIDATION_PATCH)) return runChannel(sh, step, c);
+      if (!(consolidates(run.policy, step, c) || (smsInBatch && c === 'sms')) || !patched(CONSOLIDATION_PATCH)) return runChannel(sh, step, c);
       const t0 = Date.now();
-      await runConsolidated(sh, step);
+      await runConsolidated(sh, step, batched);
       batchWaitMs = Date.now() - t0;
     }),
   );
@@ -152,7 +158,7 @@ export async function runStep(sh: Shell, step: PolicyStep) {
  * need be), wait for its acknowledgement and then its report, each within the policy's bound.
  * Whatever does not come in time, the invoice sends its own step and the timeline says why.
  */
-async function runConsolidated(sh: Shell, step: PolicyStep) {
+async function runConsolidated(sh: Shell, step: PolicyStep, channels: BatchChannel[]) {
   const { run } = sh;
   const { state, invoice, policy, tz } = run;
   if (settled(state)) return;
@@ -162,10 +168,14 @@ async function runConsolidated(sh: Shell, step: PolicyStep) {
   const country = invoice.customer.country.toUpperCase();
   const batchAt = await withHolidays(run, () => nextBatchAt({ fromMs: Date.now(), timeZone: tz, country, at: settings.at, window: policy.sendWindow, holidays: holidaysOf(run) }));
   state.batch = { stepId: step.id, batchAt, since: nowIso(run) };
-  const alone = async (reason: string) => {
-    note(run, 'batch-bypassed', { stepId: step.id, channel: 'email', customerWorkflowId, reason });
+  const alone = async (reason: string, only: readonly BatchChannel[] = channels) => {
     state.batch = undefined;
-    await runChannel(sh, step, 'email');
+    await Promise.all(
+      only.map((c) => {
+        note(run, 'batch-bypassed', { stepId: step.id, channel: c, customerWorkflowId, reason });
+        return runChannel(sh, step, c);
+      }),
+    );
   };
   try {
     await customerActs.queueForCustomer({
@@ -177,7 +187,8 @@ async function runConsolidated(sh: Shell, step: PolicyStep) {
         stepId: step.id,
         templateId: step.templateId,
         stepIndex: policy.steps.indexOf(step),
-        channel: 'email',
+        channel: channels[0]!,
+        ...(channels.length > 1 || channels[0] !== 'email' ? { channels } : {}),
         queuedAt: state.batch.since,
         batchAt,
       },
@@ -186,7 +197,7 @@ async function runConsolidated(sh: Shell, step: PolicyStep) {
     const cause = err instanceof ActivityFailure ? err.cause : err;
     return alone(`the hand-off failed: ${(cause as Error)?.message}`);
   }
-  note(run, 'batch-queued', { stepId: step.id, channel: 'email', customerWorkflowId, batchAt });
+  note(run, 'batch-queued', { stepId: step.id, channel: channels[0], ...(channels.length > 1 ? { channels } : {}), customerWorkflowId, batchAt });
   publish(sh);
   if (run.pending.length > 0) await flushJournal(sh);
   const b = () => state.batch;
@@ -199,8 +210,8 @@ async function runConsolidated(sh: Shell, step: PolicyStep) {
       return alone(`no report from the customer's batch of ${b()!.batchAt} within ${settings.waitFor} after it`);
     }
   }
-  const { alone: reason } = t.batchEnded(run, step, b()?.report);
-  if (reason) return alone(reason);
+  const { alone: reason, resend } = t.batchEnded(run, step, b()?.report, channels);
+  if (reason) return alone(reason, resend);
 }
 
 /** A step's send that came back undeliverable goes again on the step's fallback channel, even though the step is done. */

@@ -7,6 +7,8 @@
 export const INBOUND_PATCH = 'issue-19-inbound-holds';
 /** Runs after this patch hand the email of a friendly step to the customer's daily batch when the policy says so. */
 export const CONSOLIDATION_PATCH = 'issue-18-consolidation';
+/** Runs after this patch hand a batched step's SMS to the customer's batch too (one SMS per customer per batch). */
+export const SMS_BATCH_PATCH = 'issue-18-sms-batch';
 /** Runs after this patch list the instalments in the plan-confirmed email (issue 12: the email never did). */
 export const NOTICE_PLAN_PATCH = 'issue-12-notice-plan';
 /**

@@ -20,7 +20,7 @@ import {
   type ResolveAmbiguousSend,
 } from '../../contracts/messages';
 import { localDate, resolveDeadline } from '../clock';
-import { daysLate, type BatchAnswer } from '../consolidation';
+import { daysLate, type BatchAnswer, type BatchChannel } from '../consolidation';
 import { addIsoDuration, durationToMillis } from '../duration';
 import { calendarDateOf, checkNoticePosted, checkPayment, checkResolveAmbiguous, type FieldProblem } from '../message-validation';
 import { parsePolicy, policyAudienceMismatch } from '../policy-schema';
@@ -635,19 +635,33 @@ export function batchReport(run: Run, r: BatchReport) {
   b.report = r;
   run.changed = true;
 }
-/** What the batch reported, as the step's result: done, or the reason to send the step alone. */
-export function batchEnded(run: Run, step: PolicyStep, report: BatchReport | undefined): { alone?: string } {
+/**
+ * What the batch reported, as the step's result: done, or the channels to send alone and why.
+ * Each channel's message answers for itself; a report without channels stands for all.
+ */
+export function batchEnded(
+  run: Run,
+  step: PolicyStep,
+  report: BatchReport | undefined,
+  channels: readonly BatchChannel[] = ['email'],
+): { alone?: string; resend?: BatchChannel[] } {
   run.state.batch = undefined;
   if (!report) return {}; // settled or cancelled meanwhile: nothing to send, the loop closes the invoice
-  if (report.status === 'sent') {
-    note(run, 'sent', { stepId: step.id, channel: 'email', status: 'SENT', batchKey: report.batchKey, communicationId: report.communicationId, invoices: report.invoices });
-  } else if (report.status === 'dropped') {
-    note(run, 'batch-dropped', { stepId: step.id, channel: 'email', batchKey: report.batchKey, reason: report.reason });
-  } else {
-    // failed: the batch message failed for good; missed: queued after its batch went.
-    return { alone: `the batch ${report.batchKey} ${report.status === 'failed' ? 'failed' : 'had gone'}: ${report.reason}` };
+  const resend: BatchChannel[] = [];
+  let alone: string | undefined;
+  for (const channel of channels) {
+    const r = report.channels?.[channel] ?? report;
+    if (r.status === 'sent') {
+      note(run, 'sent', { stepId: step.id, channel, status: 'SENT', batchKey: r.batchKey, communicationId: r.communicationId, invoices: r.invoices });
+    } else if (r.status === 'dropped') {
+      note(run, 'batch-dropped', { stepId: step.id, channel, batchKey: r.batchKey, reason: r.reason });
+    } else {
+      // failed: the batch message failed for good; missed: queued after its batch went.
+      resend.push(channel);
+      alone = `the batch ${r.batchKey} ${r.status === 'failed' ? 'failed' : 'had gone'}: ${r.reason}`;
+    }
   }
-  return {};
+  return alone === undefined ? {} : { alone, resend };
 }
 
 /**

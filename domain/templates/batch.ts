@@ -4,7 +4,7 @@
 import { batchTotals, type BatchLine } from '../consolidation';
 import { formatMoney } from '../money';
 import type { Language } from '../types';
-import { escapeHtml, type RenderedMessage } from './render';
+import { escapeHtml, SMS_MAX_LENGTH, type RenderedMessage } from './render';
 
 export interface BatchRenderArgs {
   /** courtesy, reminder-1, reminder-2 (anything else reads as reminder-2). */
@@ -140,4 +140,44 @@ ${penalties ? `<p>${e(t.totalPenalties(penalties))}</p>\n` : ''}${args.paymentLi
 <p>${e(t.signOff(c.name)).replace(/\n/g, '<br>')}</p>
 </div>`;
   return { subject, text, html };
+}
+
+const SMS_TEXT: Record<Language, {
+  core: Record<Tone, (a: { creditor: string; n: number; total: string; oldest: string }) => string>;
+  pay: (link: string) => string;
+}> = {
+  fr: {
+    core: {
+      courtesy: (a) => `${a.creditor} : ${a.n} facture${a.n > 1 ? 's' : ''} arrive${a.n > 1 ? 'nt' : ''} à échéance, total ${a.total}.`,
+      'reminder-1': (a) => `${a.creditor} : ${a.n} facture${a.n > 1 ? 's' : ''} impayée${a.n > 1 ? 's' : ''} (la plus ancienne échue le ${a.oldest}), total restant dû ${a.total}.`,
+      'reminder-2': (a) => `${a.creditor} : 2e relance, ${a.n} facture${a.n > 1 ? 's' : ''} impayée${a.n > 1 ? 's' : ''} (la plus ancienne échue le ${a.oldest}), total restant dû ${a.total}.`,
+    },
+    pay: (link) => `Payer : ${link}`,
+  },
+  en: {
+    core: {
+      courtesy: (a) => `${a.creditor}: ${a.n} invoice${a.n > 1 ? 's' : ''} falling due, total ${a.total}.`,
+      'reminder-1': (a) => `${a.creditor}: ${a.n} unpaid invoice${a.n > 1 ? 's' : ''} (oldest due ${a.oldest}), total balance ${a.total}.`,
+      'reminder-2': (a) => `${a.creditor}: second reminder, ${a.n} unpaid invoice${a.n > 1 ? 's' : ''} (oldest due ${a.oldest}), total balance ${a.total}.`,
+    },
+    pay: (link) => `Pay: ${link}`,
+  },
+};
+
+/**
+ * The customer's batch SMS: how many invoices, the total and the one payment link, within
+ * SMS_MAX_LENGTH (two segments). The invoices themselves are in the batch email and the
+ * statement; an SMS that listed them would not fit. The link is kept whole; the sentence gives way.
+ */
+export function renderBatchSms(args: Omit<BatchRenderArgs, 'customerName'>): string {
+  if (args.lines.length === 0) throw new Error('an empty batch has no SMS');
+  const t = TEXT[args.language];
+  const total = batchTotals(args.lines)
+    .map((x) => formatMoney({ amountMinor: x.balanceMinor, currency: x.currency }, args.language))
+    .join(' + ');
+  const oldest = t.date([...args.lines].map((l) => l.dueDate).sort()[0]!);
+  const core = SMS_TEXT[args.language].core[toneOf(args.templateId)]({ creditor: args.creditor.name, n: args.lines.length, total, oldest });
+  const link = args.paymentLink ? ` ${SMS_TEXT[args.language].pay(args.paymentLink)}` : '';
+  if ((core + link).length <= SMS_MAX_LENGTH) return core + link;
+  return `${core.slice(0, Math.max(0, SMS_MAX_LENGTH - link.length - 1))}…${link}`.slice(0, SMS_MAX_LENGTH);
 }

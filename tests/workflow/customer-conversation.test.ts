@@ -1,13 +1,17 @@
 // One conversation per customer (issue 18), time skipping: the invoices' workflows hand the
 // email of their friendly steps to `customer-<id>`, which sends one email per business day
 // at the batch time through the real batch activity (PGlite communication log, SMTP sink),
-// after asking each invoice whether its step is still due. Letters are doubles here.
+// after asking each invoice whether its step is still due; the SMS of a batched step goes as
+// one SMS per customer per batch through the real batch SMS activity (the Twilio fake). Letters
+// are doubles here.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataConverterFromEnv } from '../../codec/index';
 import { createSendBatchEmail } from '../../activities/batch-email';
+import { createSendBatchSms } from '../../activities/batch-sms';
+import { createSendSms } from '../../activities/sms';
 import { createCustomerActivities } from '../../activities/customer';
 import { createSendEmail } from '../../activities/email';
 import { createLocalActivities } from '../../activities/local';
@@ -18,8 +22,10 @@ import { paymentReceivedSignal, statusQuery } from '../../contracts/messages';
 import { nextBatchAt } from '../../domain/consolidation';
 import { getBuiltinPolicy } from '../../domain/policy';
 import { anchorInstant, publicHolidays, stepInstant } from '../../domain/schedule';
+import { SMS_MAX_LENGTH } from '../../domain/templates/render';
 import type { DunningPolicy, InvoiceSnapshot } from '../../domain/types';
 import { startMailSink, type MailSink, type SinkMessage } from '../../tools/peers/mail-sink';
+import { startTwilioFake, type TwilioFake } from '../../tools/peers/sms-fake';
 import { workflowBundle } from '../../worker/create-worker';
 import { customerConversation } from '../../workflows/customer-conversation';
 import { recordHistory } from '../helpers/histories';
@@ -30,12 +36,20 @@ import { dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlu
 let env: TestWorkflowEnvironment;
 let db: TestDb;
 let sink: MailSink;
+let sms: TwilioFake;
+const TWILIO = { TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef', TWILIO_AUTH_TOKEN: 'test-auth-token', TWILIO_FROM: '+33757000000' };
 
 beforeAll(async () => {
-  [env, db, sink] = await Promise.all([createTimeSkippingEnv(), startTestDb(), startMailSink({ smtpPort: 0, webPort: 0 }), workflowBundle()]);
+  [env, db, sink, sms] = await Promise.all([
+    createTimeSkippingEnv(),
+    startTestDb(),
+    startMailSink({ smtpPort: 0, webPort: 0 }),
+    startTwilioFake({ port: 0, accountSid: TWILIO.TWILIO_ACCOUNT_SID, authToken: TWILIO.TWILIO_AUTH_TOKEN }),
+    workflowBundle(),
+  ]);
 }, 180_000);
 afterAll(async () => {
-  await Promise.all([env?.teardown(), db?.stop(), sink?.stop()]);
+  await Promise.all([env?.teardown(), db?.stop(), sink?.stop(), sms?.stop()]);
 });
 
 /** Reminder at J+7 (friendly, batched), formal notice at J+14 (letter + email, never batched). */
@@ -50,14 +64,23 @@ const GROUPED: DunningPolicy = {
   consolidateWaitFor: 'PT1H',
 };
 
+/** The same day's step on email and SMS (friendly): both go in the customer's batch. */
+const GROUPED_SMS: DunningPolicy = {
+  ...GROUPED,
+  id: 'grouped-sms',
+  steps: [{ id: 'reminder-2', offset: 'P7D', channels: ['email', 'sms'], templateId: 'reminder-2', stage: 'reminder-2' }],
+};
+
 function workers(taskQueue: string) {
   const doubles = makeDoubles();
-  const deps = { prisma: db.prisma, config: testConfig({ SMTP_PORT: String(sink.smtpPort) }), log: memoryLogger() };
+  const deps = { prisma: db.prisma, config: testConfig({ SMTP_PORT: String(sink.smtpPort), TWILIO_API_BASE: sms.url, ...TWILIO }), log: memoryLogger() };
   const acts = {
     ...doubles.activities,
     ...createLocalActivities(deps),
     sendEmail: createSendEmail(deps),
     sendBatchEmail: createSendBatchEmail(deps),
+    sendSms: createSendSms(deps),
+    sendBatchSms: createSendBatchSms(deps),
     ...createCustomerActivities(env.client),
   };
   return { doubles, start: () => startTestWorker(env, taskQueue, acts) };
@@ -68,9 +91,9 @@ function customerOf(id: string): Partial<InvoiceSnapshot> {
   return { customer: { ...base, id, name: `Client ${id}`, email: `compta@${id.toLowerCase()}.example` } };
 }
 
-async function issue(taskQueue: string, invoice: InvoiceSnapshot) {
+async function issue(taskQueue: string, invoice: InvoiceSnapshot, policy = GROUPED) {
   await seedInvoice(db.prisma, invoice);
-  return env.client.workflow.start(invoiceDunning, { taskQueue, workflowId: workflowIdFor(invoice.number), args: [dunningInput(invoice, GROUPED)] });
+  return env.client.workflow.start(invoiceDunning, { taskQueue, workflowId: workflowIdFor(invoice.number), args: [dunningInput(invoice, policy)] });
 }
 
 /** The batch instant of an invoice's reminder-1, as the policy places it. */
@@ -228,6 +251,56 @@ describe('one conversation per customer', () => {
     } finally {
       for (const h of handles) await h.terminate('test over').catch(() => undefined);
       for (const c of [c1, c2]) await env.client.workflow.getHandle(customerWorkflowIdFor(c)).terminate('test over').catch(() => undefined);
+      await worker.stop();
+    }
+  }, 120_000);
+
+  it('SMS batched too: one SMS per customer per batch with the count, the total and the payment link; one communication covering the invoices', async () => {
+    const taskQueue = uniqueQueue('customer');
+    const { start } = workers(taskQueue);
+    const worker = await start();
+    const now = await env.currentTimeMs();
+    const id = `C4${Math.random().toString(36).slice(2, 6).toUpperCase()}`;
+    const three = [1, 2, 3].map((i) => invoiceFixture({ number: `${id}-${i}`, dueDate: parisDatePlus(now, 3), ...customerOf(id) }));
+    const handles: Array<Awaited<ReturnType<typeof issue>>> = [];
+    try {
+      for (const invoice of three) handles.push(await issue(taskQueue, invoice, GROUPED_SMS));
+      const batchAt = batchOf(three[0]!);
+      await env.sleep(batchAt + 10 * 60_000 - (await env.currentTimeMs()));
+      const batchDate = parisDatePlus(batchAt, 0);
+      const smsKey = `customer-${id}/${batchDate}/sms`;
+      const emailKey = `customer-${id}/${batchDate}/email`;
+      await expect.poll(() => sms.received.filter((m) => m.idempotencyToken === smsKey).length, { timeout: 30_000, interval: 200 }).toBe(1);
+      const text = sms.received.find((m) => m.idempotencyToken === smsKey)!;
+      expect(text.to).toBe('+33612345678');
+      // How many, the total (3 × 1,000.00 € still due) and the one link, in two segments at most.
+      expect(text.body).toMatch(/^Atelier Durand SAS : 2e relance, 3 factures impayées \(la plus ancienne échue le \d\d\/\d\d\/\d{4}\), total restant dû 3.000,00.€\. Payer : https:\/\/pay\.example\.test\/inv$/u);
+      expect(text.body.length).toBeLessThanOrEqual(SMS_MAX_LENGTH);
+      // No SMS of the step per invoice; the email went as its own batch message.
+      expect(sms.received.filter((m) => m.idempotencyToken?.startsWith(`invoice-${id}-`))).toEqual([]);
+      await expect.poll(() => sink.messages().filter((m) => keyOf(m) === emailKey).length, { timeout: 15_000, interval: 200 }).toBe(1);
+      // The communication log: one SMS covering the three invoices.
+      const row = await db.prisma.communication.findUniqueOrThrow({ where: { idempotencyKey: smsKey }, include: { invoices: true } });
+      expect(row).toMatchObject({ channel: 'sms', status: 'SENT', workflowId: customerWorkflowIdFor(id) });
+      expect(row.invoices.map((i) => i.invoiceNumber).sort()).toEqual(three.map((i) => i.number));
+      // Each invoice marks its step done on both channels from the one report.
+      for (const h of handles) {
+        await expect.poll(async () => (await h.query(statusQuery)).completedSteps, { timeout: 15_000, interval: 200 }).toContain('reminder-2');
+        const sent = (await h.query(statusQuery)).timeline.filter((t) => t.type === 'sent' && t.detail?.stepId === 'reminder-2');
+        expect(sent.map((t) => [t.detail?.channel, t.detail?.batchKey, t.detail?.invoices]).sort()).toEqual([
+          ['email', emailKey, 3],
+          ['sms', smsKey, 3],
+        ]);
+      }
+      const timeline = await invoiceTimeline(db.prisma, three[1]!.number);
+      expect(timeline.entries.find((e) => e.kind === 'communication' && e.detail.batch === smsKey)?.detail).toMatchObject({ invoices: three.map((i) => i.number), status: 'SENT' });
+      const status = await env.client.workflow.getHandle(customerWorkflowIdFor(id)).query(customerStatusQuery);
+      expect(status.recent.at(-1)).toMatchObject({ batchKey: emailKey, status: 'SENT', sms: { batchKey: smsKey, status: 'SENT', listed: three.map((i) => i.number) } });
+      await recordHistory(env.client, 'customer-conversation-sms', customerWorkflowIdFor(id));
+      await recordHistory(env.client, 'invoice-batched-sms', workflowIdFor(three[0]!.number));
+    } finally {
+      for (const h of handles) await h.terminate('test over').catch(() => undefined);
+      await env.client.workflow.getHandle(customerWorkflowIdFor(id)).terminate('test over').catch(() => undefined);
       await worker.stop();
     }
   }, 120_000);

@@ -15,7 +15,8 @@ import {
 } from '../../../domain/consolidation';
 import { getBuiltinPolicy, parsePolicy } from '../../../domain/policy';
 import { publicHolidays } from '../../../domain/schedule';
-import { renderBatchMessage } from '../../../domain/templates/batch';
+import { renderBatchMessage, renderBatchSms } from '../../../domain/templates/batch';
+import { SMS_MAX_LENGTH } from '../../../domain/templates/render';
 
 const policy = getBuiltinPolicy('fr-b2b-default');
 const window = policy.sendWindow;
@@ -128,5 +129,15 @@ describe('what the batch lists', () => {
     expect(m.text).toContain('Total balance due: €1,500.00');
     expect(m.text.match(/https:\/\/pay\.example\.test\/c\/42/g)).toHaveLength(1);
     expect(m.html).toContain('<a href="https://pay.example.test/c/42">');
+  });
+  it('the batch SMS: the count, the total, the oldest due date and the link whole, within two segments however many invoices', () => {
+    const sms = renderBatchSms({ templateId: 'reminder-1', language: 'en', lines: [line(1), line(2, { balanceMinor: 50_000, dueDate: '2026-11-20' })], asOf: '2026-12-08', creditor: { name: 'Atelier Durand' }, paymentLink: 'https://pay.example.test/c/42' });
+    expect(sms).toBe('Atelier Durand: 2 unpaid invoices (oldest due 20/11/2026), total balance €1,500.00. Pay: https://pay.example.test/c/42');
+    // A long creditor name and a long link: the sentence gives way, never the link.
+    const link = `https://pay.example.test/${'x'.repeat(120)}`;
+    const long = renderBatchSms({ templateId: 'reminder-2', language: 'fr', lines: Array.from({ length: 40 }, (_, i) => line(i)), asOf: '2026-12-08', creditor: { name: 'Ateliers '.repeat(20) }, paymentLink: link });
+    expect(long.length).toBeLessThanOrEqual(SMS_MAX_LENGTH);
+    expect(long.endsWith(`Payer : ${link}`)).toBe(true);
+    expect(() => renderBatchSms({ templateId: 'reminder-1', language: 'fr', lines: [], asOf: '2026-12-08', creditor: { name: 'x' } })).toThrow(/empty/);
   });
 });
