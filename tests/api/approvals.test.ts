@@ -5,16 +5,16 @@
 // again at the date), skipped (never sent), a step whose bound lets it go out unanswered; the
 // customer's record asking approval of running invoices' formal steps; an agreed grace period
 // moving the next reminder of a running invoice, and of a new one.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../contracts/ids';
 import { statusQuery } from '../../contracts/messages';
 import { addIsoDuration } from '../../domain/duration';
-import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, problemFields, uniqueCustomerId, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
+useApiHarness((a) => (h = a), { config: { POLICY_CACHE_SECONDS: '1' } });
 beforeAll(async () => {
-  h = await startApiHarness({ config: { POLICY_CACHE_SECONDS: '1' } });
   const created = await h.request('POST', '/v1/policies', {
     body: {
       id: 'approval-seconds',
@@ -39,13 +39,8 @@ beforeAll(async () => {
   const published = await h.request('POST', `/v1/policies/approval-seconds/versions/${created.json.version}/publish`);
   expect(published.status, published.text).toBe(200);
 }, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
 
-let n = 0;
-const customerId = () => `C17A-${Date.now().toString(36)}-${++n}`;
-const fields = (r: { json: { errors?: Array<{ field: string }> } }) => (r.json.errors ?? []).map((e) => e.field).sort();
+const customerId = () => uniqueCustomerId('C17A');
 const sent = (number: string, stepId: string) => h.calls.filter((c) => c.invoiceNumber === number && c.stepId === stepId);
 const pending = async (number: string) =>
   (await h.request('GET', '/v1/approvals')).json.items.find((a: { invoiceNumber: string }) => a.invoiceNumber === number);
@@ -80,13 +75,13 @@ describe('approval before a step', () => {
     // A wrong decision is refused by the workflow, naming the field; nothing recorded.
     const wrong = await h.request('POST', `/v1/invoices/${number}/approval`, { body: { action: 'approve', stepId: 'reminder-1' } });
     expect(wrong.status).toBe(422);
-    expect(fields(wrong)).toEqual(['stepId']);
+    expect(problemFields(wrong)).toEqual(['stepId']);
     const noDate = await h.request('POST', `/v1/approvals/${asked.id}`, { body: { action: 'postpone' } });
     expect(noDate.status).toBe(422);
-    expect(fields(noDate)).toEqual(['until']);
+    expect(problemFields(noDate)).toEqual(['until']);
     const badAction = await h.request('POST', `/v1/approvals/${asked.id}`, { body: { action: 'maybe' } });
     expect(badAction.status).toBe(422);
-    expect(fields(badAction)).toEqual(['action']);
+    expect(problemFields(badAction)).toEqual(['action']);
 
     const approved = await h.request('POST', `/v1/approvals/${asked.id}`, { body: { action: 'approve', note: 'key account: go' } });
     expect(approved.status, approved.text).toBe(200);
@@ -123,7 +118,7 @@ describe('approval before a step', () => {
     await eventually(() => pending(number), 30_000, 'the approval request');
     const past = await h.request('POST', `/v1/invoices/${number}/approval`, { body: { action: 'postpone', until: new Date(Date.now() - 1_000).toISOString() } });
     expect(past.status).toBe(422);
-    expect(fields(past)).toEqual(['until']);
+    expect(problemFields(past)).toEqual(['until']);
 
     const until = new Date(Date.now() + 3_000).toISOString();
     const postponed = await h.request('POST', `/v1/invoices/${number}/approval`, { body: { action: 'postpone', until } });

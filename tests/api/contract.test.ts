@@ -3,17 +3,14 @@
 // cursor, NUL characters, "[]" sent to the import) and 405 + Allow for a method a known
 // path does not serve. The fuzz itself (all checks): tests/faults/api-fuzz.test.ts.
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { invoiceRequest, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 let doc: any;
+useApiHarness((a) => (h = a), { workers: false });
 beforeAll(async () => {
-  h = await startApiHarness({ workers: false });
   doc = (await h.request('GET', '/openapi.json', { auth: false })).json;
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const schema = (name: string) => doc.components.schemas[name];

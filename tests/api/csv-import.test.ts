@@ -3,8 +3,8 @@
 // decimal commas, CRLF), BOM, and the all-or-nothing rule (a bad row anywhere and no
 // invoice starts).
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daysFromToday, startApiHarness, type ApiHarness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { daysFromToday, useApiHarness, type ApiHarness } from './harness';
 
 const LATIN1 = readFileSync(new URL('./fixtures/invoices-latin1.csv', import.meta.url));
 const HEADER =
@@ -13,12 +13,7 @@ const row = (n: string, amount = '100.00', name = 'Alpha SAS') =>
   `${n},${daysFromToday(0)},${daysFromToday(30)},${amount},0,EUR,CSV-${n},${name},B2B,a@alpha.example,,1 rue A,75001,Paris,FR,fr,Europe/Paris`;
 
 let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness({ workers: false });
-});
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a), { workers: false });
 
 const csv = (body: string | Buffer, contentType = 'text/csv') =>
   h.request('POST', '/v1/invoices/import', { raw: body, headers: { 'content-type': contentType } });

@@ -3,21 +3,16 @@
 // payment behaviour and risk class of a seeded history worked out by hand, and a policy
 // rule on the risk class.
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../contracts/ids';
 import { statusQuery } from '../../contracts/messages';
 import type { PrismaClient } from '../../prisma/client';
 import { pdfToText, renderFirstPagePng } from '../channels/support';
-import { eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { eventually, invoiceRequest, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
-beforeAll(async () => {
-  h = await startApiHarness();
-}, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a));
 
 const STAMP = Date.now().toString(36).slice(-6);
 const CUSTOMER = `ACME-${STAMP}`;

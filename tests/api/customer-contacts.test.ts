@@ -12,7 +12,7 @@ import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { startTwilioFake, type TwilioFake } from '../../tools/peers/sms-fake';
 import { workflowIdFor } from '../../contracts/ids';
 import { migratePolicyUpdate } from '../../contracts/messages';
-import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, startApiHarness, uniqueCustomerId, type ApiHarness } from './harness';
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
 const TOKEN = 'test-auth-token';
@@ -43,8 +43,7 @@ afterAll(async () => {
   await Promise.all([sink?.stop(), sms?.stop()]);
 });
 
-let n = 0;
-const customerId = () => `C17c-${Date.now().toString(36)}-${++n}`;
+const customerId = () => uniqueCustomerId('C17c');
 const mailsOf = (number: string, subject: RegExp) =>
   sink.messages().filter((m) => m.headers.get('x-relance-invoice') === number && subject.test(m.subject ?? ''));
 

@@ -4,23 +4,16 @@
 // it; resume releases them all; a dispute of listed or all invoices; a promise to pay with
 // an amount spread oldest due first holds the reminders of what it covers until its date;
 // bad input refused before anything is sent.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../contracts/ids';
 import { statusQuery, type DunningStatus } from '../../contracts/messages';
-import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, problemFields, uniqueCustomerId, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
-beforeAll(async () => {
-  h = await startApiHarness();
-}, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a));
 
-let n = 0;
-const customerId = () => `C18H-${Date.now().toString(36)}-${++n}`;
-const fields = (r: { json: { errors?: Array<{ field: string }> } }) => (r.json.errors ?? []).map((e) => e.field).sort();
+const customerId = () => uniqueCustomerId('C18H');
 const sentTo = (number: string) => h.calls.filter((c) => c.invoiceNumber === number);
 const status = (number: string): Promise<DunningStatus> => h.client.workflow.getHandle(workflowIdFor(number)).query(statusQuery);
 const terminate = (numbers: string[]) => Promise.all(numbers.map((x) => h.client.workflow.getHandle(workflowIdFor(x)).terminate('test over').catch(() => undefined)));
@@ -83,7 +76,7 @@ describe('customer-level holds', () => {
     const other = await issue(customerId());
     const wrong = await h.request('POST', `/v1/customers/${customer}/disputes`, { body: { reason: 'livraison incomplète', invoiceNumbers: [numbers[0], other] } });
     expect(wrong.status, wrong.text).toBe(422);
-    expect(fields(wrong)).toEqual(['invoiceNumbers.1']);
+    expect(problemFields(wrong)).toEqual(['invoiceNumbers.1']);
     expect((await status(numbers[0])).holding).toBeUndefined();
 
     const one = await h.request('POST', `/v1/customers/${customer}/disputes`, { body: { reason: 'livraison incomplète', invoiceNumbers: [numbers[1]] } });
@@ -144,7 +137,7 @@ describe('customer-level holds', () => {
     for (const [path, body, expected] of bad) {
       const r = await h.request('POST', `/v1/customers/${customer}/${path}`, { body });
       expect(r.status, `${path} ${JSON.stringify(body)}: ${r.text}`).toBe(422);
-      expect(fields(r)).toEqual(expected);
+      expect(problemFields(r)).toEqual(expected);
     }
     expect((await status(number)).holding).toBeUndefined();
     expect((await h.prisma.customer.findUnique({ where: { externalId: customer } }))?.holdReason).toBeNull();

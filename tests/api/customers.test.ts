@@ -3,23 +3,16 @@
 // outcomes in the timelines and the tracking sheet, a phone task closed by its call, and a
 // "promised" call holding the reminders until its date.
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../contracts/ids';
 import { statusQuery } from '../../contracts/messages';
-import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, problemFields, uniqueCustomerId, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
-beforeAll(async () => {
-  h = await startApiHarness();
-}, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a));
 
-let n = 0;
-const customerId = () => `C17-${Date.now().toString(36)}-${++n}`;
-const fields = (r: { json: { errors?: Array<{ field: string }> } }) => (r.json.errors ?? []).map((e) => e.field).sort();
+const customerId = () => uniqueCustomerId('C17');
 
 describe('/v1/customers', () => {
   it('creates, reads, updates and searches a record; every agreed term says who agreed and when', async () => {
@@ -56,7 +49,7 @@ describe('/v1/customers', () => {
     });
     expect(bad.status).toBe(422);
     // The schema's refusals first (the percentage's pattern is in the OpenAPI document too).
-    expect(fields(bad)).toEqual(['agreedTerms.earlyPaymentDiscount.percent', 'contacts.1.role']);
+    expect(problemFields(bad)).toEqual(['agreedTerms.earlyPaymentDiscount.percent', 'contacts.1.role']);
     const bad2 = await h.request('PATCH', `/v1/customers/${id}`, {
       body: {
         contacts: [{ role: 'billing', phone: '12345' }],
@@ -64,7 +57,7 @@ describe('/v1/customers', () => {
       },
     });
     expect(bad2.status).toBe(422);
-    expect(fields(bad2)).toEqual(['agreedTerms.policy.policyId', 'contacts.0.phone']);
+    expect(problemFields(bad2)).toEqual(['agreedTerms.policy.policyId', 'contacts.0.phone']);
     // Nothing of a refused update was written.
     expect((await h.request('GET', `/v1/customers/${id}`)).json.contacts).toHaveLength(2);
 
@@ -123,7 +116,7 @@ describe('/v1/customers', () => {
     const { dueDate: _o2, ...noTerm } = invoiceRequest({}, { externalId: customerId() });
     const refused = await h.request('POST', '/v1/invoices', { body: noTerm });
     expect(refused.status).toBe(422);
-    expect(fields(refused)).toEqual(['dueDate']);
+    expect(problemFields(refused)).toEqual(['dueDate']);
   });
 
   it('a note and a call outcome show in the invoice timeline, the customer timeline and the tracking sheet', async () => {
@@ -140,10 +133,10 @@ describe('/v1/customers', () => {
 
     const bad = await h.request('POST', `/v1/invoices/${body.number}/calls`, { body: { outcome: 'reached', promisedDate: daysFromToday(3) } });
     expect(bad.status).toBe(422);
-    expect(fields(bad)).toEqual(['promisedDate']);
+    expect(problemFields(bad)).toEqual(['promisedDate']);
     const other = await h.request('POST', `/v1/customers/CUST-1/notes`, { body: { text: 'x', invoiceNumber: body.number } });
     expect(other.status).toBe(422);
-    expect(fields(other)).toEqual(['invoiceNumber']);
+    expect(problemFields(other)).toEqual(['invoiceNumber']);
 
     const timeline = await h.request('GET', `/v1/invoices/${body.number}/timeline`);
     const staff = timeline.json.entries.filter((e: { kind: string }) => e.kind === 'note' || e.kind === 'call');
@@ -204,7 +197,7 @@ describe('/v1/customers', () => {
 
     const past = await h.request('POST', `/v1/invoices/${body.number}/calls`, { body: { outcome: 'promised', promisedDate: new Date(Date.now() - 60_000).toISOString() } });
     expect(past.status).toBe(422);
-    expect(fields(past)).toEqual(['promisedDate']);
+    expect(problemFields(past)).toEqual(['promisedDate']);
     expect(await h.prisma.callOutcome.count({ where: { invoice: { number: body.number } } })).toBe(0);
 
     // reminder-1 is due 5 s after the due instant; the promise is for 12 s from now (+3 s grace).

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { createCalendarActivities } from '../../activities/calendar';
 import { createJournalActivities } from '../../activities/journal';
 import type { ChannelActivities, SendInput } from '../../activities/types';
@@ -149,7 +150,8 @@ export interface ApiHarness {
   relay?: TcpRelay;
   taskQueuePrefix: string;
   importJobs: ImportJobProcessor;
-  request(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; raw?: string | Buffer; auth?: boolean }): Promise<TestResponse>;
+  /** With the harness's key, or `key` (another role's). */
+  request(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; raw?: string | Buffer; auth?: boolean; key?: string }): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
@@ -185,17 +187,17 @@ function quietRuntime(): void {
   }
 }
 
-export async function startApiHarness(
-  opts: {
-    relay?: boolean;
-    config?: Record<string, string>;
-    workers?: boolean;
-    temporalDbFile?: string;
-    importJobs?: boolean;
-    /** Real channel activities in place of the recording doubles (they are not recorded in `calls`). */
-    channels?: (prisma: PrismaClient, config: Config) => Partial<ChannelActivities>;
-  } = {},
-): Promise<ApiHarness> {
+export interface ApiHarnessOptions {
+  relay?: boolean;
+  config?: Record<string, string>;
+  workers?: boolean;
+  temporalDbFile?: string;
+  importJobs?: boolean;
+  /** Real channel activities in place of the recording doubles (they are not recorded in `calls`). */
+  channels?: (prisma: PrismaClient, config: Config) => Partial<ChannelActivities>;
+}
+
+export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
   quietRuntime();
   const [db, env] = await Promise.all([startTestDatabase(), createDevServerEnv({ dbFilename: opts.temporalDbFile })]);
   // PGlite is one Postgres session: concurrent pooled connections interleave their
@@ -255,7 +257,7 @@ export async function startApiHarness(
   const { key } = await createApiKey(prisma, 'api-tests');
 
   const request: ApiHarness['request'] = async (method, path, o = {}) => {
-    const headers: Record<string, string> = { ...(o.auth === false ? {} : { authorization: `Bearer ${key}` }), ...o.headers };
+    const headers: Record<string, string> = { ...(o.auth === false ? {} : { authorization: `Bearer ${o.key ?? key}` }), ...o.headers };
     let body: string | Buffer | undefined;
     if (o.raw !== undefined) body = o.raw;
     else if (o.body !== undefined) {
@@ -291,6 +293,28 @@ export async function startApiHarness(
     },
   };
 }
+
+/**
+ * The test file's harness: started before its tests (a `beforeAll` the file registers
+ * after this call runs once it is up) and closed after them. `set` hands it to the file.
+ */
+export function useApiHarness(set: (h: ApiHarness) => void, opts: ApiHarnessOptions = {}): void {
+  let h: ApiHarness | undefined;
+  beforeAll(async () => {
+    h = await startApiHarness(opts);
+    set(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+}
+
+/** The fields a refusal (problem+json `errors`) names, sorted. */
+export const problemFields = (r: { json: { errors?: Array<{ field: string }> } }): string[] => (r.json.errors ?? []).map((e) => e.field).sort();
+
+let customers = 0;
+/** A customer external id of its own, so that tests sharing a database do not see each other's invoices. */
+export const uniqueCustomerId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${++customers}`;
 
 export const daysFromToday = (n: number): string => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 

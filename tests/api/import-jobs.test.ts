@@ -5,10 +5,10 @@
 // invoice issued once.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TaskQueues } from '../../contracts/task-queues';
 import { collectLines } from '../helpers/processes';
-import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness, type TestResponse } from './harness';
+import { daysFromToday, eventually, invoiceRequest, useApiHarness, type ApiHarness, type TestResponse } from './harness';
 
 const HEADER = 'number,issue_date,due_date,amount,currency,customer_id,customer_name,customer_kind,customer_email,customer_country';
 const fileOf = (prefix: string, count: number, from = 0) =>
@@ -21,12 +21,7 @@ const fileOf = (prefix: string, count: number, from = 0) =>
   ].join('\n');
 
 let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness({ workers: false, importJobs: true, config: { API_IMPORT_LIMIT: '8mb' } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a), { workers: false, importJobs: true, config: { API_IMPORT_LIMIT: '8mb' } });
 
 const upload = (body: string) => h.request('POST', '/v1/imports', { raw: body, headers: { 'content-type': 'text/csv' } });
 const job = (id: string) => h.request('GET', `/v1/imports/${id}`);

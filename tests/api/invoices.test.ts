@@ -1,19 +1,14 @@
 // Issuing and reading invoices and ops actions (the CSV import: csv-import.test.ts), over HTTP against the
 // real database and a real Temporal dev server.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FR_B2B_DEFAULT } from '../../domain/policy';
 import { workflowIdFor } from '../../contracts/ids';
 import { migratePolicyUpdate, statusQuery } from '../../contracts/messages';
-import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a));
 
 describe('POST /v1/invoices', () => {
   it('issues an invoice idempotently: same number and key → same result, one workflow, one row', async () => {

@@ -4,18 +4,13 @@
 // resolution of an ambiguous send: listed, refused when not ambiguous, 404 when unknown.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { locateTemporalBinary } from '../../tools/temporal-bin';
 import { statusQuery } from '../../contracts/messages';
-import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a));
 
 async function issued(): Promise<string> {
   const body = invoiceRequest();

@@ -2,8 +2,8 @@
 // worker runs here, so the Invoice rows keep exactly what the API wrote (plus what the
 // test writes in place of the workflow's journal and channel activities).
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daysFromToday, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { daysFromToday, invoiceRequest, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 const issued: Record<string, { number: string; amount: string; deposit: string }> = {};
@@ -15,8 +15,8 @@ async function issue(key: string, overrides: Record<string, unknown>, customer: 
   issued[key] = { number: body.number, amount: body.amount as string, deposit: body.deposit as string };
 }
 
+useApiHarness((a) => (h = a), { workers: false, config: { API_TEMPORAL_TIMEOUT_MS: '500' } });
 beforeAll(async () => {
-  h = await startApiHarness({ workers: false, config: { API_TEMPORAL_TIMEOUT_MS: '500' } });
   const due = (days: number) => ({ issueDate: daysFromToday(days - 30), dueDate: daysFromToday(days) });
   await issue('notDue', { ...due(5), amount: '100.00', deposit: '0' }, { externalId: 'R-A', name: 'Alpha' });
   await issue('d10', { ...due(-10), amount: '200.00', deposit: '50.00' }, { externalId: 'R-B', name: 'Bêta; "quotes"' });
@@ -25,9 +25,6 @@ beforeAll(async () => {
   await issue('d120', { ...due(-120), amount: '500.00', deposit: '0' }, { externalId: 'R-D', name: 'Delta' });
   await issue('usd', { ...due(-20), amount: '70.00', deposit: '0', currency: 'USD' }, { externalId: 'R-E', name: 'Echo' });
 }, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
 
 describe('GET /v1/reports/aging', () => {
   it('buckets open balances by days past due, per currency', async () => {

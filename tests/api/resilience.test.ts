@@ -4,20 +4,15 @@
 import net, { type AddressInfo } from 'node:net';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
 import { normaliseIssueRequest, reconcileInvoices, startInvoiceWorkflow } from '../../api/invoice-service';
 import { createPrisma } from '../../prisma/client';
-import { eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
+import { eventually, invoiceRequest, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
-beforeAll(async () => {
-  h = await startApiHarness({ relay: true });
-});
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a), { relay: true });
 
 const gateway = () => ({ client: h.client, taskQueue: `${h.taskQueuePrefix}dunning`, timeoutMs: 5_000 });
 

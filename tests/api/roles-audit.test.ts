@@ -4,34 +4,24 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApiKey } from '../../api/auth';
 import { createPrisma } from '../../prisma/client';
 import { startEmbeddedPostgres } from '../../tools/db/embedded';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../tools/db/migrate';
 import { main as cli } from '../../scripts/relance-cli';
 import { createThrowawayDatabase, withClient } from '../db/support';
-import { eventually, invoiceRequest, readTestResponse, startApiHarness, type ApiHarness } from './harness';
+import { eventually, invoiceRequest, readTestResponse, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 const keys: Record<'viewer' | 'collector' | 'admin', string> = { viewer: '', collector: '', admin: '' };
 
+useApiHarness((a) => (h = a));
 beforeAll(async () => {
-  h = await startApiHarness();
   for (const role of ['viewer', 'collector', 'admin'] as const) keys[role] = (await createApiKey(h.prisma, `${role}-key`, role)).key;
 }, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
 
-const as = async (role: keyof typeof keys, method: string, p: string, body?: unknown) =>
-  readTestResponse(
-    await fetch(h.baseUrl + p, {
-      method,
-      headers: { authorization: `Bearer ${keys[role]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    }),
-  );
+const as = (role: keyof typeof keys, method: string, p: string, body?: unknown) => h.request(method, p, { body, key: keys[role] });
 
 describe('API key roles', () => {
   it('a viewer reads but cannot act (403 with the reason); a collector acts; an admin does both', async () => {

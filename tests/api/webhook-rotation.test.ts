@@ -4,20 +4,15 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
-import { readTestResponse, signedDelivery, startApiHarness, testConfig, type ApiHarness } from './harness';
+import { readTestResponse, signedDelivery, testConfig, useApiHarness, type ApiHarness } from './harness';
 
 const OLD = 'bank-secret-2026-old';
 const NEW = 'bank-secret-2026-new';
 
 let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness({ workers: false, config: { WEBHOOK_SECRETS: JSON.stringify({ bank: [OLD, NEW] }) } });
-}, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a), { workers: false, config: { WEBHOOK_SECRETS: JSON.stringify({ bank: [OLD, NEW] }) } });
 
 let seq = 0;
 const delivery = (secret: string) =>

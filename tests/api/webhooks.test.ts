@@ -1,18 +1,13 @@
 // Payment webhooks over HTTP: signatures, replays, Stripe, unmatched payments; the
 // reminders stop once the payment is in.
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getBuiltinPolicy } from '../../domain/policy';
-import { eventually, invoiceRequest, signedDelivery, startApiHarness, STRIPE_SECRET, type ApiHarness } from './harness';
+import { eventually, invoiceRequest, signedDelivery, STRIPE_SECRET, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a));
 
 
 const postGeneric = (d: ReturnType<typeof signedDelivery>) =>

@@ -14,8 +14,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startApiHarness, type ApiHarness } from '../api/harness';
+import { expect, it } from 'vitest';
+import { useApiHarness, type ApiHarness } from '../api/harness';
 import { figure, scaled, SCALE, seedFromEnv, TEST_TIMEOUT_MS } from './support';
 
 const SCHEMATHESIS = path.resolve('.tools/venv/bin/schemathesis');
@@ -26,12 +26,7 @@ const SEED = process.env.FAULT_SEED || SCALE === 'chaos' ? seedFromEnv() : FUZZ_
 const FUZZ_TIMEOUT_MS = Math.max(TEST_TIMEOUT_MS, scaled('FAULT_FUZZ_TIMEOUT_MS', 300_000, 1_800_000));
 let h: ApiHarness;
 
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+useApiHarness((a) => (h = a));
 
 function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {

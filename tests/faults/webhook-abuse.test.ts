@@ -5,8 +5,8 @@
 // the database shows nothing lost and nothing counted twice: one WebhookDelivery per
 // (source, eventId), one Payment per (source, paymentId), the workflow's payments once.
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, invoiceRequest, startApiHarness, STRIPE_SECRET, WEBHOOK_SECRET, type ApiHarness, type TestResponse } from '../api/harness';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventually, invoiceRequest, STRIPE_SECRET, useApiHarness, WEBHOOK_SECRET, type ApiHarness, type TestResponse } from '../api/harness';
 import { signGeneric } from '../../api/webhooks';
 import { statusQuery } from '../../contracts/messages';
 import { figure, scaled, signedDelivery, type GenericPayment } from './support';
@@ -15,12 +15,9 @@ const REPLAYS = scaled('FAULT_REPLAYS', 20, 200);
 let h: ApiHarness;
 const answers: number[] = [];
 
-beforeAll(async () => {
-  h = await startApiHarness();
-});
+useApiHarness((a) => (h = a));
 afterAll(async () => {
   figure('webhook-abuse', { requests: answers.length, byStatus: countBy(answers), replaysPerDelivery: REPLAYS });
-  await h?.close();
 });
 
 function countBy(xs: number[]): Record<string, number> {
