@@ -140,60 +140,78 @@ export function customerHoldsRouter(deps: { prisma: PrismaClient; temporal: Temp
     res.json(result);
   }
 
-  defineRoute(router, registry, {
-    method: 'post',
-    path: `${base}/pause`,
+  /**
+   * One customer-level action: `apply` checks the request against the customer (a refusal
+   * is thrown before anything is sent or stored), sends the invoice's update to the invoices
+   * it concerns and says what the note on the customer's timeline reads; then `finish`.
+   */
+  function action<S extends z.ZodType>(spec: {
+    path: string;
+    operationId: string;
+    action: 'pause' | 'resume' | 'dispute' | 'promise';
+    summary: string;
+    description?: string;
+    body: S;
+    apply: (c: Customer, body: z.infer<S>, res: Response) => Promise<{ outcomes: Array<InvoiceOutcome & { amount?: string }>; note: string }>;
+  }) {
+    defineRoute(router, registry, {
+      method: 'post',
+      path: `${base}/${spec.path}`,
+      operationId: spec.operationId,
+      role: 'collector',
+      summary: spec.summary,
+      description: spec.description,
+      tags,
+      params: CustomerParams,
+      body: spec.body,
+      responses: { 200: jsonResponse('Per invoice, what its workflow answered', CustomerHoldResultSchema), ...common },
+      handler: async ({ res, params, body }) => {
+        const c = await load(params.customerId);
+        const { outcomes, note } = await spec.apply(c, body, res);
+        await finish(res, c, spec.action, body as Record<string, unknown>, outcomes, note);
+      },
+    });
+  }
+
+  action({
+    path: 'pause',
     operationId: 'pauseCustomer',
-    role: 'collector',
+    action: 'pause',
     summary: 'Pause the reminders of every running invoice of the customer; invoices issued during the pause start paused',
-    tags,
-    params: CustomerParams,
     body: PauseRequestSchema,
-    responses: { 200: jsonResponse('Per invoice, what its workflow answered', CustomerHoldResultSchema), ...common },
-    handler: async ({ res, params, body }) => {
-      const c = await load(params.customerId);
+    apply: async (c, body, res) => {
       const problem = checkPause(body, c.timeZone, Date.now());
       if (problem) throw problems.field(problem.field, problem.message);
       // Stored first: an invoice issued while the updates go out starts paused too.
-      const held = await prisma.customer.update({
+      await prisma.customer.update({
         where: { id: c.id },
         data: { holdReason: body.reason, holdUntil: body.until ?? null, holdBy: actorName(requestActor(res)), holdSince: c.holdReason ? c.holdSince : new Date() },
       });
       const outcomes = await applyToInvoices(await openInvoicesOf(prisma, c.id), (inv) => updateInvoice(temporal, inv.invoiceNumber, pauseUpdate, { reason: body.reason, until: body.until }));
-      await finish(res, held, 'pause', body, outcomes, `pause (${body.reason}${body.until ? `, until ${body.until}` : ''})`);
+      return { outcomes, note: `pause (${body.reason}${body.until ? `, until ${body.until}` : ''})` };
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'post',
-    path: `${base}/resume`,
+  action({
+    path: 'resume',
     operationId: 'resumeCustomer',
-    role: 'collector',
+    action: 'resume',
     summary: "Lift the customer's pause: every paused running invoice resumes (one not paused answers refused)",
-    tags,
-    params: CustomerParams,
     body: ResumeRequestSchema,
-    responses: { 200: jsonResponse('Per invoice, what its workflow answered', CustomerHoldResultSchema), ...common },
-    handler: async ({ res, params, body }) => {
-      const c = await load(params.customerId);
-      const lifted = await prisma.customer.update({ where: { id: c.id }, data: { holdReason: null, holdUntil: null, holdBy: null, holdSince: null } });
+    apply: async (c, body) => {
+      await prisma.customer.update({ where: { id: c.id }, data: { holdReason: null, holdUntil: null, holdBy: null, holdSince: null } });
       const outcomes = await applyToInvoices(await openInvoicesOf(prisma, c.id), (inv) => updateInvoice(temporal, inv.invoiceNumber, resumeUpdate, { note: body.note }));
-      await finish(res, lifted, 'resume', body, outcomes, `resume${body.note ? ` (${body.note})` : ''}`);
+      return { outcomes, note: `resume${body.note ? ` (${body.note})` : ''}` };
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'post',
-    path: `${base}/disputes`,
+  action({
+    path: 'disputes',
     operationId: 'openCustomerDispute',
-    role: 'collector',
+    action: 'dispute',
     summary: 'Open a dispute on every open invoice of the customer, or on the listed ones: their reminders stop until each is resolved',
-    tags,
-    params: CustomerParams,
     body: CustomerDisputeRequestSchema,
-    responses: { 200: jsonResponse('Per invoice, what its workflow answered', CustomerHoldResultSchema), ...common },
-    handler: async ({ res, params, body }) => {
-      const c = await load(params.customerId);
+    apply: async (c, body) => {
       let open = await openInvoicesOf(prisma, c.id);
       if (body.invoiceNumbers) {
         const listed = body.invoiceNumbers;
@@ -203,26 +221,21 @@ export function customerHoldsRouter(deps: { prisma: PrismaClient; temporal: Temp
         open = open.filter((i) => listed.includes(i.invoiceNumber));
       }
       const outcomes = await applyToInvoices(open, (inv) => updateInvoice(temporal, inv.invoiceNumber, openDisputeUpdate, { reason: body.reason }));
-      await finish(res, c, 'dispute', body, outcomes, `dispute (${body.reason})`);
+      return { outcomes, note: `dispute (${body.reason})` };
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'post',
-    path: `${base}/promises`,
+  action({
+    path: 'promises',
     operationId: 'recordCustomerPromise',
-    role: 'collector',
+    action: 'promise',
     summary: "A promise to pay covering the customer's open invoices: their reminders wait until the date (+ the policy's promiseGrace)",
     description:
       'Each covered invoice gets its own recordPromiseToPay update. With an amount, it is spread oldest due first: each invoice takes ' +
       'up to its balance, an invoice the amount reaches (even in part) is covered, the later ones are not-covered and keep their reminders. ' +
       'The amount needs the open invoices to share one currency.',
-    tags,
-    params: CustomerParams,
     body: CustomerPromiseRequestSchema,
-    responses: { 200: jsonResponse('Per invoice, what its workflow answered', CustomerHoldResultSchema), ...common },
-    handler: async ({ res, params, body }) => {
-      const c = await load(params.customerId);
+    apply: async (c, body) => {
       const at = resolveDeadline(body.promisedDate, c.timeZone);
       if (!at || Date.parse(at) <= Date.now()) throw problems.field('promisedDate', 'must be in the future');
       const open = await openInvoicesOf(prisma, c.id);
@@ -250,7 +263,7 @@ export function customerHoldsRouter(deps: { prisma: PrismaClient; temporal: Temp
         const o = byNumber.get(inv.invoiceNumber) ?? { invoiceNumber: inv.invoiceNumber, outcome: 'not-covered' as const };
         return share === undefined ? o : { ...o, amount: toDecimal(share, inv.currency) };
       });
-      await finish(res, c, 'promise', body, outcomes, `promise to pay by ${body.promisedDate}${body.amount ? ` (${body.amount})` : ''}`);
+      return { outcomes, note: `promise to pay by ${body.promisedDate}${body.amount ? ` (${body.amount})` : ''}` };
     },
   });
 
