@@ -3,6 +3,7 @@
 // and the contacts' data need not travel through Temporal. Billing contacts are the
 // recipients, CC contacts are copied on emails; without contacts, the record's own email
 // and phone; without a record (an invoice whose row is not written yet), the snapshot.
+import { addDays } from '../domain/dates';
 import type { PrismaClient } from '../prisma/client';
 import type { InvoiceSnapshot, Language } from '../domain/types';
 import type { EarlyPaymentDiscount } from '../domain/templates';
@@ -24,10 +25,6 @@ export interface ResolvedContacts {
 }
 
 const uniq = (xs: Array<string | null | undefined>) => [...new Set(xs.map((x) => x?.trim()).filter((x): x is string => !!x))];
-
-function addDaysIso(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
 
 export async function resolveContacts(prisma: PrismaClient, input: SendInput): Promise<ResolvedContacts> {
   const snap = input.invoice.customer;
@@ -57,7 +54,7 @@ export async function resolveContacts(prisma: PrismaClient, input: SendInput): P
   };
   const discount =
     record.earlyPaymentDiscountBps != null && record.earlyPaymentDiscountDays != null
-      ? { bps: record.earlyPaymentDiscountBps, until: addDaysIso(input.invoice.issueDate, record.earlyPaymentDiscountDays) }
+      ? { bps: record.earlyPaymentDiscountBps, until: addDays(input.invoice.issueDate, record.earlyPaymentDiscountDays) }
       : undefined;
   return {
     input: { ...input, invoice: { ...input.invoice, customer } },

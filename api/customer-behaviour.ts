@@ -5,7 +5,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config/index';
-import { localDate } from '../domain/clock';
+import { localDate } from '../domain/dates';
 import { paymentBehaviour, RISK_CLASSES, type BehaviourFacts, type PaymentBehaviour, type RiskThresholds } from '../domain/payment-behaviour';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { CustomerParams } from './customer-schemas';

@@ -7,8 +7,8 @@ import { stringify } from 'csv-stringify/sync';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config/index';
-import { localDate } from '../domain/clock';
-import { daysBetween } from '../domain/dates';
+import { localDate } from '../domain/dates';
+import { customerToday, daysLate } from '../domain/overdue';
 import type { Language } from '../domain/types';
 import { creditorOf } from '../documents/pdf';
 import { AGING_BUCKETS, agingBucket, renderStatementPdf, type AgingBucket, type StatementData } from '../documents/statement-pdf';
@@ -44,7 +44,7 @@ export async function statementOf(prisma: PrismaClient, c: Customer, asOf: strin
   });
   const totals = new Map<string, StatementData['totals'][number]>();
   const invoices = open.map((inv) => {
-    const late = Math.max(0, daysBetween(isoDay(inv.dueDate), asOf));
+    const late = daysLate(isoDay(inv.dueDate), asOf);
     const line = {
       number: inv.number,
       issueDate: isoDay(inv.issueDate),
@@ -138,7 +138,7 @@ export function statementRouter(deps: { prisma: PrismaClient; config: Config }, 
   };
   const prepare = async (customerId: string, query: z.infer<typeof StatementQuery>) => {
     const c = await loadStatementCustomer(prisma, customerId);
-    const asOf = query.asOf ?? localDate(Date.now(), c.timeZone);
+    const asOf = query.asOf ?? customerToday(Date.now(), c.timeZone);
     return { c, asOf, language: languageOf(c, query.lang), statement: await statementOf(prisma, c, asOf) };
   };
 

@@ -24,6 +24,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index';
 import { workflowIdFor } from '../contracts/ids';
+import { MS_PER_DAY } from '../domain/dates';
 import type { InvoiceSnapshot } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { recordAudit, requestActor, type AuditActor, actorName } from './audit';
@@ -363,7 +364,7 @@ export async function runRetention(deps: ErasureDeps, now = new Date()): Promise
   const { prisma, temporal, config } = deps;
   const report: RetentionReport = { bodiesCleared: 0, inboundCleared: 0, attachmentsDeleted: 0, historiesDeleted: 0 };
   if (config.RETENTION_BODIES_DAYS > 0) {
-    const before = new Date(now.getTime() - config.RETENTION_BODIES_DAYS * 86_400_000);
+    const before = new Date(now.getTime() - config.RETENTION_BODIES_DAYS * MS_PER_DAY);
     report.bodiesCleared = (
       await prisma.communication.updateMany({
         where: {
@@ -379,7 +380,7 @@ export async function runRetention(deps: ErasureDeps, now = new Date()): Promise
     report.inboundCleared = (await prisma.inboundMessage.updateMany({ where: { ...old, text: { not: null } }, data: { text: null } })).count;
   }
   if (config.RETENTION_HISTORIES_DAYS !== undefined) {
-    const closedBefore = new Date(now.getTime() - config.RETENTION_HISTORIES_DAYS * 86_400_000).toISOString();
+    const closedBefore = new Date(now.getTime() - config.RETENTION_HISTORIES_DAYS * MS_PER_DAY).toISOString();
     const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND CloseTime <= '${closedBefore}' AND TaskQueue = '${temporal.taskQueue}'`;
     const found: Array<{ workflowId: string; runId: string }> = [];
     await withDeadline(

@@ -1,4 +1,5 @@
 // Representations shared by the routes: decimals from minor units, dates, DTOs.
+import { utcDate } from '../domain/dates';
 import { minorUnits, parseDecimalToMinor } from '../domain/money';
 import type { Customer, Invoice } from '../prisma/client';
 import { problems } from './problem';
@@ -24,9 +25,9 @@ export function decimalField(value: string, currency: string, field: string, opt
   return minor;
 }
 
-export const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
+/** A DATE column (read as UTC midnight) as YYYY-MM-DD. */
+export const isoDay = (d: Date): string => utcDate(d);
 export const dayToDate = (day: string): Date => new Date(`${day}T00:00:00.000Z`);
-export const todayUtc = (): string => isoDay(new Date());
 
 export type InvoiceWithCustomer = Invoice & { customer: Customer };
 

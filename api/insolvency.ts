@@ -12,7 +12,8 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { pauseUpdate } from '../contracts/messages';
 import type { Config } from '../config/index';
-import { localDate } from '../domain/clock';
+import { localDate } from '../domain/dates';
+import { isPastDue } from '../domain/overdue';
 import { computePenalties } from '../domain/penalties';
 import { getBuiltinPolicy } from '../domain/policy';
 import type { DunningPolicy } from '../domain/types';
@@ -186,7 +187,7 @@ export async function claimDossierOf(
       interestMinor,
       indemnityMinor,
       totalMinor: principal + interestMinor + indemnityMinor,
-      notYetDue: due >= judgment,
+      notYetDue: !isPastDue(due, judgment),
       penalties,
       documents: [
         `Copie de la facture n°${inv.number} du ${formatDate(isoDay(inv.issueDate), 'fr')} (${fr(inv.amountMinor)}${inv.depositMinor > 0n ? `, acompte versé ${fr(inv.depositMinor)}` : ''})`,

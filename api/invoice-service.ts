@@ -28,6 +28,7 @@ import { getBuiltinPolicy, policyAudienceMismatch } from '../domain/policy';
 import { parseDecimalToMinor } from '../domain/money';
 import { ResolveError, type PolicyCatalog, type PolicySnapshot, type Resolution } from '../policies/catalog';
 import { resolveDeadline } from '../domain/clock';
+import { addDays } from '../domain/dates';
 import { dunningInputFor } from '../domain/schedule';
 import type { DunningPolicy, InvoiceSnapshot } from '../domain/types';
 import type { PrismaClient } from '../prisma/client';
@@ -36,7 +37,7 @@ import { workflowIdFor } from '../contracts/ids';
 import type { CustomerTerms, InvoiceDunningInput, Pause } from '../contracts/messages';
 import type { RiskClass } from '../domain/payment-behaviour';
 import { riskClassOf } from './customer-behaviour';
-import { dayToDate, decimalField, isoDay, minorToDecimal, type InvoiceWithCustomer } from './format';
+import { dayToDate, decimalField, minorToDecimal, type InvoiceWithCustomer } from './format';
 import { isUniqueViolation } from './infra-errors';
 import { problems, type FieldError, Problem } from './problem';
 import type { IssueInvoiceRequest } from './schemas';
@@ -438,7 +439,7 @@ export async function withAgreedTerms(
   });
   if (!c) return req;
   const dueDate =
-    req.dueDate ?? (c.paymentTermDays == null ? undefined : isoDay(new Date(dayToDate(req.issueDate).getTime() + c.paymentTermDays * 86_400_000)));
+    req.dueDate ?? (c.paymentTermDays == null ? undefined : addDays(req.issueDate, c.paymentTermDays));
   return { ...req, dueDate, policyId: req.policyId ?? (fill.policy ? (c.agreedPolicyId ?? undefined) : undefined) };
 }
 

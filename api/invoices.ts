@@ -3,7 +3,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config/index';
-import { addLocalDays, localDate } from '../domain/clock';
+import { addDays, localDate } from '../domain/dates';
 import { noticeDeadlineDays } from '../domain/policy';
 import type { TemplateChannel } from '../domain/templates';
 import { renderWithOverrides, templateOverrides } from '../policies/overrides';
@@ -11,9 +11,10 @@ import { creditorOf } from '../documents/pdf';
 import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import { policyQuery, statusQuery, type DunningStatus } from '../contracts/messages';
-import { customerDto, invoiceDto, isoDay, todayUtc, type InvoiceWithCustomer } from './format';
+import { customerDto, invoiceDto, isoDay, type InvoiceWithCustomer } from './format';
 import { infrastructureFailure } from './infra-errors';
 import { issueInvoice } from './invoice-service';
+import { customerTodays, notOverdueWhere, overdueWhere } from './overdue';
 import type { ApiMetrics } from './metrics';
 import { notesAndCalls, outcomeOf } from './notes';
 import { problems } from './problem';
@@ -86,10 +87,6 @@ export function snapshotOf(inv: InvoiceWithCustomer): InvoiceSnapshot {
   };
 }
 
-const notOverdue = (today: Date): Prisma.InvoiceWhereInput => ({
-  OR: [{ dueDate: { gte: today } }, { closedAt: { not: null } }, { balanceMinor: { lte: 0 } }],
-});
-
 export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry): Router {
   const router = Router();
   const { prisma, temporal, config, metrics, policies } = deps;
@@ -139,15 +136,13 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
     query: InvoiceListQuerySchema,
     responses: { 200: jsonResponse('A page of invoices', InvoiceListSchema) },
     handler: async ({ res, query }) => {
-      const today = new Date(`${todayUtc()}T00:00:00Z`);
+      const todays = query.overdue ? await customerTodays(prisma, Date.now()) : [];
       const where: Prisma.InvoiceWhereInput = {
-        ...(query.stage ? { stage: query.stage } : {}),
-        ...(query.customer ? { customer: { externalId: query.customer } } : {}),
-        ...(query.overdue === 'true'
-          ? { dueDate: { lt: today }, closedAt: null, balanceMinor: { gt: 0 } }
-          : query.overdue === 'false'
-            ? notOverdue(today)
-            : {}),
+        AND: [
+          query.stage ? { stage: query.stage } : {},
+          query.customer ? { customer: { externalId: query.customer } } : {},
+          query.overdue === 'true' ? overdueWhere(todays) : query.overdue === 'false' ? notOverdueWhere(todays) : {},
+        ],
       };
       const cursorId = query.cursor;
       const rows = await prisma.invoice.findMany({
@@ -238,7 +233,7 @@ export function invoicesRouter(deps: InvoiceRouteDeps, registry: OpenAPIRegistry
         balanceMinor,
         penalties,
         asOf,
-        deadline: addLocalDays(asOf, noticeDeadlineDays(policy)),
+        deadline: addDays(asOf, noticeDeadlineDays(policy)),
         creditor,
         payments: (live?.payments ?? []).map((p) => ({ date: localDate(p.receivedAt, snapshot.customer.timeZone), amountMinor: p.amountMinor })),
         // As the letter activity decides: registered only through a registered-mail provider.

@@ -3,12 +3,15 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { stringify } from 'csv-stringify';
 import { Router } from 'express';
+import { daysBetween, utcDate } from '../domain/dates';
+import { customerToday, isPastDue } from '../domain/overdue';
 import { computePenalties } from '../domain/penalties';
 import { getBuiltinPolicy } from '../domain/policy';
 import type { RateTables } from '../domain/rates';
 import type { DunningPolicy } from '../domain/types';
-import type { Prisma, PrismaClient } from '../prisma/client';
-import { dayToDate, isoDay, minorToDecimal, todayUtc } from './format';
+import { Prisma, type PrismaClient } from '../prisma/client';
+import { dayToDate, isoDay, minorToDecimal } from './format';
+import { customerTodays, daysLateSql, joinCustomerToday, OPEN_SQL } from './overdue';
 import { outcomeOf } from './notes';
 import { problems } from './problem';
 import { defineRoute, jsonResponse } from './route';
@@ -27,22 +30,29 @@ interface AgingRow {
   total: bigint | null;
 }
 
-export async function agingReport(prisma: PrismaClient, asOf: string) {
-  const day = dayToDate(asOf);
+/**
+ * Open balances by days past due on `asOf`, or, without it, on today in each customer's
+ * time zone (domain/overdue.ts: the workflow's and the invoice list's "overdue").
+ */
+export async function agingReport(prisma: PrismaClient, asOf: string | undefined, nowMs = Date.now()) {
+  const todays = asOf === undefined ? await customerTodays(prisma, nowMs) : [];
+  if (asOf === undefined && todays.length === 0) return { asOf: null, currencies: [] };
+  const on = asOf === undefined ? Prisma.sql`t."today"` : Prisma.sql`${dayToDate(asOf)}::date`;
+  const late = daysLateSql(on);
   const rows = await prisma.$queryRaw<AgingRow[]>`
-    SELECT "currency",
+    SELECT i."currency",
       COUNT(*)::int AS "invoices",
-      SUM(CASE WHEN "dueDate" >= ${day}::date THEN "balanceMinor" ELSE 0 END) AS "not_due",
-      SUM(CASE WHEN ${day}::date - "dueDate" BETWEEN 1 AND 30 THEN "balanceMinor" ELSE 0 END) AS "d1_30",
-      SUM(CASE WHEN ${day}::date - "dueDate" BETWEEN 31 AND 60 THEN "balanceMinor" ELSE 0 END) AS "d31_60",
-      SUM(CASE WHEN ${day}::date - "dueDate" BETWEEN 61 AND 90 THEN "balanceMinor" ELSE 0 END) AS "d61_90",
-      SUM(CASE WHEN ${day}::date - "dueDate" > 90 THEN "balanceMinor" ELSE 0 END) AS "over90",
-      SUM("balanceMinor") AS "total"
-    FROM "Invoice"
-    WHERE "closedAt" IS NULL AND "balanceMinor" > 0 AND "issueDate" <= ${day}::date
-    GROUP BY "currency" ORDER BY "currency"`;
+      SUM(CASE WHEN ${late} = 0 THEN i."balanceMinor" ELSE 0 END) AS "not_due",
+      SUM(CASE WHEN ${late} BETWEEN 1 AND 30 THEN i."balanceMinor" ELSE 0 END) AS "d1_30",
+      SUM(CASE WHEN ${late} BETWEEN 31 AND 60 THEN i."balanceMinor" ELSE 0 END) AS "d31_60",
+      SUM(CASE WHEN ${late} BETWEEN 61 AND 90 THEN i."balanceMinor" ELSE 0 END) AS "d61_90",
+      SUM(CASE WHEN ${late} > 90 THEN i."balanceMinor" ELSE 0 END) AS "over90",
+      SUM(i."balanceMinor") AS "total"
+    FROM "Invoice" i ${asOf === undefined ? joinCustomerToday(todays) : Prisma.empty}
+    WHERE ${OPEN_SQL} AND i."issueDate" <= ${on}
+    GROUP BY i."currency" ORDER BY i."currency"`;
   return {
-    asOf,
+    asOf: asOf ?? null,
     currencies: rows.map((r) => ({
       currency: r.currency.trim(),
       invoices: num(r.invoices),
@@ -68,7 +78,7 @@ interface DsoRow {
  * by the end of `to`, over invoices issued by then and not cancelled or written off by then.
  */
 export async function dsoReport(prisma: PrismaClient, from: string, to: string) {
-  const days = Math.round((dayToDate(to).getTime() - dayToDate(from).getTime()) / 86_400_000) + 1;
+  const days = daysBetween(from, to) + 1;
   const start = dayToDate(from);
   const end = dayToDate(to);
   const rows = await prisma.$queryRaw<DsoRow[]>`
@@ -117,7 +127,7 @@ const REMINDER_CHANNELS = new Set(['email', 'sms', 'letter']);
 
 type SheetInvoice = Prisma.InvoiceGetPayload<{
   include: {
-    customer: { select: { name: true; kind: true } };
+    customer: { select: { name: true; kind: true; timeZone: true } };
     payments: { select: { amountMinor: true; receivedAt: true } };
     communications: { select: { stepId: true; channel: true; sentAt: true; createdAt: true } };
     events: { select: { data: true } };
@@ -155,7 +165,9 @@ function policyFor(cache: Map<string, DunningPolicy | null>, id: string): Dunnin
   return cache.get(id) ?? null;
 }
 
-export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, locale: 'en' | 'fr', today: string, rates: RateTables): string[] {
+/** One row of the sheet; `nowMs` is read as today in the invoice's customer's time zone. */
+export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, locale: 'en' | 'fr', nowMs: number, rates: RateTables): string[] {
+  const today = customerToday(nowMs, inv.customer.timeZone);
   const cur = inv.currency;
   const dec = (minor: number | bigint) => {
     const s = minorToDecimal(minor, cur);
@@ -186,7 +198,7 @@ export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, loc
         formalNoticeDate: noticeDateOf(inv),
         currency: cur,
         dueDate: due,
-        asOf: asOf < due ? due : asOf,
+        asOf: isPastDue(due, asOf) ? asOf : due,
         principalMinor: principal,
         payments: inv.payments.map((x) => ({ date: isoDay(x.receivedAt), amountMinor: Number(x.amountMinor) })),
       });
@@ -202,7 +214,7 @@ export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, loc
       ? inv.outcome
       : balance < principal
         ? s.partial
-        : due < today
+        : isPastDue(due, today)
           ? s.overdue
           : s.notDue;
   return [
@@ -245,7 +257,7 @@ export function reportsRouter(deps: { prisma: PrismaClient; config: { rateTables
     query: AgingQuery,
     responses: { 200: jsonResponse('Aging buckets', AgingReportSchema) },
     handler: async ({ res, query }) => {
-      res.json(await agingReport(prisma, query.asOf ?? todayUtc()));
+      res.json(await agingReport(prisma, query.asOf));
     },
   });
 
@@ -283,12 +295,12 @@ export function reportsRouter(deps: { prisma: PrismaClient; config: { rateTables
     },
     handler: async ({ res, query }) => {
       const locale = query.locale;
-      const today = todayUtc();
+      const now = Date.now();
       const policies = new Map<string, DunningPolicy | null>();
       const csv = stringify({ delimiter: locale === 'fr' ? ';' : ',', record_delimiter: '\r\n' });
       res.status(200);
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="tracking-sheet-${today}.csv"`);
+      res.setHeader('Content-Disposition', `attachment; filename="tracking-sheet-${utcDate(now)}.csv"`);
       res.write('\uFEFF');
       csv.pipe(res);
       csv.write(HEADERS[locale]);
@@ -299,7 +311,7 @@ export function reportsRouter(deps: { prisma: PrismaClient; config: { rateTables
           take: 500,
           ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
           include: {
-            customer: { select: { name: true, kind: true } },
+            customer: { select: { name: true, kind: true, timeZone: true } },
             payments: { select: { amountMinor: true, receivedAt: true } },
             events: { where: { type: NOTICE_DATED_EVENT }, select: { data: true } },
             communications: { where: { status: 'SENT' }, select: { stepId: true, channel: true, sentAt: true, createdAt: true } },
@@ -308,7 +320,7 @@ export function reportsRouter(deps: { prisma: PrismaClient; config: { rateTables
           },
         });
         for (const inv of batch) {
-          if (!csv.write(trackingRow(inv, policyFor(policies, inv.policyId), locale, today, deps.config.rateTables))) {
+          if (!csv.write(trackingRow(inv, policyFor(policies, inv.policyId), locale, now, deps.config.rateTables))) {
             await new Promise((r) => csv.once('drain', r));
           }
         }

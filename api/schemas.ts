@@ -8,17 +8,13 @@
 import { extendZodWithOpenApi, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { AgencyOutcomeStatusSchema, CancelReasonSchema, DisputeOutcomeSchema } from '../contracts/message-schemas';
+import { isCalendarDate } from '../domain/dates';
 
 extendZodWithOpenApi(z);
 
 // ---------------------------------------------------------------- primitives
 
 export const INVOICE_NUMBER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-function isCalendarDate(s: string): boolean {
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
 
 // Building an Intl.DateTimeFormat costs ~0.3 ms: memoise the verdict per zone string
 // (bounded, so junk input cannot grow it without limit). See docs/benchmarks.md.
@@ -203,7 +199,7 @@ export const InvoiceDetailSchema = InvoiceSchema.extend({
 export const InvoiceListQuerySchema = z.object({
   stage: z.string().min(1).max(64).optional(),
   customer: z.string().min(1).max(100).optional().openapi({ description: 'Customer external id' }),
-  overdue: z.enum(['true', 'false']).optional().openapi({ description: 'true: open and past due; false: not overdue' }),
+  overdue: z.enum(['true', 'false']).optional().openapi({ description: "true: open and due before today in the customer's time zone; false: not overdue" }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.uuid().optional().openapi({ description: 'nextCursor of the previous page (an unknown one gives an empty page)' }),
 });
@@ -401,7 +397,7 @@ export const IdParams = z.object({ id: z.uuid() });
 
 // ---------------------------------------------------------------- reports
 
-export const AgingQuery = z.object({ asOf: IsoDate.optional().openapi({ description: 'Default: today (UTC)' }) });
+export const AgingQuery = z.object({ asOf: IsoDate.optional().openapi({ description: "Default: today in each customer's time zone" }) });
 const AgingBuckets = z.object({
   notDue: MinorUnits,
   days1to30: MinorUnits,
@@ -412,7 +408,7 @@ const AgingBuckets = z.object({
 });
 export const AgingReportSchema = z
   .object({
-    asOf: z.string(),
+    asOf: z.string().nullable().openapi({ description: "The date asked for; null: today in each customer's time zone" }),
     currencies: z.array(AgingBuckets.extend({ currency: z.string(), invoices: z.number().int() })),
   })
   .openapi('AgingReport');

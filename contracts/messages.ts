@@ -173,13 +173,16 @@ export interface MigratePolicy {
   policy: DunningPolicy;
   reason?: string;
 }
+/** The channels whose send can be ambiguous, and a collector's answers about one. */
+export const AMBIGUOUS_SEND_CHANNELS = ['email', 'sms', 'letter', 'agency'] as const;
+export const AMBIGUOUS_SEND_ACTIONS = ['delivered', 'resend', 'drop'] as const;
 /** A collector's answer about a send whose outcome is unknown (held formal step). */
 export interface ResolveAmbiguousSend {
   communicationId: string;
   stepId: string;
-  channel: 'email' | 'sms' | 'letter' | 'agency';
+  channel: (typeof AMBIGUOUS_SEND_CHANNELS)[number];
   /** delivered: count it as sent; resend: send it once more; drop: go on without it. */
-  action: 'delivered' | 'resend' | 'drop';
+  action: (typeof AMBIGUOUS_SEND_ACTIONS)[number];
   /** Who resolved it (the API key's name), for the timeline. */
   actor?: string;
   note?: string;

@@ -1,14 +1,12 @@
-// Conversions between instants and the customer's local calendar, used where a
-// date (not an instant) is what the law or a letter talks about.
+// A date or instant given by a person, resolved in the customer's time zone. Local dates
+// and day arithmetic live in dates.ts.
 import { DateTime } from 'luxon';
 
-const YMD = /^\d{4}-\d{2}-\d{2}$/;
+// Transitional: the workflow imports these from here while issue 12's restructure moves it
+// into domain/dunning/; new code imports them from dates.ts (one-home.test.ts checks).
+export { addDays as addLocalDays, localDate } from './dates';
 
-/** The customer's local calendar date (YYYY-MM-DD) at an instant. */
-export function localDate(instant: string | number, timeZone: string): string {
-  const dt = typeof instant === 'number' ? DateTime.fromMillis(instant, { zone: timeZone }) : DateTime.fromISO(instant, { zone: timeZone });
-  return dt.toISODate() as string;
-}
+const YMD = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * A date or instant given by a person: YYYY-MM-DD means the end of that day in the
@@ -23,9 +21,4 @@ export function resolveDeadline(value: string, timeZone: string): string | undef
   if (!/[zZ]|[+-]\d{2}:?\d{2}$/.test(value)) return undefined;
   const dt = DateTime.fromISO(value, { setZone: true });
   return dt.isValid ? (dt.toUTC().toISO() as string) : undefined;
-}
-
-/** Local date + n calendar days (for deadlines stated in letters). */
-export function addLocalDays(date: string, days: number): string {
-  return DateTime.fromISO(date, { zone: 'UTC' }).plus({ days }).toISODate() as string;
 }

@@ -3,7 +3,6 @@
 // customer's workflow (workflows/customer-conversation.ts) and the invoice's workflow are
 // thin shells around these decisions.
 import { DateTime } from 'luxon';
-import { daysBetween } from './dates';
 import { durationToMillis } from './duration';
 import { isBusinessDay, parseHHmm, type HolidayLookup } from './send-window';
 import type { Channel, DunningPolicy, PolicyStep, SendWindow } from './types';
@@ -131,10 +130,8 @@ export interface BatchLine {
 /** The invoice's answer to "is this step still due?" (consolidationCheck update). */
 export type BatchAnswer = { due: true; line: BatchLine } | { due: false; reason: string };
 
-/** Days late on `asOf` (0 before or on the due date). */
-export function daysLate(dueDate: string, asOf: string): number {
-  return Math.max(0, daysBetween(dueDate, asOf));
-}
+// The workflow imports daysLate from here; its home is overdue.ts.
+export { daysLate } from './overdue';
 
 /** Steps whose batch time has come, and the others (kept for a later batch). */
 export function dueForBatch<T extends Pick<QueuedStep, 'batchAt'>>(pending: readonly T[], nowMs: number): { due: T[]; later: T[] } {

@@ -2,7 +2,9 @@
 // message, returning the first problem as { field, message } or undefined. Pure, so the
 // workflow uses them both as update validators (refused before anything is recorded) and
 // in its signal handlers (a wrong signal is recorded as refused, never applied).
-import { localDate, resolveDeadline } from './clock';
+import { AMBIGUOUS_SEND_ACTIONS, AMBIGUOUS_SEND_CHANNELS, CANCEL_REASONS, DISPUTE_OUTCOMES } from '../contracts/messages';
+import { resolveDeadline } from './clock';
+import { isCalendarDate, localDate } from './dates';
 
 export interface FieldProblem {
   field: string;
@@ -76,7 +78,7 @@ export function checkResolveDispute(v: unknown): Problem {
   if (body(v)) return body(v);
   const r = v as Record<string, unknown>;
   return first(
-    () => oneOf(r, 'outcome', ['creditor', 'credit-note']),
+    () => oneOf(r, 'outcome', DISPUTE_OUTCOMES),
     () => positiveMinor(r, 'creditNoteMinor', r.outcome === 'credit-note'),
     () => text(r, 'note'),
   );
@@ -85,7 +87,7 @@ export function checkResolveDispute(v: unknown): Problem {
 export function checkCancel(v: unknown): Problem {
   if (body(v)) return body(v);
   const r = v as Record<string, unknown>;
-  return first(() => oneOf(r, 'reason', ['credit-note', 'write-off', 'issued-in-error']), () => text(r, 'note'));
+  return first(() => oneOf(r, 'reason', CANCEL_REASONS), () => text(r, 'note'));
 }
 
 export function checkPayment(v: unknown, currency: string): Problem {
@@ -106,17 +108,15 @@ export function checkResolveAmbiguous(v: unknown): Problem {
   return first(
     () => text(r, 'communicationId', { required: true, max: 100 }),
     () => text(r, 'stepId', { required: true, max: 100 }),
-    () => oneOf(r, 'channel', ['email', 'sms', 'letter', 'agency']),
-    () => oneOf(r, 'action', ['delivered', 'resend', 'drop']),
+    () => oneOf(r, 'channel', AMBIGUOUS_SEND_CHANNELS),
+    () => oneOf(r, 'action', AMBIGUOUS_SEND_ACTIONS),
     () => text(r, 'note', { max: 2000 }),
   );
 }
 
 /** "YYYY-MM-DD" when `value` is a real calendar date, else undefined. */
 export function calendarDateOf(value: string): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
-  const t = Date.parse(`${value}T00:00:00Z`);
-  return Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== value ? undefined : value;
+  return isCalendarDate(value) ? value : undefined;
 }
 
 /** The day the formal-notice letter was posted: a real date, not after today in the customer's zone. */

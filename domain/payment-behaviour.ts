@@ -13,6 +13,7 @@
 //   `cMinP90DaysLate`; A when at least `aMinPaidInvoices` invoices were paid, none of them
 //   made C, the average is at most `aMaxAvgDaysLate`, the p90 at most `aMaxP90DaysLate`,
 //   and no promise or plan was broken; B otherwise (including too little history).
+import { daysLate } from './overdue';
 
 export const RISK_CLASSES = ['A', 'B', 'C'] as const;
 export type RiskClass = (typeof RISK_CLASSES)[number];
@@ -58,12 +59,7 @@ export interface PaymentBehaviour {
   thresholds: RiskThresholds;
 }
 
-const MS_PER_DAY = 86_400_000;
-const dayOf = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / MS_PER_DAY;
-
-export function daysLate(dueDate: string, paidOn: string): number {
-  return Math.max(0, dayOf(paidOn) - dayOf(dueDate));
-}
+export { daysLate };
 
 /** Nearest-rank percentile of a non-empty list. */
 export function nearestRank(values: readonly number[], percentile: number): number {

@@ -2,13 +2,14 @@
 // what the API, the activities and the tests use. The pure maths is in send-window.ts,
 // which the workflow imports with holidays it fetched itself.
 import Holidays from 'date-holidays';
+import { localDate } from './dates';
 import { addIsoDuration } from './duration';
 import * as sw from './send-window';
 import { nextStep as dunningNextStep } from './dunning/next-action';
 import type { InvoiceDunningInput } from '../contracts/messages';
 import type { DunningPolicy, InvoiceSnapshot, SendWindow } from './types';
 
-export { anchorInstant, parseHHmm, toLocalDate, type HolidayLookup } from './send-window';
+export { anchorInstant, parseHHmm, type HolidayLookup } from './send-window';
 
 // date-holidays is pure JS (rules and data bundled, no fs at run time). One parser per
 // country and one Set of public-holiday dates per country-year, memoised.
@@ -78,7 +79,7 @@ export function nextStep(args: Omit<Parameters<typeof dunningNextStep>[0], 'holi
 export function calendarHolidays(args: { policy: DunningPolicy; anchor: string; timeZone: string; country: string }): Record<string, string[]> {
   const country = args.country.toUpperCase();
   if (!args.policy.sendWindow.enabled || !args.policy.sendWindow.skipPublicHolidays || args.policy.steps.length === 0) return {};
-  const yearOf = (offset: string) => Number(sw.toLocalDate(addIsoDuration(args.anchor, offset, args.timeZone), args.timeZone).slice(0, 4));
+  const yearOf = (offset: string) => Number(localDate(addIsoDuration(args.anchor, offset, args.timeZone), args.timeZone).slice(0, 4));
   const first = yearOf(args.policy.steps[0].offset);
   const last = yearOf(args.policy.steps[args.policy.steps.length - 1].offset) + 1;
   const out: Record<string, string[]> = {};

@@ -18,12 +18,6 @@ function parseLocalDate(localDate: string, timeZone = 'UTC'): DateTime {
   return dt;
 }
 
-/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
-export function toLocalDate(instantIso: string, timeZone: string): string {
-  assertTimeZone(timeZone);
-  return parseInstant(instantIso).setZone(timeZone).toISODate() as string;
-}
-
 /** The instant the calendar starts from: `dueAt` when set, else 00:00 of dueDate in the customer's zone. */
 export function anchorInstant(invoice: Pick<InvoiceSnapshot, 'dueDate' | 'dueAt' | 'customer'>): string {
   if (invoice.dueAt) return toUtcIso(parseInstant(invoice.dueAt));

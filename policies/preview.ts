@@ -4,8 +4,9 @@
 // pack), with the late-payment penalties as they would stand then.
 import { DateTime } from 'luxon';
 import { computePenalties } from '../domain/penalties';
-import { anchorInstant, stepInstant, toLocalDate } from '../domain/schedule';
-import { addDays } from '../domain/dates';
+import { anchorInstant, stepInstant } from '../domain/schedule';
+import { addDays, localDate } from '../domain/dates';
+import { isPastDue } from '../domain/overdue';
 import { DEFAULT_DEADLINE_DAYS, renderMessage, type RenderedMessage, type TemplateChannel } from '../domain/templates';
 import type { RateTables } from '../domain/rates';
 import type { DunningPolicy, InvoiceSnapshot, PenaltyResult } from '../domain/types';
@@ -46,9 +47,9 @@ export function previewPolicy(args: {
   const saved = new Map(args.templates.map((t) => [`${t.step}/${t.channel}/${t.language}`, t]));
   const steps = policy.steps.map((step): PreviewStep => {
     const at = stepInstant({ anchor, offset: step.offset, timeZone: tz, country: invoice.customer.country, window: policy.sendWindow });
-    const asOf = toLocalDate(at, tz);
+    const asOf = localDate(at, tz);
     let penalties: PenaltyResult | undefined;
-    if (policy.penalties.mode !== 'none' && asOf > invoice.dueDate) {
+    if (policy.penalties.mode !== 'none' && isPastDue(invoice.dueDate, asOf)) {
       try {
         penalties = computePenalties({
           terms: policy.penalties,

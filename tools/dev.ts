@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TaskQueues } from '../contracts/task-queues';
+import { utcDate } from '../domain/dates';
 import { createApiKey, generateApiKey, hashApiKey } from '../api/auth';
 import { startInboundSmtp } from '../api/inbound/smtp-receiver';
 import { startApi } from '../api/server';
@@ -142,7 +143,7 @@ async function devApiKey(config: Config, prisma: ReturnType<typeof createPrisma>
 function devPayloadKeys(dataDir: string): string {
   const file = path.join(dataDir, 'payload-codec-keys');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const keys = `dev-${new Date().toISOString().slice(0, 10)}:${randomBytes(32).toString('base64')}`;
+  const keys = `dev-${utcDate(Date.now())}:${randomBytes(32).toString('base64')}`;
   writeFileSync(file, keys + '\n', { mode: 0o600 });
   return keys;
 }
@@ -150,7 +151,7 @@ function devPayloadKeys(dataDir: string): string {
 /** One demo invoice on the second-scale policy, so the inbox, SMS list and outboxes fill up. */
 async function issueDemoInvoice(apiUrl: string, key: string): Promise<string | undefined> {
   const number = `DEMO-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
-  const today = new Date().toISOString().slice(0, 10);
+  const today = utcDate(Date.now());
   const res = await fetch(`${apiUrl}/v1/invoices`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },

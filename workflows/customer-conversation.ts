@@ -27,7 +27,7 @@ import {
   type CustomerConversationInput,
   type CustomerConversationStatus,
 } from '../contracts/consolidation';
-import { localDate } from '../domain/clock';
+import { localDate } from '../domain/dates';
 import { batchTemplate, channelsOf, dueForBatch, nextWake, selectBatch, type BatchAnswer, type BatchChannel, type BatchLine, type QueuedStep } from '../domain/consolidation';
 
 export interface CustomerConversationState {

@@ -3,6 +3,8 @@
 // test writes in place of the workflow's journal and channel activities).
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { utcDate } from '../../domain/dates';
+import { customerToday, isOverdue } from '../../domain/overdue';
 import { daysFromToday, invoiceRequest, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
@@ -122,5 +124,79 @@ describe('GET /v1/reports/tracking-sheet.csv', () => {
     const frD45 = frRows.find((row) => row[1] === issued.d45.number)!;
     expect(frD45[4]).toBe('300,00');
     expect(frD45[9]).toBe('partiellement payée');
+  });
+});
+
+describe("overdue in the customer's time zone (domain/overdue.ts), the list filter and the reports alike", () => {
+  // Pacific/Kiritimati (UTC+14) is on the day after UTC from 10:00 UTC, Pacific/Pago_Pago
+  // (UTC−11) on the day before until 11:00 UTC: at any instant one of them differs from UTC,
+  // so a UTC "today" (the old list filter and reports) lists some of these wrongly.
+  const zones = { 'R-KIR': 'Pacific/Kiritimati', 'R-PPG': 'Pacific/Pago_Pago' } as const;
+  const mine: Array<{ number: string; customer: keyof typeof zones; dueDate: string }> = [];
+
+  beforeAll(async () => {
+    for (const customer of Object.keys(zones) as Array<keyof typeof zones>) {
+      for (let d = -2; d <= 2; d += 1) {
+        const body = invoiceRequest(
+          { issueDate: daysFromToday(-30), dueDate: daysFromToday(d), amount: '100.00', deposit: '0', currency: 'GBP' },
+          { externalId: customer, name: customer, timeZone: zones[customer] },
+        );
+        const r = await h.request('POST', '/v1/invoices', { body });
+        expect(r.status, JSON.stringify(r.json)).toBe(201);
+        mine.push({ number: body.number, customer, dueDate: body.dueDate });
+      }
+    }
+  }, 60_000);
+
+  const overdueNow = (nowMs: number) =>
+    mine
+      .filter((i) => isOverdue({ dueDate: i.dueDate, closed: false, balanceMinor: 1 }, customerToday(nowMs, zones[i.customer])))
+      .map((i) => i.number)
+      .sort();
+
+  /** `read` at an instant where the expected set is the same before and after it (a midnight may pass in between). */
+  async function stable<T>(read: () => Promise<T>): Promise<{ got: T; expected: string[]; nowMs: number }> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const before = Date.now();
+      const got = await read();
+      const expected = overdueNow(before);
+      if (JSON.stringify(expected) === JSON.stringify(overdueNow(Date.now()))) return { got, expected, nowMs: before };
+    }
+    throw new Error('a local midnight passed during each of three reads');
+  }
+
+  it('GET /v1/invoices?overdue= lists what the workflow counts as overdue, not what UTC says', async () => {
+    const { got, expected, nowMs } = await stable(async () => {
+      const out: string[] = [];
+      const rest: string[] = [];
+      for (const customer of Object.keys(zones)) {
+        out.push(...(await h.request('GET', `/v1/invoices?customer=${customer}&overdue=true`)).json.items.map((i: { number: string }) => i.number));
+        rest.push(...(await h.request('GET', `/v1/invoices?customer=${customer}&overdue=false`)).json.items.map((i: { number: string }) => i.number));
+      }
+      return { overdue: out.sort(), rest: rest.sort() };
+    });
+    expect(got.overdue).toEqual(expected);
+    expect(got.rest).toEqual(mine.map((i) => i.number).filter((n) => !expected.includes(n)).sort());
+    // The test tells the rules apart: due before the UTC date would be another list.
+    const utcToday = utcDate(nowMs);
+    expect(mine.filter((i) => i.dueDate < utcToday).map((i) => i.number).sort()).not.toEqual(expected);
+  });
+
+  it("aging and the tracking sheet count days past due from each customer's today", async () => {
+    const { got, expected } = await stable(async () => (await h.request('GET', '/v1/reports/aging')).json);
+    expect(got.asOf).toBeNull();
+    expect(got.currencies.find((c: { currency: string }) => c.currency === 'GBP')).toEqual({
+      currency: 'GBP',
+      invoices: 10,
+      notDue: (10 - expected.length) * 10000,
+      days1to30: expected.length * 10000,
+      days31to60: 0,
+      days61to90: 0,
+      over90: 0,
+      total: 100000,
+    });
+    const sheet = await stable(async () => parse((await h.request('GET', '/v1/reports/tracking-sheet.csv')).text, { bom: true }) as string[][]);
+    const states = Object.fromEntries(sheet.got.filter((row) => row[10] === 'GBP').map((row) => [row[1], row[9]]));
+    expect(states).toEqual(Object.fromEntries(mine.map((i) => [i.number, sheet.expected.includes(i.number) ? 'overdue' : 'not due'])));
   });
 });

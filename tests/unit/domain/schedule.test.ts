@@ -9,7 +9,6 @@ import {
   moveIntoSendWindow,
   nextStep,
   stepInstant,
-  toLocalDate,
 } from '../../../domain/schedule';
 import { invoice, OFFICE, PARIS } from './helpers';
 
@@ -176,11 +175,6 @@ describe('stepInstant and nextStep', () => {
     const args = { policy: DEMO_SECONDS, anchor: demoAnchor, timeZone: 'Europe/Paris', country: 'FR' };
     expect(nextStep({ ...args, completedStepIds: [] })?.at).toBe('2026-03-15T02:59:55.000Z');
     expect(nextStep({ ...args, completedStepIds: ['courtesy', 'reminder-1'] })?.at).toBe('2026-03-15T03:00:10.000Z');
-  });
-
-  it('toLocalDate gives the calendar date in the zone', () => {
-    expect(toLocalDate('2026-03-14T23:30:00Z', 'Europe/Paris')).toBe('2026-03-15');
-    expect(toLocalDate('2026-03-14T23:30:00Z', 'UTC')).toBe('2026-03-14');
   });
 });
 

@@ -55,6 +55,46 @@ describe('one home per rule', () => {
     expect(homesOf(/legalId:\s*\w+\.CREDITOR_LEGAL_ID/)).toEqual(['documents/pdf.ts']);
   });
 
+  it('local dates and day arithmetic: domain/dates.ts only', () => {
+    expect(homesOf(/\bfunction (localDate|toLocalDate|addLocalDays|addDays\w*|daysBetween|epochDay|isCalendarDate|utcDate|todayUtc)\b/)).toEqual(['domain/dates.ts']);
+    expect(homesOf(/\b(const|let) (localDate|toLocalDate|addLocalDays|addDays\w*|daysBetween|dayOf|isCalendarDate|todayUtc)\s*=/)).toEqual([]);
+    // The UTC date of an instant by slicing its ISO form, and a day counted in milliseconds.
+    expect(homesOf(/toISOString\(\)\.slice\(0,\s*10\)/)).toEqual(['domain/dates.ts']);
+    expect(homesOf(/\b86_?400_?000\b|\b864e5\b|24\s*\*\s*60\s*\*\s*60\s*\*\s*1000|86_?400\s*\*\s*1000/)).toEqual(['domain/dates.ts']);
+    // luxon dates: the local date of an instant (dates.ts), the business-day walks of the send
+    // window and the daily batch, and the insolvency's two months; any other is a new twin.
+    expect(homesOf(/\.toISODate\(\)/)).toEqual(['api/insolvency.ts', 'domain/consolidation.ts', 'domain/dates.ts', 'domain/send-window.ts']);
+    // clock.ts re-exports two of them for the workflow until its restructure lands; nothing else imports them from there.
+    expect(homesOf(/import\s*\{[^}]*\b(localDate|addLocalDays)\b[^}]*\}\s*from\s*'[./]+\/(domain\/)?clock'/)).toEqual(['workflows/invoice-dunning.ts']);
+  });
+
+  it('"overdue": domain/overdue.ts (open, and due before today in the customer\'s zone), which api/overdue.ts turns into queries', () => {
+    expect(homesOf(/\bfunction (daysLate|isOverdue|isPastDue|customerToday)\b/)).toEqual(['domain/overdue.ts']);
+    expect(homesOf(/Math\.max\(\s*0,\s*daysBetween\(/)).toEqual(['domain/overdue.ts']);
+    // A due date compared with a date: a Prisma filter, SQL, or TypeScript.
+    expect(homesOf(/\bdueDate:\s*\{\s*(lt|lte|gt|gte)\b/)).toEqual(['api/overdue.ts']);
+    expect(homesOf(/"dueDate"\s*(<|>)|-\s*(\w+\.)?"dueDate"/)).toEqual(['api/overdue.ts']);
+    expect(homesOf(/\b(due|dueDate)\s*(<|>)=?\s*[\w.]*\b(today|asOf|judgment|now)\b|\b(today|asOf|judgment)\s*(<|>)=?\s*[\w.]*\b(due|dueDate)\b/)).toEqual([]);
+  });
+
+  it('the message vocabularies: contracts/messages.ts, which the API schemas and the validators import', () => {
+    const vocabularies = [
+      /\[\s*'creditor',\s*'credit-note'\s*\]/,
+      /\[\s*'credit-note',\s*'write-off'/,
+      /\[\s*'in-progress',\s*'recovered'/,
+      /\[\s*'delivered',\s*'resend'/,
+      /\[\s*'approve',\s*'skip'/,
+    ];
+    for (const v of vocabularies) expect(homesOf(v), String(v)).toEqual(['contracts/messages.ts']);
+    // The channels an ambiguous send can be on: the contract's list, in the type and the validator.
+    expect(homesOf(/\bchannel: 'email' \| 'sms'|oneOf\([^)]*\[\s*'email'/)).toEqual([]);
+  });
+
+  it('the search attributes: contracts/search-attributes.ts', () => {
+    expect(homesOf(/defineSearchAttributeKey\(/)).toEqual(['contracts/search-attributes.ts']);
+    expect(homesOf(/['"](InvoiceNumber|CustomerId|DunningStage|AmountDue|NextActionAt)['"]/)).toEqual(['contracts/search-attributes.ts']);
+  });
+
   it('the workflow input: domain/schedule.ts dunningInputFor, which the API and the workflow test harness both call', () => {
     expect(homesOf(/holidays:\s*calendarHolidays\(/)).toEqual([]);
     expect(readFileSync(join(ROOT, 'api/invoice-service.ts'), 'utf8')).toMatch(/dunningInputFor\(/);
