@@ -8,8 +8,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
 import { CommunicationStatus, type Communication, type Prisma, type PrismaClient } from '../prisma/client';
-import { AmbiguousSendActionSchema } from '../contracts/message-schemas';
-import { resolveAmbiguousSendUpdate, type ResolveAmbiguousSend } from '../contracts/messages';
+import { AMBIGUOUS_SEND_ACTIONS, resolveAmbiguousSendUpdate, type ResolveAmbiguousSend } from '../contracts/messages';
 import { actorName, recordAudit, requestActor } from './audit';
 import { problems } from './problem';
 import { defineRoute, jsonResponse, problemResponse } from './route';
@@ -46,7 +45,7 @@ const CommunicationSchema = z
     resends: z.number().int(),
     error: z.string().nullable(),
     transcript: z.string().nullable().openapi({ description: 'The SMTP conversation of the ambiguous attempt, when one was kept' }),
-    resolution: AmbiguousSendActionSchema.nullable(),
+    resolution: z.enum(AMBIGUOUS_SEND_ACTIONS).nullable(),
     resolvedBy: z.string().nullable(),
     resolvedAt: z.string().nullable(),
     createdAt: z.string(),
@@ -56,7 +55,7 @@ const CommunicationSchema = z
 
 const ResolveBody = z
   .object({
-    action: AmbiguousSendActionSchema.openapi({
+    action: z.enum(AMBIGUOUS_SEND_ACTIONS).openapi({
       description: 'delivered: it arrived (count it as sent); resend: send it once more; drop: go on without it',
     }),
     note: z.string().max(2000).optional(),
