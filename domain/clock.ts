@@ -2,10 +2,6 @@
 // and day arithmetic live in dates.ts.
 import { DateTime } from 'luxon';
 
-// Transitional: the workflow imports these from here while issue 12's restructure moves it
-// into domain/dunning/; new code imports them from dates.ts (one-home.test.ts checks).
-export { addDays as addLocalDays, localDate } from './dates';
-
 const YMD = /^\d{4}-\d{2}-\d{2}$/;
 
 /**

@@ -130,8 +130,6 @@ export interface BatchLine {
 /** The invoice's answer to "is this step still due?" (consolidationCheck update). */
 export type BatchAnswer = { due: true; line: BatchLine } | { due: false; reason: string };
 
-// The workflow imports daysLate from here; its home is overdue.ts.
-export { daysLate } from './overdue';
 
 /** Steps whose batch time has come, and the others (kept for a later batch). */
 export function dueForBatch<T extends Pick<QueuedStep, 'batchAt'>>(pending: readonly T[], nowMs: number): { due: T[]; later: T[] } {

@@ -59,8 +59,6 @@ export interface PaymentBehaviour {
   thresholds: RiskThresholds;
 }
 
-export { daysLate };
-
 /** Nearest-rank percentile of a non-empty list. */
 export function nearestRank(values: readonly number[], percentile: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -6,7 +6,7 @@ import { ActivityFailure, ApplicationFailure, condition, patched, workflowInfo }
 import type { SendInput, SendResult } from '../activities/types';
 import { PermanentFailureTypes } from '../contracts/failures';
 import { customerWorkflowIdFor, sendIdempotencyKey } from '../contracts/ids';
-import { addLocalDays, localDate } from '../domain/clock';
+import { addDays, localDate } from '../domain/dates';
 import { consolidates, consolidatesSms, consolidationOf, nextBatchAt, waitBoundMs, type BatchChannel } from '../domain/consolidation';
 import { holidaysOf } from '../domain/dunning/next-action';
 import { AMBIGUOUS_HOLD_PATCH, CALENDAR_FROM_SEND_PATCH, CONSOLIDATION_PATCH, RATE_TABLES_PATCH, SMS_BATCH_PATCH } from '../domain/dunning/patches';
@@ -31,7 +31,7 @@ function sendInput({ run }: Shell, stepId: string, templateId: string, channel: 
     balanceMinor: state.balanceMinor,
     penalties: penaltiesNow(run),
     asOf,
-    deadline: addLocalDays(asOf, noticeDeadlineDays(policy)),
+    deadline: addDays(asOf, noticeDeadlineDays(policy)),
     payments: paymentLines(state, tz),
     knownPaymentIds: knownPaymentIds(state),
   };

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { batchCheckUpdate, batchQueuedSignal, batchReportSignal } from '../contracts/consolidation';
 import { DunningDefectType, ValidationFailureType } from '../contracts/failures';
-import { localDate } from '../domain/clock';
+import { localDate } from '../domain/dates';
 import { checkCancel, checkOpenDispute, checkPause, checkResolveDispute, checkResume } from '../domain/message-validation';
 import { calendarAction, immediateAction, nextStepDue, statusOf } from '../domain/dunning/next-action';
 import { DEFECT_PATCH, HOLD_RECHECK_PATCH } from '../domain/dunning/patches';

@@ -15,7 +15,7 @@ import type {
   ResolveAmbiguousSend,
   TimelineEntry,
 } from '../../contracts/messages';
-import { localDate } from '../clock';
+import { localDate } from '../dates';
 import { addIsoDuration } from '../duration';
 import { computePenalties } from '../penalties';
 import type { RateTables } from '../rates';

@@ -19,8 +19,10 @@ import {
   type ProposeInstalmentPlan,
   type ResolveAmbiguousSend,
 } from '../../contracts/messages';
-import { localDate, resolveDeadline } from '../clock';
-import { daysLate, type BatchAnswer, type BatchChannel } from '../consolidation';
+import { resolveDeadline } from '../clock';
+import { localDate } from '../dates';
+import type { BatchAnswer, BatchChannel } from '../consolidation';
+import { daysLate } from '../overdue';
 import { addIsoDuration, durationToMillis } from '../duration';
 import { calendarDateOf, checkNoticePosted, checkPayment, checkResolveAmbiguous, type FieldProblem } from '../message-validation';
 import { parsePolicy, policyAudienceMismatch } from '../policy-schema';

@@ -5,7 +5,6 @@ import {
   batchTotals,
   consolidates,
   consolidationOf,
-  daysLate,
   dueForBatch,
   nextBatchAt,
   nextWake,
@@ -13,6 +12,7 @@ import {
   type BatchLine,
   type QueuedStep,
 } from '../../../domain/consolidation';
+import { daysLate } from '../../../domain/overdue';
 import { getBuiltinPolicy, parsePolicy } from '../../../domain/policy';
 import { publicHolidays } from '../../../domain/schedule';
 import { renderBatchMessage, renderBatchSms } from '../../../domain/templates/batch';

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { riskThresholdsOf } from '../../../api/customer-behaviour';
 import { loadConfig } from '../../../config/index';
-import { daysLate, nearestRank, paymentBehaviour, type BehaviourFacts } from '../../../domain/payment-behaviour';
+import { daysLate } from '../../../domain/overdue';
+import { nearestRank, paymentBehaviour, type BehaviourFacts } from '../../../domain/payment-behaviour';
 
 const paid = (days: number[]): BehaviourFacts['paid'] =>
   days.map((d, i) => ({ number: `P${i}`, dueDate: '2026-01-31', paidOn: new Date(Date.UTC(2026, 0, 31 + d)).toISOString().slice(0, 10) }));

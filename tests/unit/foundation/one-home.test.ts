@@ -64,8 +64,8 @@ describe('one home per rule', () => {
     // luxon dates: the local date of an instant (dates.ts), the business-day walks of the send
     // window and the daily batch, and the insolvency's two months; any other is a new twin.
     expect(homesOf(/\.toISODate\(\)/)).toEqual(['api/insolvency.ts', 'domain/consolidation.ts', 'domain/dates.ts', 'domain/send-window.ts']);
-    // clock.ts re-exports two of them for the workflow until its restructure lands; nothing else imports them from there.
-    expect(homesOf(/import\s*\{[^}]*\b(localDate|addLocalDays)\b[^}]*\}\s*from\s*'[./]+\/(domain\/)?clock'/)).toEqual(['workflows/invoice-dunning.ts']);
+    // Nor a second door to them: callers import from dates.ts and overdue.ts themselves.
+    expect(homesOf(/export\s*\{[^}]*\b(localDate|addDays|addLocalDays|daysBetween|daysLate|isOverdue)\b[^}]*\}\s*from/)).toEqual([]);
   });
 
   it('"overdue": domain/overdue.ts (open, and due before today in the customer\'s zone), which api/overdue.ts turns into queries', () => {
