@@ -30,6 +30,20 @@ export interface LetterInput {
   signatory: string;
   /** Our reference printed on the letter (the idempotency key). */
   reference: string;
+  /**
+   * The customer's other open invoices on the letter's date (issue 18): listed after this
+   * invoice's account as a statement of account, with their total. The letter stays about one
+   * invoice; the others are information, not part of its demand.
+   */
+  otherOpen?: OtherOpenInvoice[];
+}
+
+export interface OtherOpenInvoice {
+  number: string;
+  dueDate: string;
+  currency: string;
+  balanceMinor: number;
+  daysLate: number;
 }
 
 export interface RenderedLetter {
@@ -50,6 +64,10 @@ const LABELS = {
     ourRef: (n: string, ref: string) => `Nos références : facture n°${n} – ${ref}`,
     subject: 'Objet : ',
     statement: 'Décompte des sommes dues',
+    others: 'Relevé de compte : vos autres factures restant dues',
+    otherLine: (n: string, due: string, late: number) => `Facture n°${n}, échéance ${due}${late > 0 ? `, ${late} jour${late > 1 ? 's' : ''} de retard` : ', non échue'}`,
+    othersTotal: 'Total de vos autres factures restant dues',
+    accountTotal: 'Total de votre compte, cette facture comprise',
     invoiceTotal: (n: string, d: string) => `Facture n°${n} du ${d}`,
     deposit: 'Acompte versé',
     payment: (d: string) => `Règlement reçu le ${d}`,
@@ -72,6 +90,10 @@ const LABELS = {
     ourRef: (n: string, ref: string) => `Our reference: invoice ${n} – ${ref}`,
     subject: 'Subject: ',
     statement: 'Statement of amounts due',
+    others: 'Statement of account: your other invoices still due',
+    otherLine: (n: string, due: string, late: number) => `Invoice ${n}, due ${due}${late > 0 ? `, ${late} day${late > 1 ? 's' : ''} late` : ', not yet due'}`,
+    othersTotal: 'Total of your other invoices still due',
+    accountTotal: 'Total of your account, this invoice included',
     invoiceTotal: (n: string, d: string) => `Invoice ${n} of ${d}`,
     deposit: 'Deposit paid',
     payment: (d: string) => `Payment received on ${d}`,
@@ -115,6 +137,7 @@ export async function renderLetterPdf(input: LetterInput): Promise<RenderedLette
 
   bodyText(doc, rendered.text, width);
   statement(doc, input, width);
+  if (input.otherOpen && input.otherOpen.length > 0) otherInvoices(doc, input, input.otherOpen, width);
   signature(doc, input.signatory, L.signature);
   legalMentions(doc, invoice.customer.kind === 'B2B' ? L.legalB2B : L.legalB2C, width);
   footers(doc, creditor, L.page);
@@ -159,7 +182,42 @@ function statement(doc: Pdf, input: LetterInput, width: number): void {
   ensureRoom(doc, 14 + rows.length * 16);
   doc.moveDown(0.5).font('Helvetica-Bold').fontSize(10.5).text(pdfText(L.statement), MARGIN, doc.y, { width });
   doc.moveDown(0.3);
+  amountRows(doc, rows, width);
+  const creditor = input.creditor;
+  if (creditor.iban) doc.moveDown(0.3).font('Helvetica').fontSize(9).text(pdfText(L.bank(creditor.iban, creditor.bic)), MARGIN, doc.y, { width });
+  doc.moveDown(1);
+}
+
+/** The customer's other open invoices (number, due date, days late, balance) and the totals. */
+function otherInvoices(doc: Pdf, input: LetterInput, others: readonly OtherOpenInvoice[], width: number): void {
+  const language = input.invoice.customer.language;
+  const L = LABELS[language];
+  const date = (d: string) => formatDate(d, language);
+  // One total per currency (an account rarely mixes them).
+  const sums = (rows: ReadonlyArray<{ currency: string; balanceMinor: number }>) => {
+    const by = new Map<string, number>();
+    for (const r of rows) by.set(r.currency, (by.get(r.currency) ?? 0) + r.balanceMinor);
+    return [...by].map(([currency, amountMinor]) => pdfText(formatMoney({ amountMinor, currency }, language))).join(' + ');
+  };
+  const own = { currency: input.invoice.currency, balanceMinor: input.balanceMinor + (input.penalties?.totalMinor ?? 0) };
+  const rows: Array<[string, string, boolean]> = others.map((o) => [
+    L.otherLine(o.number, date(o.dueDate), o.daysLate),
+    pdfText(formatMoney({ amountMinor: o.balanceMinor, currency: o.currency }, language)),
+    false,
+  ]);
+  rows.push([L.othersTotal, sums(others), true]);
+  rows.push([L.accountTotal, sums([...others, own]), true]);
+  ensureRoom(doc, 14 + Math.min(rows.length, 6) * 16);
+  doc.font('Helvetica-Bold').fontSize(10.5).text(pdfText(L.others), MARGIN, doc.y, { width });
+  doc.moveDown(0.3);
+  amountRows(doc, rows, width, true);
+  doc.moveDown(1);
+}
+
+/** Label on the left, amount on the right, a rule under each; a long list breaks across pages. */
+function amountRows(doc: Pdf, rows: ReadonlyArray<[string, string, boolean]>, width: number, mayBreak = false): void {
   for (const [label, value, bold] of rows) {
+    if (mayBreak) ensureRoom(doc, 16);
     const y = doc.y;
     doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(10);
     doc.text(pdfText(label), MARGIN + 4, y, { width: width - 45 * MM });
@@ -168,9 +226,6 @@ function statement(doc: Pdf, input: LetterInput, width: number): void {
     doc.moveTo(MARGIN, doc.y + 1).lineTo(MARGIN + width, doc.y + 1).strokeColor('#cccccc').lineWidth(0.5).stroke();
     doc.y += 4;
   }
-  const creditor = input.creditor;
-  if (creditor.iban) doc.moveDown(0.3).font('Helvetica').fontSize(9).text(pdfText(L.bank(creditor.iban, creditor.bic)), MARGIN, doc.y, { width });
-  doc.moveDown(1);
 }
 
 function signature(doc: Pdf, signatory: string, label: string): void {

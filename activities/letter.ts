@@ -19,9 +19,11 @@ import { creditorOf, overridesOf, postalAddressOf, renderFor, safeName, sendCont
 import type { ActivityDeps } from './deps';
 import { classifyNetworkError } from './failures';
 import { postJson } from './http';
-import { renderLetterPdf } from './letter-pdf';
+import { renderLetterPdf, type OtherOpenInvoice } from './letter-pdf';
 import { namedAddressLines } from './pdf';
 import { exists, outboxDir, writeFileAtomic } from './outbox';
+import { daysLate } from '../domain/consolidation';
+import type { PrismaClient } from '../prisma/client';
 
 /** Postal API error codes that blame the address. */
 const ADDRESS_ERRORS: ReadonlySet<string> = new Set(['invalid_address', 'undeliverable_address']);
@@ -87,6 +89,7 @@ export function createSendLetter(deps: ActivityDeps) {
             creditor,
             signatory: config.CREDITOR_SIGNATORY,
             reference: input.idempotencyKey,
+            otherOpen: await otherOpenInvoices(deps.prisma, invoice.number, input.asOf),
           });
           const documentRef = postalUrl
             ? path.resolve(config.dataDir, 'documents', 'letters', fileName)
@@ -141,4 +144,23 @@ export function createSendLetter(deps: ActivityDeps) {
       },
     );
   }
+}
+
+/**
+ * The customer's other invoices still due on the letter's date, oldest due first (issue 18: a
+ * formal notice is a letter of its own and lists the others as a statement of account). Read
+ * at render time, as the record says then; an invoice unknown to the database has none.
+ */
+export async function otherOpenInvoices(prisma: PrismaClient, invoiceNumber: string, asOf: string): Promise<OtherOpenInvoice[]> {
+  const self = await prisma.invoice.findUnique({ where: { number: invoiceNumber }, select: { customerId: true } });
+  if (!self) return [];
+  const rows = await prisma.invoice.findMany({
+    where: { customerId: self.customerId, number: { not: invoiceNumber }, closedAt: null, balanceMinor: { gt: 0 }, issueDate: { lte: new Date(`${asOf}T00:00:00Z`) } },
+    select: { number: true, dueDate: true, currency: true, balanceMinor: true },
+    orderBy: [{ dueDate: 'asc' }, { number: 'asc' }],
+  });
+  return rows.map((r) => {
+    const dueDate = r.dueDate.toISOString().slice(0, 10);
+    return { number: r.number, dueDate, currency: r.currency, balanceMinor: Number(r.balanceMinor), daysLate: daysLate(dueDate, asOf) };
+  });
 }

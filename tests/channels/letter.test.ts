@@ -22,6 +22,7 @@ import {
   renderFirstPagePng,
   runActivity,
   runFailing,
+  seedInvoice,
   sendInput,
   startTestDb,
   tempDir,
@@ -170,6 +171,37 @@ describe('sendLetter to the outbox (default)', () => {
     expect(row.body).toContain('au plus tard le 22/03/2026');
 
     expect((await runActivity(sendLetter, input)).status).toBe('ALREADY_SENT');
+  });
+
+  it("lists the customer's other open invoices as a statement of account, with their total; the letter stays this invoice's", async () => {
+    const customer = { id: `C-STMT-${Math.random().toString(36).slice(2, 7)}` };
+    const notice = invoiceFixture({}, customer);
+    const overdue = invoiceFixture({ issueDate: '2025-12-21', dueDate: '2026-01-20' }, customer);
+    const notYetDue = invoiceFixture({ issueDate: '2026-02-18', dueDate: '2026-03-20' }, customer);
+    const paid = invoiceFixture({}, customer);
+    const issuedLater = invoiceFixture({ issueDate: '2026-03-20', dueDate: '2026-04-19' }, customer);
+    const otherCustomer = invoiceFixture({}, { id: `${customer.id}-other` });
+    for (const inv of [notice, overdue, notYetDue, paid, issuedLater, otherCustomer]) await seedInvoice(db.prisma, inv);
+    await db.prisma.invoice.update({ where: { number: paid.number }, data: { balanceMinor: 0n, closedAt: new Date('2026-03-01T10:00:00Z'), outcome: 'paid' } });
+
+    const input = formalNotice(notice);
+    await runActivity(createSendLetter(outboxDeps), input);
+    const pdf = await readFile(path.join(dataDir.dir, 'outbox', 'letters', letterFileName(notice.number, 'formal-notice')));
+    const text = (await pdfToText(pdf)).replace(/[\u00a0\u202f]/g, ' ');
+
+    // The demand is this invoice's: its own account first, as before.
+    expect(text).toContain(`Solde restant dû sur la facture n°${notice.number}`);
+    expect(text).toContain('Relevé de compte : vos autres factures restant dues');
+    const section = text.slice(text.indexOf('Relevé de compte : vos autres factures restant dues'));
+    // The others on the letter's date (14/03/2026), oldest due first: number, due date, days late, balance.
+    expect(section).toMatch(new RegExp(`Facture n°${overdue.number}, échéance 20/01/2026, 53 jours de retard\\s*1 200,00 €`));
+    expect(section).toMatch(new RegExp(`Facture n°${notYetDue.number}, échéance 20/03/2026, non échue\\s*1 200,00 €`));
+    expect(section.indexOf(overdue.number)).toBeLessThan(section.indexOf(notYetDue.number));
+    // Not listed: the paid one, one issued after the letter's date, another customer's, this one.
+    for (const n of [paid.number, issuedLater.number, otherCustomer.number, notice.number]) expect(section).not.toContain(n);
+    expect(section).toMatch(/Total de vos autres factures restant dues\s*2 400,00 €/);
+    // This invoice's total (1 200,00 € + 15,27 € interest + 40,00 €) and the others'.
+    expect(section).toMatch(/Total de votre compte, cette facture comprise\s*3 655,27 €/);
   });
 
   it('fails permanently without a postal address', async () => {
