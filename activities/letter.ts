@@ -22,7 +22,7 @@ import { postJson } from './http';
 import { renderLetterPdf, type OtherOpenInvoice } from './letter-pdf';
 import { namedAddressLines } from './pdf';
 import { exists, outboxDir, writeFileAtomic } from './outbox';
-import { daysLate } from '../domain/consolidation';
+import { daysLate } from '../domain/overdue';
 import type { PrismaClient } from '../prisma/client';
 
 /** Postal API error codes that blame the address. */
