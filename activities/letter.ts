@@ -22,6 +22,7 @@ import { postJson } from './http';
 import { renderLetterPdf, type OtherOpenInvoice } from './letter-pdf';
 import { namedAddressLines } from './pdf';
 import { exists, outboxDir, writeFileAtomic } from './outbox';
+import { utcDate } from '../domain/dates';
 import { daysLate } from '../domain/overdue';
 import type { PrismaClient } from '../prisma/client';
 
@@ -160,7 +161,7 @@ export async function otherOpenInvoices(prisma: PrismaClient, invoiceNumber: str
     orderBy: [{ dueDate: 'asc' }, { number: 'asc' }],
   });
   return rows.map((r) => {
-    const dueDate = r.dueDate.toISOString().slice(0, 10);
+    const dueDate = utcDate(r.dueDate);
     return { number: r.number, dueDate, currency: r.currency, balanceMinor: Number(r.balanceMinor), daysLate: daysLate(dueDate, asOf) };
   });
 }
