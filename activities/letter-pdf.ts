@@ -7,24 +7,16 @@
 // lines with their rate basis, €40 for businesses, the policy's deadline, consequences), a
 // statement of account, bank details, the legal mentions and a signature block.
 import { formatMoney } from '../domain/money';
-import type { InvoiceSnapshot, Language, PenaltyResult } from '../domain/types';
+import type { InvoiceSnapshot, Language } from '../domain/types';
+import type { SendInput } from './types';
 import { A4, createA4, ensureRoom, footers, namedAddressLines, formatDate, letterhead, MARGIN, MM, pdfText, toBuffer } from './pdf';
 import type { Creditor, Pdf } from './pdf';
 import { renderFor } from './deps';
 
-export interface LetterInput {
+/** The send's own fields (asOf: the date of the letter; without a deadline the template's is asOf + 8 days), and the letter's. */
+export interface LetterInput extends Pick<SendInput, 'templateId' | 'invoice' | 'balanceMinor' | 'penalties' | 'asOf' | 'deadline' | 'payments'> {
   /** The body already rendered (a policy's own template); else the built-in pack's. */
   rendered?: { subject: string; text: string };
-  templateId: string;
-  invoice: InvoiceSnapshot;
-  balanceMinor: number;
-  penalties?: PenaltyResult;
-  /** YYYY-MM-DD: the date of the letter. */
-  asOf: string;
-  /** YYYY-MM-DD: payment deadline (the template's default is asOf + 8 days). */
-  deadline?: string;
-  /** Payments received so far (customer's local dates). */
-  payments?: Array<{ date: string; amountMinor: number }>;
   creditor: Creditor;
   /** Name and title above the signature line. */
   signatory: string;

@@ -1,7 +1,7 @@
 // Request and response shapes of the customer records (issue 17): contacts with roles,
 // preferences, tags, agreed terms (each with who agreed and when), notes and call outcomes.
 import { z } from 'zod';
-import { NON_BLANK, CountryCode, DateOrInstant, Decimal, Email, InvoiceNumber, IsoInstant, MinorUnits, PostalAddressSchema, TimeZone } from './schemas';
+import { NON_BLANK, CountryCode, CustomerSchema, DateOrInstant, Decimal, Email, InvoiceNumber, IsoInstant, MinorUnits, PostalAddressSchema, TimeZone } from './schemas';
 
 export const CustomerParams = z.object({
   customerId: z.string().trim().min(1).max(100).openapi({ pattern: NON_BLANK }).openapi({ description: "The billing system's customer id (externalId)" }),
@@ -105,15 +105,9 @@ export type CustomerCreate = z.infer<typeof CustomerCreateSchema>;
 const Agreed = { agreedBy: z.string().nullable(), agreedAt: z.string().nullable() };
 export const CustomerRecordSchema = z
   .object({
-    externalId: z.string(),
-    name: z.string(),
-    kind: z.enum(['B2B', 'B2C']),
-    email: z.string().nullable(),
-    phone: z.string().nullable(),
+    // The invoice's Customer fields, in their order; the record's address is the shared component or null.
+    ...CustomerSchema.shape,
     address: NullableAddress,
-    country: z.string(),
-    language: z.string(),
-    timeZone: z.string(),
     preferredChannels: z.array(z.string()),
     doNotSms: z.boolean(),
     doNotCall: z.boolean(),
