@@ -12,6 +12,15 @@ import { addIsoDuration } from '../../domain/duration';
 import { daysFromToday, eventually, invoiceRequest, problemFields, uniqueCustomerId, useApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
+/** What the file's second-scale policies share besides their steps: no send window, grace in seconds. */
+const IN_SECONDS = {
+  sendWindow: { enabled: false, start: '09:00', end: '18:00', businessDaysOnly: true, skipPublicHolidays: true },
+  penalties: { mode: 'commercial', spreadPoints: 10, fixedIndemnityMinor: 4000 },
+  instalmentGrace: 'PT5S',
+  maxInstalments: 12,
+  promiseGrace: 'PT3S',
+  agencyListenFor: 'PT30S',
+};
 
 useApiHarness((a) => (h = a), { config: { POLICY_CACHE_SECONDS: '1' } });
 beforeAll(async () => {
@@ -25,12 +34,7 @@ beforeAll(async () => {
         { id: 'formal-notice', offset: 'PT4S', channels: ['letter'], templateId: 'formal-notice', approval: { within: 'PT4S', onTimeout: 'escalate' } },
         { id: 'final-notice', offset: 'PT8S', channels: ['email'], templateId: 'final-notice', approval: { within: 'PT2S', onTimeout: 'send' } },
       ],
-      sendWindow: { enabled: false, start: '09:00', end: '18:00', businessDaysOnly: true, skipPublicHolidays: true },
-      penalties: { mode: 'commercial', spreadPoints: 10, fixedIndemnityMinor: 4000 },
-      instalmentGrace: 'PT5S',
-      maxInstalments: 12,
-      promiseGrace: 'PT3S',
-      agencyListenFor: 'PT30S',
+      ...IN_SECONDS,
       // Steps in seconds, sent at step time: no daily batch.
       consolidate: 'off',
     },
@@ -185,12 +189,7 @@ describe('approval by default in a new policy', () => {
         { id: 'formal-notice', offset: 'PT3S', channels: ['letter'], templateId: 'formal-notice', ...(formalApproval ? { approval: formalApproval } : {}) },
         { id: 'agency', offset: 'PT60S', channels: ['agency'], templateId: 'agency-handover' },
       ],
-      sendWindow: { enabled: false, start: '09:00', end: '18:00', businessDaysOnly: true, skipPublicHolidays: true },
-      penalties: { mode: 'commercial', spreadPoints: 10, fixedIndemnityMinor: 4000 },
-      instalmentGrace: 'PT5S',
-      maxInstalments: 12,
-      promiseGrace: 'PT3S',
-      agencyListenFor: 'PT30S',
+      ...IN_SECONDS,
     });
     const byDefault = await h.request('POST', '/v1/policies', { body: doc('approval-default') });
     expect(byDefault.status, byDefault.text).toBe(201);

@@ -7,23 +7,19 @@ import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import Stripe from 'stripe';
 import twilio from 'twilio';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCalendarActivities } from '../../activities/calendar';
 import { createSendBatchEmail } from '../../activities/batch-email';
 import { createSendEmail } from '../../activities/email';
 import { loadInvoice, snapshotOf } from '../../api/invoices';
-import { createJournalActivities } from '../../activities/journal';
 import { returnAddress } from '../../contracts/reply-addresses';
 import { DEMO_SECONDS } from '../../domain/policy';
 import { TaskQueues } from '../../contracts/task-queues';
 import { startInboundSmtp, type InboundSmtp } from '../../api/inbound/smtp-receiver';
 import { signGeneric } from '../../api/webhooks';
-import { createDunningWorkers } from '../../worker/create-worker';
 import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { dsn } from '../helpers/inbound-mail';
 import { runActivity } from '../channels/support';
-import { eventually, invoiceRequest, recordingChannels, startApiHarness, STRIPE_SECRET, type ApiHarness } from './harness';
+import { eventually, invoiceRequest, startApiHarness, STRIPE_SECRET, type ApiHarness } from './harness';
 
 const DOMAIN = 'inbound.relance.test';
 const INBOUND_SECRET = 'inbound-webhook-secret-for-tests';
@@ -32,13 +28,11 @@ const PUBLIC_BASE_URL = 'https://relance.example.test';
 let h: ApiHarness;
 let sink: MailSink;
 let inbound: InboundSmtp;
-let workers: Worker[] = [];
-let running: Promise<unknown> | undefined;
 
 beforeAll(async () => {
   sink = await startMailSink({ smtpPort: 0, webPort: 0 });
+  // The email channel is the real one (nodemailer → sink); the others record.
   h = await startApiHarness({
-    workers: false,
     config: {
       INBOUND_DOMAIN: DOMAIN,
       INBOUND_WEBHOOK_SECRETS: JSON.stringify({ mail: INBOUND_SECRET }),
@@ -48,21 +42,8 @@ beforeAll(async () => {
       // The stored policy a test publishes is seen at once.
       POLICY_CACHE_SECONDS: '1',
     },
+    channels: (prisma, config) => ({ sendEmail: createSendEmail({ prisma, config, log: { info() {}, warn() {} } }) }),
   });
-  // The email channel is the real one (nodemailer → sink); the others record.
-  workers = await createDunningWorkers({
-    connection: h.env.nativeConnection,
-    namespace: 'default',
-    activities: {
-      ...createJournalActivities(h.prisma),
-      ...createCalendarActivities(),
-      ...recordingChannels(h.prisma, h.calls),
-      sendEmail: createSendEmail({ prisma: h.prisma, config: h.config, log: { info() {}, warn() {} } }),
-    },
-    rates: { email: 100, sms: 100, letter: 100, agency: 100 },
-    taskQueuePrefix: h.taskQueuePrefix,
-  });
-  running = Promise.all(workers.map((w) => w.run()));
   inbound = await startInboundSmtp(
     { prisma: h.prisma, config: h.config, temporal: { client: h.client, taskQueue: `${h.taskQueuePrefix}${TaskQueues.workflow}`, timeoutMs: 5_000 } },
     { port: 0, host: '127.0.0.1' },
@@ -71,8 +52,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await inbound?.stop();
-  for (const w of workers) w.shutdown();
-  await running?.catch(() => {});
   await h?.close();
   await sink?.stop();
 });

@@ -6,51 +6,33 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCalendarActivities } from '../../activities/calendar';
 import { createSendEmail } from '../../activities/email';
-import { createJournalActivities } from '../../activities/journal';
 import { TaskQueues } from '../../contracts/task-queues';
 import { startApi } from '../../api/server';
 import { PolicyCatalog } from '../../policies/catalog';
 import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
 import { main as cli } from '../../scripts/relance-cli';
 import { vi } from 'vitest';
-import { createDunningWorkers } from '../../worker/create-worker';
 import { workflowIdFor } from '../../contracts/ids';
 import { policyQuery } from '../../contracts/messages';
-import { daysFromToday, eventually, invoiceRequest, recordingChannels, startApiHarness, type ApiHarness } from './harness';
+import { daysFromToday, eventually, invoiceRequest, startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
 let sink: MailSink;
-let workers: Worker[] = [];
-let running: Promise<unknown> | undefined;
 let tmp: string;
 
 beforeAll(async () => {
-  [h, sink] = await Promise.all([startApiHarness({ workers: false, config: { POLICY_CACHE_SECONDS: '1' } }), startMailSink({ smtpPort: 0, webPort: 0 })]);
-  tmp = await mkdtemp(path.join(tmpdir(), 'relance-policies-'));
+  sink = await startMailSink({ smtpPort: 0, webPort: 0 });
   // Real email over SMTP to the sink; the other channels are recording doubles.
-  const config = { ...h.config, SMTP_PORT: sink.smtpPort, SMTP_HOST: '127.0.0.1' };
-  workers = await createDunningWorkers({
-    connection: h.env.nativeConnection,
-    namespace: 'default',
-    activities: {
-      ...createJournalActivities(h.prisma),
-      ...createCalendarActivities(),
-      ...recordingChannels(h.prisma, h.calls),
-      sendEmail: createSendEmail({ prisma: h.prisma, config, log: { info: () => {}, warn: () => {} } }),
-    },
-    rates: { email: 100, sms: 100, letter: 100, agency: 100 },
-    taskQueuePrefix: h.taskQueuePrefix,
+  h = await startApiHarness({
+    config: { POLICY_CACHE_SECONDS: '1', SMTP_PORT: String(sink.smtpPort) },
+    channels: (prisma, config) => ({ sendEmail: createSendEmail({ prisma, config, log: { info: () => {}, warn: () => {} } }) }),
   });
-  running = Promise.all(workers.map((w) => w.run()));
+  tmp = await mkdtemp(path.join(tmpdir(), 'relance-policies-'));
 }, 180_000);
 
 afterAll(async () => {
-  for (const w of workers) w.shutdown();
-  await running?.catch(() => {});
   await Promise.all([h?.close(), sink?.stop()]);
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
