@@ -3,7 +3,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { stringify } from 'csv-stringify';
 import { Router } from 'express';
-import { daysBetween, utcDate } from '../domain/dates';
+import { daysBetween, localDate, utcDate } from '../domain/dates';
 import { customerToday, isPastDue } from '../domain/overdue';
 import { computePenalties } from '../domain/penalties';
 import { getBuiltinPolicy } from '../domain/policy';
@@ -139,13 +139,14 @@ type SheetInvoice = Prisma.InvoiceGetPayload<{
 /** The journal event the workflow writes when a formal notice gets its date (posting or dispatch). */
 export const NOTICE_DATED_EVENT = 'formal-notice-dated';
 
-/** "2026-12-03 note: …" and "2026-12-04 call promised 2026-12-20: …", oldest first, one cell. */
-function notesCell(inv: Pick<SheetInvoice, 'notes' | 'callOutcomes'>): string {
+/** "2026-12-03 note: …" and "2026-12-04 call promised 2026-12-20: …", oldest first, one cell; dated in the customer's zone. */
+function notesCell(inv: Pick<SheetInvoice, 'notes' | 'callOutcomes' | 'customer'>): string {
+  const day = (at: Date) => localDate(at, inv.customer.timeZone);
   const lines = [
-    ...inv.notes.map((n) => ({ at: n.createdAt, text: `${isoDay(n.createdAt)} note: ${n.text}` })),
+    ...inv.notes.map((n) => ({ at: n.createdAt, text: `${day(n.createdAt)} note: ${n.text}` })),
     ...inv.callOutcomes.map((c) => ({
       at: c.createdAt,
-      text: `${isoDay(c.createdAt)} call ${outcomeOf(c.outcome)}${c.promisedDate ? ` ${isoDay(c.promisedDate)}` : ''}${c.text ? `: ${c.text}` : ''}`,
+      text: `${day(c.createdAt)} call ${outcomeOf(c.outcome)}${c.promisedDate ? ` ${isoDay(c.promisedDate)}` : ''}${c.text ? `: ${c.text}` : ''}`,
     })),
   ];
   return lines
@@ -168,6 +169,8 @@ function policyFor(cache: Map<string, DunningPolicy | null>, id: string): Dunnin
 /** One row of the sheet; `nowMs` is read as today in the invoice's customer's time zone. */
 export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, locale: 'en' | 'fr', nowMs: number, rates: RateTables): string[] {
   const today = customerToday(nowMs, inv.customer.timeZone);
+  // Instants (sends, payments, closing) are dated in the customer's zone, as the workflow dates them.
+  const local = (at: Date) => localDate(at, inv.customer.timeZone);
   const cur = inv.currency;
   const dec = (minor: number | bigint) => {
     const s = minorToDecimal(minor, cur);
@@ -182,14 +185,14 @@ export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, loc
   const firstSend = new Map<string, string>();
   for (const c of inv.communications) {
     if (!stepIds.has(c.stepId) || !REMINDER_CHANNELS.has(c.channel)) continue;
-    const day = isoDay(c.sentAt ?? c.createdAt);
+    const day = local(c.sentAt ?? c.createdAt);
     const known = firstSend.get(c.stepId);
     if (!known || day < known) firstSend.set(c.stepId, day);
   }
   const reminderDates = [...firstSend.values()].sort();
   let surcharge = '';
   if (policy && policy.penalties.mode !== 'none') {
-    const asOf = inv.closedAt ? isoDay(inv.closedAt) : today;
+    const asOf = inv.closedAt ? local(inv.closedAt) : today;
     try {
       const p = computePenalties({
         terms: policy.penalties,
@@ -200,7 +203,7 @@ export function trackingRow(inv: SheetInvoice, policy: DunningPolicy | null, loc
         dueDate: due,
         asOf: isPastDue(due, asOf) ? asOf : due,
         principalMinor: principal,
-        payments: inv.payments.map((x) => ({ date: isoDay(x.receivedAt), amountMinor: Number(x.amountMinor) })),
+        payments: inv.payments.map((x) => ({ date: local(x.receivedAt), amountMinor: Number(x.amountMinor) })),
       });
       surcharge = dec(p.totalMinor);
     } catch {

@@ -195,8 +195,20 @@ describe("overdue in the customer's time zone (domain/overdue.ts), the list filt
       over90: 0,
       total: 100000,
     });
+    // A reminder sent at noon UTC is the next day in Kiritimati; one at 05:00 UTC the day before in Pago Pago.
+    const sentAt = { 'R-KIR': '2026-11-20T12:00:00Z', 'R-PPG': '2026-11-20T05:00:00Z' } as const;
+    const reminded = (Object.keys(zones) as Array<keyof typeof zones>).map((customer) => mine.find((i) => i.customer === customer)!);
+    for (const i of reminded) {
+      const inv = await h.prisma.invoice.findUniqueOrThrow({ where: { number: i.number } });
+      await h.prisma.communication.create({
+        data: { idempotencyKey: `${inv.workflowId}/reminder-1/email`, invoiceId: inv.id, invoiceNumber: inv.number, workflowId: inv.workflowId, stepId: 'reminder-1', channel: 'email', status: 'SENT', sentAt: new Date(sentAt[i.customer]) },
+      });
+    }
     const sheet = await stable(async () => parse((await h.request('GET', '/v1/reports/tracking-sheet.csv')).text, { bom: true }) as string[][]);
-    const states = Object.fromEntries(sheet.got.filter((row) => row[10] === 'GBP').map((row) => [row[1], row[9]]));
+    const gbp = sheet.got.filter((row) => row[10] === 'GBP');
+    const states = Object.fromEntries(gbp.map((row) => [row[1], row[9]]));
     expect(states).toEqual(Object.fromEntries(mine.map((i) => [i.number, sheet.expected.includes(i.number) ? 'overdue' : 'not due'])));
+    const reminderDates = Object.fromEntries(gbp.filter((row) => row[7] !== '0').map((row) => [row[1], row[8]]));
+    expect(reminderDates).toEqual({ [reminded[0].number]: '2026-11-21', [reminded[1].number]: '2026-11-19' });
   });
 });

@@ -64,6 +64,8 @@ describe('one home per rule', () => {
     // luxon dates: the local date of an instant (dates.ts), the business-day walks of the send
     // window and the daily batch, and the insolvency's two months; any other is a new twin.
     expect(homesOf(/\.toISODate\(\)/)).toEqual(['api/insolvency.ts', 'domain/consolidation.ts', 'domain/dates.ts', 'domain/send-window.ts']);
+    // isoDay reads DATE columns; an instant (a send, a payment, a note) gets the customer's local date.
+    expect(homesOf(/isoDay\([^)]*\.(createdAt|sentAt|receivedAt|closedAt|updatedAt|doneAt|resolvedAt)\b/)).toEqual([]);
     // Nor a second door to them: callers import from dates.ts and overdue.ts themselves.
     expect(homesOf(/export\s*\{[^}]*\b(localDate|addDays|addLocalDays|daysBetween|daysLate|isOverdue)\b[^}]*\}\s*from/)).toEqual([]);
   });
