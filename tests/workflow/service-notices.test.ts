@@ -8,22 +8,20 @@ import { workflowIdFor } from '../../contracts/ids';
 import { proposeInstalmentPlanUpdate, statusQuery } from '../../contracts/messages';
 import { FR_B2B_DEFAULT } from '../../domain/policy';
 import { startMailSink, type MailSink } from '../../tools/peers/mail-sink';
-import { workflowBundle } from '../../worker/create-worker';
 import { memoryLogger, seedInvoice, startTestDb, testConfig, type TestDb } from '../channels/support';
-import { createTimeSkippingEnv } from '../helpers/temporal';
-import { cleanup, dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue } from './harness';
+import { cleanup, dunningInput, invoiceDunning, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker, uniqueQueue, useTestEnv } from './harness';
 
 let env: TestWorkflowEnvironment;
 let db: TestDb;
 let sink: MailSink;
 
+useTestEnv((e) => (env = e));
 beforeAll(async () => {
-  [env, db, sink] = await Promise.all([createTimeSkippingEnv(), startTestDb(), startMailSink({ smtpPort: 0, webPort: 0 })]);
-  await workflowBundle();
+  [db, sink] = await Promise.all([startTestDb(), startMailSink({ smtpPort: 0, webPort: 0 })]);
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([env?.teardown(), sink?.stop(), db?.stop()]);
+  await Promise.all([sink?.stop(), db?.stop()]);
 });
 
 /** Doubles for every activity but email, which is the real one against the sink. */
