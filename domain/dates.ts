@@ -12,8 +12,11 @@ function epochDayOf(isoDate: string): number | undefined {
   const m = ISO_DATE_RE.exec(isoDate);
   if (!m) return undefined;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999, and "0033-01-03"
+  // is a calendar date the document allows (found by the API fuzz).
+  const back = new Date(0);
+  back.setUTCFullYear(y, mo - 1, d);
+  const ms = back.getTime();
   return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms / MS_PER_DAY : undefined;
 }
 

@@ -36,6 +36,11 @@ describe('day arithmetic', () => {
     expect(isCalendarDate('2026-02-29')).toBe(false);
     expect(isCalendarDate('2028-02-29')).toBe(true);
     expect(isCalendarDate('2026-1-01')).toBe(false);
+    // Years 0–99 are years, not 1900–1999 (Date.UTC's reading; found by the API fuzz).
+    expect(isCalendarDate('0033-01-03')).toBe(true);
+    expect(isCalendarDate('0004-02-29')).toBe(true);
+    expect(isCalendarDate('0001-02-29')).toBe(false);
+    expect(addDays('0099-12-31', 1)).toBe('0100-01-01');
     expect(() => addDays('2026-02-30', 1)).toThrow(/2026-02-30/);
   });
 
