@@ -10,13 +10,18 @@ import { customerWorkflowIdFor } from '../contracts/ids';
 import type { BatchAnswer } from '../domain/consolidation';
 import type { CheckBatchInput, CustomerActivities, QueueForCustomerInput } from './types';
 
-/** Invoices asked at once by a batch: a customer with hundreds of invoices does not flood the frontend. */
-const CHECK_CONCURRENCY = 16;
+/**
+ * Invoices asked at once by a batch: every invoice of an ordinary account at once (each answer
+ * is a workflow task of its invoice, the batch waits for the slowest); a customer with hundreds
+ * of invoices still does not flood the frontend.
+ */
+const CHECK_CONCURRENCY = 64;
 
-export function createCustomerActivities(client: Client): CustomerActivities {
+/** `batchSpreadSeconds`: over how many seconds after the batch time the customers' batches go (default 60). */
+export function createCustomerActivities(client: Client, opts: { batchSpreadSeconds?: number } = {}): CustomerActivities {
   return {
     async queueForCustomer({ customer, item, taskQueue }: QueueForCustomerInput): Promise<void> {
-      const args: [CustomerConversationInput] = [{ customer }];
+      const args: [CustomerConversationInput] = [{ customer, ...(opts.batchSpreadSeconds !== undefined ? { batchSpreadSeconds: opts.batchSpreadSeconds } : {}) }];
       await client.workflow.signalWithStart('customerConversation', {
         workflowId: customerWorkflowIdFor(customer.id),
         taskQueue,

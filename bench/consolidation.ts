@@ -2,34 +2,43 @@
 // reminder falls due the same day, on the time-skipping server with the real workflows and
 // the real customer activities (signal-with-start, updates); the sends are doubles that record
 // what they were asked. Grouping on: exactly N/10 emails expected, each listing 10 invoices,
-// and the lag of each batch after its batch time. Grouping on and off: the billable actions
-// per invoice, counted from the histories up to just after the batch.
+// the lag of each batch after its batch time, and the send rate (most sends started in any
+// one-second window) against the email provider's limit (RATE_EMAIL_PER_SEC, enforced by the
+// same sliding-window limiter the production email worker puts before every email activity). Grouping on and off: the billable actions per invoice,
+// counted from the histories up to just after the batch.
 //
-//   npm run bench:consolidation -- --count 200
+//   npm run bench:consolidation -- --count 1000
 //
-// Bounded: --count (default 200, at most 2,000) and --max-seconds (default 600).
+// Bounded: --count (default 200, at most 2,000) and --max-seconds (default 600). --threads
+// (workflow threads, default 2) and --wft-slots (workflow task slots, default 100) size the
+// workflow worker: at the batch minute every invoice answers its customer's update in a
+// workflow task of its own.
 import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import protoPkg from '@temporalio/proto';
 import type { temporal as proto } from '@temporalio/proto';
 import { createCustomerActivities } from '../activities/customer';
+import { createSendRateLimiter } from '../activities/rate-limit';
 import type { BatchChannelActivities } from '../activities/types';
 import { customerWorkflowIdFor, workflowIdFor } from '../contracts/ids';
-import { nextBatchAt } from '../domain/consolidation';
+import { batchSpreadMs, nextBatchAt } from '../domain/consolidation';
 import { TEN_TWENTY } from '../domain/policy';
 import { anchorInstant, publicHolidays, stepInstant } from '../domain/schedule';
 import type { DunningPolicy } from '../domain/types';
 import { dunningInput, invoiceFixture, makeDoubles, parisDatePlus, startTestWorker } from '../tests/workflow/harness';
 import { workflowBundle } from '../worker/create-worker';
-import { createTimeSkippingEnv, flags, fmt, log, machineNote, onStop, pool, quietRuntime, runBench, summary, table, verdict } from './lib';
+import { benchConfig, createTimeSkippingEnv, flags, fmt, log, machineNote, onStop, pool, quietRuntime, runBench, summary, table, verdict } from './lib';
 
 const { temporal } = protoPkg;
 const opts = flags({
   count: { default: 200 },
   concurrency: { default: 50 },
   'max-seconds': { default: 600 },
+  threads: { default: 2 },
+  'wft-slots': { default: 100 },
 });
+const EMAIL_RATE = benchConfig().RATE_EMAIL_PER_SEC;
 const PER_CUSTOMER = 10;
 const LAG_TARGET_MS = 2_000;
 
@@ -62,8 +71,21 @@ function billableActions(history: proto.api.history.v1.IHistory): number {
   return n;
 }
 
+/** The most starts within any one-second window. */
+function maxPerSecond(startsMs: readonly number[]): number {
+  const t = [...startsMs].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < t.length; i += 1) {
+    while (t[i]! - t[j]! >= 1_000) j += 1;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
 interface RunResult {
   emails: number;
+  /** Most sends started within one second (wall clock). */
+  maxRate: number;
   listedPerEmail: number[];
   lagsMs: number[];
   actionsPerInvoice: number;
@@ -74,10 +96,21 @@ async function run(consolidate: 'friendly' | 'off', count: number): Promise<RunR
   const env = await createTimeSkippingEnv();
   onStop(`time-skipping env (${consolidate})`, () => env.teardown());
   const doubles = makeDoubles();
-  const batches: Array<{ key: string; listed: number; atMs: number }> = [];
-  const batchEmail: BatchChannelActivities = {
+  const batches: Array<{ key: string; listed: number; atMs: number; customerId: string }> = [];
+  const starts: number[] = [];
+  const sendEmail = doubles.activities.sendEmail!;
+  // The email worker's hard cap, as worker/create-worker.ts puts it before every email activity.
+  const limiter = createSendRateLimiter(EMAIL_RATE, { marginMs: 25 });
+  const batchEmail: BatchChannelActivities & Pick<typeof doubles.activities, 'sendEmail'> = {
+    async sendEmail(input) {
+      await limiter.acquire();
+      starts.push(Date.now());
+      return sendEmail(input);
+    },
     async sendBatchEmail(input) {
-      batches.push({ key: input.idempotencyKey, listed: input.lines.length, atMs: Context.current().info.scheduledTimestampMs });
+      await limiter.acquire();
+      starts.push(Date.now());
+      batches.push({ key: input.idempotencyKey, listed: input.lines.length, atMs: Context.current().info.scheduledTimestampMs, customerId: input.customer.id });
       return { status: 'SENT', communicationId: input.idempotencyKey, listed: input.lines.map((l) => l.invoiceNumber), skipped: [] };
     },
     async sendBatchSms(input) {
@@ -85,7 +118,12 @@ async function run(consolidate: 'friendly' | 'off', count: number): Promise<RunR
     },
   };
   const taskQueue = `cons-${consolidate}-${randomBytes(3).toString('hex')}-dunning`;
-  const worker = await startTestWorker(env, taskQueue, { ...doubles.activities, ...batchEmail, ...createCustomerActivities(env.client) });
+  const worker = await startTestWorker(
+    env,
+    taskQueue,
+    { ...doubles.activities, ...batchEmail, ...createCustomerActivities(env.client) },
+    { workflowThreadPoolSize: opts.threads, maxConcurrentWorkflowTaskExecutions: opts['wft-slots'], maxCachedWorkflows: count + count / PER_CUSTOMER + 100 },
+  );
   onStop(`worker (${consolidate})`, () => worker.stop());
   const policy = policyOf(consolidate);
   const now = await env.currentTimeMs();
@@ -123,8 +161,10 @@ async function run(consolidate: 'friendly' | 'off', count: number): Promise<RunR
   });
   return {
     emails,
+    maxRate: maxPerSecond(starts),
     listedPerEmail: batches.map((b) => b.listed),
-    lagsMs: batches.map((b) => b.atMs - batchAt),
+    // After the customer's own batch instant: the batch time plus its second of the minute.
+    lagsMs: batches.map((b) => b.atMs - batchAt - batchSpreadMs(b.customerId)),
     actionsPerInvoice: actions / count,
     wallSeconds,
   };
@@ -139,13 +179,14 @@ runBench('bench:consolidation', opts['max-seconds'], async () => {
   const off = await run('off', count);
   const lag = summary([...on.lagsMs].sort((a, b) => a - b));
   table('consolidation', [
-    { grouping: 'on', invoices: count, emails: on.emails, 'listed/email': on.listedPerEmail.length ? `${Math.min(...on.listedPerEmail)}–${Math.max(...on.listedPerEmail)}` : '-', 'lag p50 ms': fmt(lag.p50, 0), 'lag p99 ms': fmt(lag.p99, 0), 'lag max ms': fmt(lag.max, 0), 'actions/invoice': fmt(on.actionsPerInvoice, 1), 'wall s': fmt(on.wallSeconds, 1) },
-    { grouping: 'off', invoices: count, emails: off.emails, 'listed/email': 1, 'lag p50 ms': '-', 'lag p99 ms': '-', 'lag max ms': '-', 'actions/invoice': fmt(off.actionsPerInvoice, 1), 'wall s': fmt(off.wallSeconds, 1) },
+    { grouping: 'on', invoices: count, emails: on.emails, 'listed/email': on.listedPerEmail.length ? `${Math.min(...on.listedPerEmail)}–${Math.max(...on.listedPerEmail)}` : '-', 'lag p50 ms': fmt(lag.p50, 0), 'lag p99 ms': fmt(lag.p99, 0), 'lag max ms': fmt(lag.max, 0), 'actions/invoice': fmt(on.actionsPerInvoice, 1), 'max sends/s': on.maxRate, 'wall s': fmt(on.wallSeconds, 1) },
+    { grouping: 'off', invoices: count, emails: off.emails, 'listed/email': 1, 'lag p50 ms': '-', 'lag p99 ms': '-', 'lag max ms': '-', 'actions/invoice': fmt(off.actionsPerInvoice, 1), 'max sends/s': off.maxRate, 'wall s': fmt(off.wallSeconds, 1) },
   ]);
   table('verdicts', [
     verdict(`exactly ${count / PER_CUSTOMER} emails with grouping on`, on.emails === count / PER_CUSTOMER, `${on.emails} emails`),
     verdict(`batch lag p99 under ${LAG_TARGET_MS} ms after the batch time`, lag.p99 < LAG_TARGET_MS, `p99 ${fmt(lag.p99, 0)} ms (server time)`),
     verdict(`${count} emails with grouping off`, off.emails === count, `${off.emails} emails`),
+    verdict(`send rate never above the email limit (${EMAIL_RATE}/s)`, on.maxRate <= EMAIL_RATE && off.maxRate <= EMAIL_RATE, `max ${on.maxRate}/s on, ${off.maxRate}/s off`),
   ]);
   log(machineNote());
 });

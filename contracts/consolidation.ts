@@ -11,6 +11,8 @@ export type { BatchAnswer, BatchChannel, BatchLine, QueuedStep } from '../domain
 
 export interface CustomerConversationInput {
   customer: CustomerSnapshot;
+  /** Seconds the customers' batches are spread over after the batch time (default 60; batchSpreadMs). */
+  batchSpreadSeconds?: number;
   /** History length that triggers continue-as-new (default 2,000; tests lower it). */
   continueAsNewAfterEvents?: number;
   /** Carried across continue-as-new; absent on the first run. */

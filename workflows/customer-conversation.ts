@@ -28,7 +28,7 @@ import {
   type CustomerConversationStatus,
 } from '../contracts/consolidation';
 import { localDate } from '../domain/dates';
-import { batchTemplate, channelsOf, dueForBatch, nextWake, selectBatch, type BatchAnswer, type BatchChannel, type BatchLine, type QueuedStep } from '../domain/consolidation';
+import { batchSpreadMs, batchTemplate, channelsOf, dueForBatch, nextWake, selectBatch, type BatchAnswer, type BatchChannel, type BatchLine, type QueuedStep } from '../domain/consolidation';
 
 export interface CustomerConversationState {
   pending: QueuedStep[];
@@ -46,6 +46,8 @@ const HISTORY_LIMIT = 2_000;
 
 /** Runs after this patch send the SMS of batched steps as one SMS per customer per batch. */
 export const SMS_BATCH_PATCH = 'issue-18-sms-batch';
+/** Runs after this patch send their batch at the customer's own second after the batch time. */
+export const BATCH_SPREAD_PATCH = 'issue-18-batch-spread';
 
 interface ChannelOutcome {
   key: string;
@@ -224,7 +226,10 @@ export async function customerConversation(input: CustomerConversationInput): Pr
       await condition(() => state.unacked.length > 0);
       continue;
     }
-    const waitMs = Date.parse(wake) - Date.now();
+    // The batch goes at this customer's second of the minute (only runs after the patch: the
+    // timers of the histories from before stay as they were).
+    const spread = patched(BATCH_SPREAD_PATCH) ? batchSpreadMs(customer.id, input.batchSpreadSeconds) : 0;
+    const waitMs = Date.parse(wake) + spread - Date.now();
     if (waitMs > 0) {
       await condition(() => state.unacked.length > 0, waitMs);
       continue;

@@ -296,7 +296,7 @@ describe('one conversation per customer', () => {
       expect(timeline.entries.find((e) => e.kind === 'communication' && e.detail.batch === smsKey)?.detail).toMatchObject({ invoices: three.map((i) => i.number), status: 'SENT' });
       const status = await env.client.workflow.getHandle(customerWorkflowIdFor(id)).query(customerStatusQuery);
       expect(status.recent.at(-1)).toMatchObject({ batchKey: emailKey, status: 'SENT', sms: { batchKey: smsKey, status: 'SENT', listed: three.map((i) => i.number) } });
-      await recordHistory(env.client, 'customer-conversation-sms', customerWorkflowIdFor(id));
+      await recordHistory(env.client, 'customer-conversation-sms-spread', customerWorkflowIdFor(id));
       await recordHistory(env.client, 'invoice-batched-sms', workflowIdFor(three[0]!.number));
     } finally {
       for (const h of handles) await h.terminate('test over').catch(() => undefined);

@@ -104,7 +104,7 @@ export async function startTestWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   acts: Partial<DunningActivities & CustomerActivities & BatchChannelActivities>,
-  workflowWorker: Pick<WorkerOptions, 'workflowThreadPoolSize' | 'maxCachedWorkflows'> = {},
+  workflowWorker: Pick<WorkerOptions, 'workflowThreadPoolSize' | 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions'> = {},
 ) {
   const bundle = await workflowBundle();
   const dataConverter = dataConverterFromEnv();
