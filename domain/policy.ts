@@ -110,18 +110,32 @@ export const DEMO_SECONDS: DunningPolicy = validated({
   pendingPaymentMax: 'PT12S',
 });
 
-export const BUILTIN_POLICIES: Readonly<Record<string, DunningPolicy>> = Object.freeze({
-  [FR_B2B_DEFAULT.id]: FR_B2B_DEFAULT,
-  [FR_B2C_DEFAULT.id]: FR_B2C_DEFAULT,
-  [TEN_TWENTY.id]: TEN_TWENTY,
-  [DEMO_SECONDS.id]: DEMO_SECONDS,
-});
+/**
+ * Version 2 of the default policies: the same calendar, one conversation per customer (issue
+ * 18: the friendly emails and SMS of a customer's invoices go in its daily batch). Version 1
+ * stays published as it was: the invoices pinned to it keep their send times.
+ */
+export const FR_B2B_GROUPED: DunningPolicy = validated({ ...FR_B2B_DEFAULT, version: 2, consolidate: 'friendly' });
+export const FR_B2C_GROUPED: DunningPolicy = validated({ ...FR_B2C_DEFAULT, version: 2, consolidate: 'friendly' });
 
-/** A shipped policy by id (a fresh deep copy, safe to mutate); throws naming unknown ids. */
-export function getBuiltinPolicy(id: string): DunningPolicy {
-  const policy = Object.prototype.hasOwnProperty.call(BUILTIN_POLICIES, id) ? BUILTIN_POLICIES[id] : undefined;
+/** Every shipped version (seeded into the database as published versions). */
+export const BUILTIN_POLICY_VERSIONS: readonly DunningPolicy[] = Object.freeze([FR_B2B_DEFAULT, FR_B2C_DEFAULT, TEN_TWENTY, DEMO_SECONDS, FR_B2B_GROUPED, FR_B2C_GROUPED]);
+
+/** The latest shipped version of each policy, by id. */
+export const BUILTIN_POLICIES: Readonly<Record<string, DunningPolicy>> = Object.freeze(
+  Object.fromEntries(BUILTIN_POLICY_VERSIONS.map((p) => [p.id, p]).sort(([, a], [, b]) => (a as DunningPolicy).version - (b as DunningPolicy).version)),
+);
+
+/** A shipped policy by id, latest version unless `version` is given (a fresh deep copy, safe to mutate); throws naming unknown ids. */
+export function getBuiltinPolicy(id: string, version?: number): DunningPolicy {
+  const policy =
+    version === undefined
+      ? Object.prototype.hasOwnProperty.call(BUILTIN_POLICIES, id)
+        ? BUILTIN_POLICIES[id]
+        : undefined
+      : BUILTIN_POLICY_VERSIONS.find((p) => p.id === id && p.version === version);
   if (!policy) {
-    throw new Error(`Unknown built-in policy ${JSON.stringify(id)}; known: ${Object.keys(BUILTIN_POLICIES).join(', ')}`);
+    throw new Error(`Unknown built-in policy ${JSON.stringify(version === undefined ? id : `${id}@${version}`)}; known: ${Object.keys(BUILTIN_POLICIES).join(', ')}`);
   }
   return JSON.parse(JSON.stringify(policy)) as DunningPolicy;
 }

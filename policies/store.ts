@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BUILTIN_POLICIES, DunningPolicySchema } from '../domain/policy';
+import { BUILTIN_POLICIES, BUILTIN_POLICY_VERSIONS, DunningPolicySchema } from '../domain/policy';
 import type { DunningPolicy, Language } from '../domain/types';
 import type { TemplateChannel } from '../domain/templates';
 import type { Prisma, PrismaClient } from '../prisma/client';
@@ -128,7 +128,7 @@ export async function seedBuiltinPolicies(prisma: PrismaClient): Promise<string[
       (v) => `${v.policyId}@${v.version}`,
     ),
   );
-  for (const policy of Object.values(BUILTIN_POLICIES)) {
+  for (const policy of BUILTIN_POLICY_VERSIONS) {
     if (existing.has(`${policy.id}@${policy.version}`)) continue;
     try {
       await insertPublished(prisma, { definition: policy, templates: [], source: 'builtin', actor: { system: 'seed' } });

@@ -23,7 +23,7 @@ describe('POST /v1/invoices', () => {
       depositMinor: 20000,
       balanceMinor: 100000,
       currency: 'EUR',
-      policy: { id: 'fr-b2b-default', version: 1 },
+      policy: { id: 'fr-b2b-default', version: 2 },
       customer: { externalId: 'CUST-1', timeZone: 'Europe/Paris', phone: '+33612345678' },
     });
     expect(first.headers.get('location')).toBe(`/v1/invoices/${body.number}`);
@@ -181,9 +181,10 @@ describe('reminder preview', () => {
     expect((await h.request('POST', '/v1/invoices', { body })).status).toBe(201);
     const handle = h.client.workflow.getHandle(workflowIdFor(body.number));
     await eventually(async () => (await handle.query(statusQuery)).stage, 15_000, 'the workflow to answer');
+    // The invoice runs the shipped default (version 2): the migration's target is a version 3.
     const v2 = {
       ...FR_B2B_DEFAULT,
-      version: 2,
+      version: 3,
       steps: FR_B2B_DEFAULT.steps.map((st) => (st.id === 'reminder-1' ? { ...st, id: 'first-reminder' } : st)),
     };
     await handle.executeUpdate(migratePolicyUpdate, { args: [{ policy: v2, reason: 'renamed step' }] });

@@ -25,7 +25,7 @@ describe('formal notice date and rate tables in a running invoice', () => {
     const { handle, worker } = await startInvoice(env, {
       queue: 'notice',
       doubles,
-      input: (invoice) => dunningInput({ ...invoice, customer: { ...invoice.customer, kind: 'B2C' } }, getBuiltinPolicy('fr-b2c-default')),
+      input: (invoice) => dunningInput({ ...invoice, customer: { ...invoice.customer, kind: 'B2C' } }, getBuiltinPolicy('fr-b2c-default', 1)),
     });
     try {
       // Past the formal notice (J+30 from a due date 10 days ahead), before the final notice (J+60).

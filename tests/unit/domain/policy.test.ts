@@ -88,7 +88,9 @@ describe('shipped policies', () => {
   });
 
   it('getBuiltinPolicy returns an independent copy and names unknown ids', () => {
-    const copy = getBuiltinPolicy('fr-b2b-default');
+    // The latest version groups per customer; version 1 is kept as it was published.
+    expect(getBuiltinPolicy('fr-b2b-default')).toEqual({ ...FR_B2B_DEFAULT, version: 2, consolidate: 'friendly' });
+    const copy = getBuiltinPolicy('fr-b2b-default', 1);
     expect(copy).toEqual(FR_B2B_DEFAULT);
     copy.steps[0]!.offset = 'P99D';
     expect(FR_B2B_DEFAULT.steps[0]!.offset).toBe('-P3D');
