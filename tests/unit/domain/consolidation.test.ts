@@ -18,7 +18,8 @@ import { publicHolidays } from '../../../domain/schedule';
 import { renderBatchMessage, renderBatchSms } from '../../../domain/templates/batch';
 import { SMS_MAX_LENGTH } from '../../../domain/templates/render';
 
-const policy = getBuiltinPolicy('fr-b2b-default');
+// Version 1: the published calendar that does not say `consolidate` (version 2 says friendly).
+const policy = getBuiltinPolicy('fr-b2b-default', 1);
 const window = policy.sendWindow;
 const paris = (iso: string) => new Date(iso).toLocaleString('sv-SE', { timeZone: 'Europe/Paris' });
 const at = (fromIso: string, batch = '09:30') =>
