@@ -3,15 +3,12 @@
 // payment link (the list itself is in the batch email and the statement: an SMS that listed
 // them would not fit). Same communication log as any send (key `customer-<id>/<batch date>/sms`,
 // Twilio's idempotency token carrying it), one CommunicationInvoice row per invoice covered.
-import { PermanentFailureTypes } from '../contracts/failures';
 import { renderBatchSms } from '../domain/templates/batch';
-import { invalidAddressReason } from '../prisma/invalid-addresses';
 import { batchSpec, closeBatch, openBatch, paymentLinkOf, recordListed } from './batch-email';
 import { runLoggedSend } from './communication-log';
 import { resolveContacts } from './contacts';
 import { creditorOf, sendContext, type ActivityDeps } from './deps';
-import { permanent } from './failures';
-import { createTwilioSender, toE164 } from './sms';
+import { createTwilioSender, smsRecipient } from './sms';
 import type { BatchEmailInput, BatchEmailResult } from './types';
 
 export function createSendBatchSms(deps: ActivityDeps) {
@@ -26,26 +23,12 @@ export function createSendBatchSms(deps: ActivityDeps) {
     const { lines, skipped, probe, invoiceIds } = opened;
     const contacts = await resolveContacts(prisma, probe);
     const customer = contacts.input.invoice.customer;
-    const phone = customer.phone?.trim();
-    let number: string | undefined;
-    try {
-      number = phone ? toE164(phone, customer.country) : undefined;
-    } catch {
-      number = undefined; // recipient() below reports it
-    }
-    const invalid = number ? await invalidAddressReason(prisma, 'sms', number) : undefined;
     const call = twilioSender.call(input.idempotencyKey);
     const result = await runLoggedSend(
       ctx,
       batchSpec(input, lines, 'sms', customer.language, twilioSender.provider),
       {
-        recipient() {
-          if (contacts.doNotSms) throw permanent(PermanentFailureTypes.DoNotContact, `customer ${customer.id} asked not to receive SMS`);
-          if (!phone) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${customer.id} has no phone number`);
-          const e164 = toE164(phone, customer.country);
-          if (invalid) throw permanent(PermanentFailureTypes.InvalidRecipient, `phone number ${e164} is marked invalid: ${invalid}`);
-          return e164;
-        },
+        recipient: await smsRecipient(prisma, contacts),
         async prepare(recipient) {
           const body = renderBatchSms({ templateId: input.templateId, language: customer.language, lines, asOf: input.asOf, creditor, paymentLink: paymentLinkOf(lines) });
           return { recipient, body };

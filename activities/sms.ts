@@ -16,7 +16,7 @@ import type { Config } from '../config/index';
 import type { SendInput, SendResult } from './types';
 import { PermanentFailureTypes } from '../contracts/failures';
 import { runLoggedSend } from './communication-log';
-import { resolveContacts } from './contacts';
+import { resolveContacts, type ResolvedContacts } from './contacts';
 import { creditorOf, overridesOf, renderFor, sendContext, specOf } from './deps';
 import type { ActivityDeps } from './deps';
 import { classifyHttpStatus, classifyNetworkError, DeliveryError, parseRetryAfter, permanent } from './failures';
@@ -119,6 +119,30 @@ export function createTwilioSender(config: Config) {
   };
 }
 
+/**
+ * The recipient step of an SMS send (the billing contact's number, else the customer's): the
+ * E.164 number, or the permanent failure of having none usable. The invalid-number lookup is
+ * done here, before the logged send, because its recipient() step is synchronous.
+ */
+export async function smsRecipient(prisma: ActivityDeps['prisma'], contacts: ResolvedContacts): Promise<() => string> {
+  const { customer } = contacts.input.invoice;
+  const phone = customer.phone?.trim();
+  let number: string | undefined;
+  try {
+    number = phone ? toE164(phone, customer.country) : undefined;
+  } catch {
+    number = undefined; // the step below reports it
+  }
+  const invalid = number ? await invalidAddressReason(prisma, 'sms', number) : undefined;
+  return () => {
+    if (contacts.doNotSms) throw permanent(PermanentFailureTypes.DoNotContact, `customer ${customer.id} asked not to receive SMS`);
+    if (!phone) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${customer.id} has no phone number`);
+    const e164 = toE164(phone, customer.country);
+    if (invalid) throw permanent(PermanentFailureTypes.InvalidRecipient, `phone number ${e164} is marked invalid: ${invalid}`);
+    return e164;
+  };
+}
+
 export function createSendSms(deps: ActivityDeps) {
   const ctx = sendContext(deps);
   const config = deps.config;
@@ -130,28 +154,12 @@ export function createSendSms(deps: ActivityDeps) {
     // The number (billing contact's, else the customer's) and do-not-SMS from the record now.
     const contacts = await resolveContacts(deps.prisma, sent);
     const { input } = contacts;
-    const { invoice } = input;
     const call = twilioSender.call(input.idempotencyKey);
-    let number: string | undefined;
-    try {
-      number = invoice.customer.phone?.trim() ? toE164(invoice.customer.phone.trim(), invoice.customer.country) : undefined;
-    } catch {
-      number = undefined; // recipient() below reports it
-    }
-    // Looked up before the logged send: its recipient() step is synchronous.
-    const invalid = number ? await invalidAddressReason(deps.prisma, 'sms', number) : undefined;
     return runLoggedSend(
       ctx,
       specOf(input, 'sms', twilioSender.provider),
       {
-        recipient() {
-          if (contacts.doNotSms) throw permanent(PermanentFailureTypes.DoNotContact, `customer ${invoice.customer.id} asked not to receive SMS`);
-          const phone = invoice.customer.phone?.trim();
-          if (!phone) throw permanent(PermanentFailureTypes.NoRecipient, `customer ${invoice.customer.id} has no phone number`);
-          const e164 = toE164(phone, invoice.customer.country);
-          if (invalid) throw permanent(PermanentFailureTypes.InvalidRecipient, `phone number ${e164} is marked invalid: ${invalid}`);
-          return e164;
-        },
+        recipient: await smsRecipient(deps.prisma, contacts),
         async prepare(recipient) {
           const { text } = await renderFor('sms', input, creditor, templates);
           return { recipient, body: text };
