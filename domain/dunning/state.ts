@@ -195,7 +195,7 @@ export function note(run: Run, type: string, detail: Record<string, unknown> = {
 
 // ---- payments: a bounded tail plus what older ones still count for ----
 
-/** Moves payments beyond PAYMENTS_KEEP into the totals by local date (the customer's zone is not known here: UTC date). */
+/** Moves payments beyond PAYMENTS_KEEP into the totals by local date in `tz` (the customer's zone; UTC only when a caller has none). */
 export function foldPayments(state: DunningState, tz = 'UTC') {
   while (state.payments.length > PAYMENTS_KEEP) {
     const p = state.payments.shift() as PaymentReceived;
