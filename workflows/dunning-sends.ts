@@ -7,9 +7,9 @@ import type { SendInput, SendResult } from '../activities/types';
 import { PermanentFailureTypes } from '../contracts/failures';
 import { customerWorkflowIdFor, sendIdempotencyKey } from '../contracts/ids';
 import { addDays, localDate } from '../domain/dates';
-import { consolidates, consolidatesSms, consolidationOf, nextBatchAt, waitBoundMs, type BatchChannel } from '../domain/consolidation';
-import { holidaysOf } from '../domain/dunning/next-action';
-import { AMBIGUOUS_HOLD_PATCH, CALENDAR_FROM_SEND_PATCH, CONSOLIDATION_PATCH, RATE_TABLES_PATCH, SMS_BATCH_PATCH } from '../domain/dunning/patches';
+import { consolidationOf, nextBatchAt, waitBoundMs, type BatchChannel } from '../domain/consolidation';
+import { channelRouter, holidaysOf } from '../domain/dunning/next-action';
+import { AMBIGUOUS_HOLD_PATCH, CALENDAR_FROM_SEND_PATCH, RATE_TABLES_PATCH } from '../domain/dunning/patches';
 import { knownPaymentIds, note, nowIso, paymentLines, penaltiesNow, settled, type Notice } from '../domain/dunning/state';
 import * as t from '../domain/dunning/transitions';
 import type { FallbackResend } from '../domain/dunning/inbound-holds';
@@ -134,18 +134,15 @@ export async function runStep(sh: Shell, step: PolicyStep) {
   t.stepStarted(run, step);
   const began = patched(CALENDAR_FROM_SEND_PATCH) ? Date.now() : undefined;
   let batchWaitMs = 0;
-  // The step's SMS goes in the batch too (one SMS per customer per batch); only a step that
-  // would batch an SMS asks the patch.
-  const smsInBatch = consolidatesSms(run.policy, step) && patched(SMS_BATCH_PATCH);
-  const batched: BatchChannel[] = smsInBatch ? (step.channels.includes('email') ? ['email', 'sms'] : ['sms']) : ['email'];
+  const routeOf = channelRouter(run, step);
   await Promise.all(
     step.channels.map(async (c) => {
-      // The email's hand-off carries the SMS.
-      if (smsInBatch && c === 'sms' && batched[0] === 'email') return;
-      // Only a policy that consolidates asks the patch: other runs' histories stay as they were.
-      if (!(consolidates(run.policy, step, c) || (smsInBatch && c === 'sms')) || !patched(CONSOLIDATION_PATCH)) return runChannel(sh, step, c);
+      // Routed as each channel starts, so any patch is asked where it always was.
+      const route = routeOf(c);
+      if (route.via === 'carried') return;
+      if (route.via === 'alone') return runChannel(sh, step, c);
       const t0 = Date.now();
-      await runConsolidated(sh, step, batched);
+      await runConsolidated(sh, step, route.channels);
       batchWaitMs = Date.now() - t0;
     }),
   );

@@ -3,11 +3,12 @@
 // time, or for a message), or run the next step at its instant. The workflow performs the
 // action; every "whether" and "when" is decided here.
 import type { DunningStatus, Outcome } from '../../contracts/messages';
+import { consolidates, consolidatesSms, type BatchChannel } from '../consolidation';
 import { durationToMillis } from '../duration';
 import { stepInstant, type HolidayLookup } from '../send-window';
-import type { DunningPolicy, PolicyStep } from '../types';
+import type { Channel, DunningPolicy, PolicyStep } from '../types';
 import type { FallbackResend } from './inbound-holds';
-import { HOLD_RECHECK_PATCH } from './patches';
+import { CONSOLIDATION_PATCH, HOLD_RECHECK_PATCH, SMS_BATCH_PATCH } from './patches';
 import { anchorNow, currentHold, paymentCount, penaltiesNow, type HoldKind, type Notice, type Run } from './state';
 
 export const HOLD_RECHECK_DEFAULT = 'P30D';
@@ -177,5 +178,27 @@ export function statusOf(run: Run, workflowId: string): DunningStatus {
     outcome: state.outcome,
     policy: { id: policy.id, version: policy.version },
     timeline: [...state.timeline],
+  };
+}
+
+/**
+ * How a step's channel goes out: alone at step time; in the customer's daily batch (with the
+ * channels that hand-off carries); or carried by the email's hand-off (the step's SMS).
+ */
+export type ChannelRoute = { via: 'alone' } | { via: 'batch'; channels: BatchChannel[] } | { via: 'carried' };
+
+/**
+ * The route of each of a step's channels, asked channel by channel in the step's order. The
+ * patches are asked at the points the workflow asked them: the SMS batch once, here, and only
+ * for a step that would batch an SMS; the consolidation for each channel a policy consolidates,
+ * when that channel is routed (other runs' histories stay as they were).
+ */
+export function channelRouter(run: Run, step: PolicyStep): (channel: Channel) => ChannelRoute {
+  const smsInBatch = consolidatesSms(run.policy, step) && run.has(SMS_BATCH_PATCH);
+  const batched: BatchChannel[] = smsInBatch ? (step.channels.includes('email') ? ['email', 'sms'] : ['sms']) : ['email'];
+  return (channel) => {
+    if (smsInBatch && channel === 'sms' && batched[0] === 'email') return { via: 'carried' };
+    const batches = consolidates(run.policy, step, channel) || (smsInBatch && channel === 'sms');
+    return batches && run.has(CONSOLIDATION_PATCH) ? { via: 'batch', channels: batched } : { via: 'alone' };
   };
 }

@@ -1,10 +1,12 @@
 // Examples of the dunning core's transitions and decisions (domain/dunning/), run directly.
 import { describe, expect, it } from 'vitest';
-import { calendarAction, immediateAction, nextStepDue } from '../../../domain/dunning/next-action';
+import { calendarAction, channelRouter, immediateAction, nextStepDue } from '../../../domain/dunning/next-action';
+import { CONSOLIDATION_PATCH, SMS_BATCH_PATCH } from '../../../domain/dunning/patches';
 import { holidaysAhead, initialState, knownPaymentIds, PAYMENTS_KEEP, paymentLines, upgradeState } from '../../../domain/dunning/state';
 import * as t from '../../../domain/dunning/transitions';
 import { FR_B2B_DEFAULT } from '../../../domain/policy';
 import { dunningInputFor } from '../../../domain/schedule';
+import type { PolicyStep } from '../../../domain/types';
 import { invoice } from '../domain/helpers';
 import { decide, testRun, withHolidays } from './run';
 
@@ -140,5 +142,36 @@ describe('carried state', () => {
 
   it('carries only the holidays of this year and later', () => {
     expect(holidaysAhead({ 'FR:2025': ['2025-12-25'], 'FR:2026': ['2026-12-25'], 'FR:2027': [] }, 2026)).toEqual({ 'FR:2026': ['2026-12-25'], 'FR:2027': [] });
+  });
+});
+
+describe('channel routes of a step', () => {
+  const step: PolicyStep = { id: 'reminder-1', offset: 'P3D', templateId: 'reminder-1', channels: ['email', 'sms'] };
+  /** A run whose patch answers come from `on`, recording which patches were asked, in order. */
+  const routed = (consolidate: 'friendly' | 'off', on: string[], channels = step.channels) => {
+    const run = testRun(inv, { ...FR_B2B_DEFAULT, consolidate }, Date.parse('2026-03-20T10:00:00Z'));
+    const asked: string[] = [];
+    run.has = (id) => (asked.push(id), on.includes(id));
+    const routeOf = channelRouter(run, { ...step, channels });
+    return { routes: channels.map((c) => [c, routeOf(c)]), asked };
+  };
+
+  it('grouping on: the email hands off the SMS too; before the SMS patch the SMS goes alone; a formal step never batches', () => {
+    expect(routed('friendly', [SMS_BATCH_PATCH, CONSOLIDATION_PATCH])).toEqual({
+      routes: [['email', { via: 'batch', channels: ['email', 'sms'] }], ['sms', { via: 'carried' }]],
+      asked: [SMS_BATCH_PATCH, CONSOLIDATION_PATCH],
+    });
+    expect(routed('friendly', [CONSOLIDATION_PATCH])).toEqual({
+      routes: [['email', { via: 'batch', channels: ['email'] }], ['sms', { via: 'alone' }]],
+      asked: [SMS_BATCH_PATCH, CONSOLIDATION_PATCH],
+    });
+    // An SMS-only step hands off its SMS.
+    expect(routed('friendly', [SMS_BATCH_PATCH, CONSOLIDATION_PATCH], ['sms']).routes).toEqual([['sms', { via: 'batch', channels: ['sms'] }]]);
+    // A run recorded before both patches sends at step time (the SMS patch is asked first).
+    expect(routed('friendly', [])).toEqual({ routes: [['email', { via: 'alone' }], ['sms', { via: 'alone' }]], asked: [SMS_BATCH_PATCH, CONSOLIDATION_PATCH] });
+  });
+
+  it('grouping off: every channel alone, and no patch is asked (older histories get no marker)', () => {
+    expect(routed('off', [SMS_BATCH_PATCH, CONSOLIDATION_PATCH])).toEqual({ routes: [['email', { via: 'alone' }], ['sms', { via: 'alone' }]], asked: [] });
   });
 });
